@@ -1,0 +1,3 @@
+from trackwell.cli import main
+
+main()

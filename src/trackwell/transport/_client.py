@@ -1,0 +1,166 @@
+"""HTTP client for the trackwell REST API: one retry layer, msgpack for bulk data."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+import httpx
+import msgspec
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from trackwell.schema import Ack, Batch, encode
+
+MSGPACK = "application/msgpack"
+DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+
+
+class TransportError(Exception):
+    """The server could not be reached or kept failing; the data stays in the journal."""
+
+
+class ServerError(Exception):
+    """The server answered with an error status."""
+
+    def __init__(self, status: int, detail: Any, body: Any = None) -> None:
+        super().__init__(f"HTTP {status}: {detail}")
+        self.status = status
+        self.detail = detail
+        self.body = body if body is not None else {}
+
+
+class SequenceGapError(ServerError):
+    """The batch started past the server's applied position; resend from ``applied_seq + 1``."""
+
+    @property
+    def applied_seq(self) -> int:
+        return int(self.body.get("applied_seq", 0))
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, ServerError):
+        return exc.status >= 500 or exc.status == 429
+    return isinstance(exc, (httpx.TransportError, OSError))
+
+
+def _retry_after(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, ServerError) and exc.status == 429:
+        try:
+            return float(exc.body.get("retry_after", 1))
+        except (TypeError, ValueError):
+            return 1.0
+    return 0.0
+
+
+class Client:
+    """A thin layer over httpx: base URL, auth, retries, msgpack/JSON bodies, clear errors."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        max_attempts: int | None = None,
+        max_wait: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = (base_url or os.environ.get("TRACKWELL_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        headers = {"User-Agent": "trackwell-python"}
+        key = api_key or os.environ.get("TRACKWELL_API_KEY")
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
+        self.max_attempts = max_attempts or int(os.environ.get("TRACKWELL_RETRY_MAX_ATTEMPTS", "3"))
+        self.max_wait = max_wait or float(os.environ.get("TRACKWELL_RETRY_MAX_INTERVAL", "300"))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, json: Any = None, content: bytes | None = None,
+                content_type: str | None = None, params: dict[str, Any] | None = None,
+                msgpack: bool = False, retry: bool = True) -> Any:
+        """Send one logical request (retried as one, under one retry id) and decode the answer."""
+        headers = {"X-Trackwell-Retry-Id": uuid.uuid4().hex}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if msgpack:
+            headers["Accept"] = MSGPACK
+        if json is not None:
+            content, headers["Content-Type"] = msgspec.json.encode(json), "application/json"
+
+        def once() -> Any:
+            response = self._http.request(method, path, content=content, params=params, headers=headers)
+            return self._decode(response)
+
+        if not retry:
+            return once()
+        wait_random = wait_exponential_jitter(initial=1, max=self.max_wait)
+
+        def wait(state: RetryCallState) -> float:
+            return max(_retry_after(state), wait_random(state))
+
+        try:
+            for attempt in Retrying(stop=stop_after_attempt(self.max_attempts), wait=wait,
+                                    retry=retry_if_exception(_retryable), reraise=True):
+                with attempt:
+                    return once()
+        except (httpx.TransportError, OSError) as exc:
+            raise TransportError(f"cannot reach the trackwell server at {self.base_url} "
+                                 f"({type(exc).__name__}: {exc}); is `trackwell server` running?") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> Any:
+        ctype = response.headers.get("content-type", "")
+        if ctype.startswith(MSGPACK):
+            body: Any = msgspec.msgpack.decode(response.content)
+        elif ctype.startswith("application/json") and response.content:
+            body = msgspec.json.decode(response.content)
+        else:
+            body = response.text
+        if response.status_code >= 400:
+            detail = body.get("detail", body) if isinstance(body, dict) else body
+            retry_after = response.headers.get("retry-after")
+            extra = dict(body) if isinstance(body, dict) else {}
+            if retry_after is not None:
+                extra["retry_after"] = retry_after
+            if response.status_code == 409 and extra.get("error") == "sequence_gap":
+                raise SequenceGapError(response.status_code, detail, extra)
+            raise ServerError(response.status_code, detail, extra)
+        return body
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    @staticmethod
+    def run_path(entity: str, project: str, run_id: str) -> str:
+        return f"/api/v1/runs/{entity}/{project}/{run_id}"
+
+    def health(self) -> dict[str, Any]:
+        return self.request("GET", "/api/v1/health", retry=False)  # type: ignore[no-any-return]
+
+    def upsert_run(self, entity: str, project: str, run_id: str, **fields: Any) -> dict[str, Any]:
+        return self.request("PUT", self.run_path(entity, project, run_id), json=fields)  # type: ignore[no-any-return]
+
+    def send_batch(self, entity: str, project: str, run_id: str, batch: Batch) -> Ack:
+        body = self.request("POST", self.run_path(entity, project, run_id) + "/records",
+                            content=encode(batch), content_type=MSGPACK, msgpack=True)
+        return msgspec.convert(body, Ack)
+
+    def get(self, path: str, params: dict[str, Any] | None = None, msgpack: bool = True) -> Any:
+        return self.request("GET", path, params=params, msgpack=msgpack)
