@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
 import os
+import time
 import uuid
 from typing import Any
 
@@ -13,7 +15,8 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_exponential,
+    wait_random,
 )
 
 from trackwell.schema import Ack, Batch, encode
@@ -50,13 +53,27 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, (httpx.TransportError, OSError))
 
 
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
 def _retry_after(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
     if isinstance(exc, ServerError) and exc.status == 429:
-        try:
-            return float(exc.body.get("retry_after", 1))
-        except (TypeError, ValueError):
-            return 1.0
+        delay = parse_retry_after(exc.body.get("retry_after"))
+        return 1.0 if delay is None else delay
     return 0.0
 
 
@@ -70,6 +87,7 @@ class Client:
         timeout: float = 30.0,
         max_attempts: int | None = None,
         max_wait: float | None = None,
+        initial_wait: float = 1.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get("TRACKWELL_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
@@ -80,6 +98,7 @@ class Client:
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
         self.max_attempts = max_attempts or int(os.environ.get("TRACKWELL_RETRY_MAX_ATTEMPTS", "3"))
         self.max_wait = max_wait or float(os.environ.get("TRACKWELL_RETRY_MAX_INTERVAL", "300"))
+        self.initial_wait = initial_wait
 
     def close(self) -> None:
         self._http.close()
@@ -110,10 +129,10 @@ class Client:
 
         if not retry:
             return once()
-        wait_random = wait_exponential_jitter(initial=1, max=self.max_wait)
+        backoff = wait_exponential(multiplier=self.initial_wait, max=self.max_wait) + wait_random(0, self.initial_wait)
 
         def wait(state: RetryCallState) -> float:
-            return max(_retry_after(state), wait_random(state))
+            return max(_retry_after(state), backoff(state))
 
         try:
             for attempt in Retrying(stop=stop_after_attempt(self.max_attempts), wait=wait,
