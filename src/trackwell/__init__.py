@@ -1,14 +1,29 @@
 """trackwell: a self-hosted experiment tracker with a wandb-shaped SDK.
 
-`import trackwell as wandb` works for common scripts. Importing this package is light: the
-server, database and HTTP libraries load only where they are used.
+`import trackwell as wandb` works for common scripts. Importing this package is light: the SDK
+loads on first use of ``init``/``log``/..., and the server, database and HTTP libraries load
+only where they are used.
 """
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing itself costs ~6 ms to import; only type checkers need it here
+if TYPE_CHECKING:
+    from typing import Any
+
+    from trackwell.sdk import Config, Run, Summary
 
 __version__ = "0.1.0"
+
+# Set by init(), cleared by finish() (W&B's wandb.run / wandb.config / wandb.summary).
+run: Run | None = None
+config: Config | None = None
+summary: Summary | None = None
+
+_SDK_NAMES = frozenset({
+    "init", "log", "finish", "define_metric", "mark_preempting", "Run", "Settings",
+    "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning",
+})
 
 
 def __getattr__(name: str) -> Any:
@@ -16,4 +31,14 @@ def __getattr__(name: str) -> Any:
         from trackwell.api import Api
 
         return Api
+    if name in _SDK_NAMES:
+        from trackwell import sdk
+
+        value = getattr(sdk, name)
+        globals()[name] = value  # later lookups skip this function
+        return value
     raise AttributeError(f"module 'trackwell' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_SDK_NAMES, "Api"})

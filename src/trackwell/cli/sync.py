@@ -1,0 +1,80 @@
+"""`trackwell sync`: upload journals of offline, interrupted or crashed runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would be uploaded; send nothing.")
+@click.option("--include-synced", is_flag=True,
+              help="Also check runs already marked synced (the server fills any gap).")
+@click.option("--base-url", envvar="TRACKWELL_BASE_URL", default=None,
+              help="Server URL (default: $TRACKWELL_BASE_URL or http://127.0.0.1:8080).")
+def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, base_url: str | None) -> None:
+    """Upload run journals (run-*.twj) found under PATHS (default: ./trackwell).
+
+    Safe to repeat: the server keeps what it already applied, so nothing is sent twice.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from trackwell.sdk.sync import JournalState, find_journals, iter_states, sync_journal
+
+    out = Console(stderr=False, highlight=False)
+    roots = list(paths) or [Path("trackwell")]
+    if not paths and not roots[0].is_dir():
+        out.print("No ./trackwell directory here: pass the run directories or journals to sync.")
+        return
+    states: list[JournalState] = []
+    failed = 0
+    for journal, state in iter_states(find_journals(roots)):
+        if isinstance(state, Exception):
+            out.print(f"[red]error[/]    {journal}: {state}")
+            failed += 1
+        elif state.synced and not include_synced:
+            out.print(f"skipped  {state.label}: already synced ({state.run_dir})")
+        else:
+            states.append(state)
+    if not states:
+        out.print("Nothing to sync." if not failed else "Nothing else to sync.")
+        raise SystemExit(1 if failed else 0)
+    if dry_run:
+        for s in states:
+            note = "" if s.has_exit else (" (still running)" if s.alive else " (no exit record: crashed)")
+            out.print(f"would sync {s.label}: {s.pending} of {s.last_seq} records{note} ({s.run_dir})")
+        return
+
+    from trackwell.transport import Client
+
+    with Client(base_url) as client, Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=out) as progress:
+        total = progress.add_task("records", total=sum(max(s.pending, 1 if include_synced else 0)
+                                                        for s in states))
+        for s in states:
+            progress.update(total, description=s.label)
+            try:
+                outcome = sync_journal(s, client, lambda n: progress.advance(total, n),
+                                       recheck=include_synced)
+            except Exception as exc:  # noqa: BLE001 - report per run, continue with the others
+                failed += 1
+                progress.console.print(f"[red]failed[/]   {s.label}: {exc}; the journal is "
+                                       f"unchanged, run sync again once fixed ({s.run_dir})")
+                continue
+            r = outcome.result
+            if outcome.marked_synced:
+                progress.console.print(f"[green]synced[/]   {s.label}: {r.sent} records sent, "
+                                       f"{r.acked} acknowledged ({s.run_dir})")
+            elif outcome.remaining:
+                failed += 1
+                progress.console.print(f"[red]partial[/]  {s.label}: {outcome.remaining} records "
+                                       f"not acknowledged ({s.run_dir})")
+            else:
+                progress.console.print(f"[yellow]uploaded[/] {s.label}: {r.sent} records sent; the "
+                                       f"run is still being written, not marked synced ({s.run_dir})")
+    if failed:
+        raise SystemExit(1)

@@ -1,0 +1,29 @@
+"""The client SDK: ``init``/``Run``, settings, the journal, the writer and uploader threads, sync.
+
+Importing this package loads msgspec (the journal's encoding) but never httpx: the transport is
+imported only when a run goes online or a journal is synced.
+"""
+
+from trackwell.sdk.config import Config, Summary
+from trackwell.sdk.errors import ConfigError, TrackwellWarning, UsageError
+from trackwell.sdk.run import DisabledRun, Run, define_metric, finish, init, log, mark_preempting
+from trackwell.sdk.settings import Settings
+from trackwell.sdk.uploader import DeliveryResult, deliver
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DeliveryResult",
+    "DisabledRun",
+    "Run",
+    "Settings",
+    "Summary",
+    "TrackwellWarning",
+    "UsageError",
+    "define_metric",
+    "deliver",
+    "finish",
+    "init",
+    "log",
+    "mark_preempting",
+]

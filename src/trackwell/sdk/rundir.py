@@ -1,0 +1,110 @@
+"""Run ids and run directories: ``<dir>/trackwell/run-YYYYmmdd_HHMMSS-<id>/`` like W&B's."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from trackwell.sdk.errors import UsageError
+from trackwell.sdk.journal import journal_path
+
+_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+_ID_OK = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+try:  # liveness lock: a crashed (even kill -9) writer releases it; absent on Windows
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+
+def generate_run_id() -> str:
+    """8 lowercase base-36 chars (~2.8e12 values) from the OS's randomness."""
+    n = int.from_bytes(os.urandom(8), "little")
+    return "".join(_ALPHABET[(n >> (6 * i)) % 36] for i in range(8))
+
+
+def validate_run_id(run_id: str) -> str:
+    """Ids go into URLs and file names, so only letters, digits, '_' and '-' are allowed."""
+    if not isinstance(run_id, str) or not _ID_OK.fullmatch(run_id):
+        text = str(run_id)
+        bad = sorted({c for c in text if not re.fullmatch(r"[A-Za-z0-9_-]", c)})
+        why = (f"contains {', '.join(repr(c) for c in bad)}" if bad
+               else f"must be 1 to 64 characters long (got {len(text)})")
+        raise UsageError(f"run id {text!r} {why}; use letters, digits, '_' and '-'")
+    return run_id
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+    files: Path
+    logs: Path
+    journal: Path
+
+
+def create_run_dir(base: str | os.PathLike[str] | None, run_id: str, offline: bool,
+                   started: float) -> RunDir:
+    top = Path(base if base is not None else os.getcwd()) / "trackwell"
+    prefix = "offline-run" if offline else "run"
+    name = f"{prefix}-{time.strftime('%Y%m%d_%H%M%S', time.localtime(started))}-{run_id}"
+    root = top / name
+    n = 1
+    while root.exists():  # same id re-initialised within one second: never append to a journal
+        root = top / f"{name}-{n}"
+        n += 1
+    files, logs = root / "files", root / "logs"
+    files.mkdir(parents=True)
+    logs.mkdir()
+    _point_latest(top, root)
+    return RunDir(root, files, logs, journal_path(root, run_id))
+
+
+def _point_latest(top: Path, root: Path) -> None:
+    link = top / "latest-run"
+    tmp = top / f".latest-run.{os.getpid()}"
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(root.name)
+    except (OSError, NotImplementedError):  # no symlinks (Windows without privilege): a file
+        tmp.write_text(str(root))
+    try:
+        if link.is_dir() and not link.is_symlink():
+            return  # something the user made; leave it alone
+        os.replace(tmp, link)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def lock_path(journal: Path) -> Path:
+    return journal.with_name(journal.name + ".lock")
+
+
+def hold_writer_lock(journal: Path) -> int | None:
+    """Lock held for the writer's lifetime; `trackwell sync` uses it to tell live from crashed."""
+    if fcntl is None:  # pragma: no cover
+        return None
+    fd = os.open(lock_path(journal), os.O_CREAT | os.O_RDWR, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def release_writer_lock(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)  # closing drops the flock
+
+
+def writer_alive(journal: Path) -> bool:
+    """True while a process still holds the journal's writer lock."""
+    if fcntl is None or not lock_path(journal).exists():  # pragma: no cover
+        return False
+    fd = os.open(lock_path(journal), os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

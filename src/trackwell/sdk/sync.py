@@ -1,0 +1,101 @@
+"""`trackwell sync`'s engine: find journals, deliver them, mark them synced when complete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trackwell.schema import Exit
+from trackwell.sdk.journal import (
+    JOURNAL_SUFFIX,
+    JournalHeader,
+    JournalReader,
+    read_ack,
+    synced_path,
+)
+from trackwell.sdk.rundir import writer_alive
+from trackwell.sdk.uploader import DeliveryResult, Progress, deliver
+
+if TYPE_CHECKING:
+    from trackwell.transport import Client
+
+
+def find_journals(paths: Iterable[str | Path]) -> list[Path]:
+    """``run-*.twj`` files named directly or found under the given directories, de-duplicated."""
+    found: dict[Path, None] = {}
+    for raw in paths:
+        path = Path(raw)
+        if path.is_file() and path.name.endswith(JOURNAL_SUFFIX):
+            found[path.resolve()] = None
+        elif path.is_dir():
+            for journal in sorted(path.rglob(f"run-*{JOURNAL_SUFFIX}")):
+                found[journal.resolve()] = None
+    return list(found)
+
+
+@dataclass
+class JournalState:
+    path: Path
+    header: JournalHeader
+    last_seq: int
+    acked: int
+    has_exit: bool
+    synced: bool
+    alive: bool  # a process is still writing it
+
+    @property
+    def pending(self) -> int:
+        return max(0, self.last_seq - self.acked)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.path.parent
+
+    @property
+    def label(self) -> str:
+        h = self.header
+        return f"{h.entity}/{h.project}/{h.run_id}"
+
+
+def inspect(journal: Path) -> JournalState:
+    """Read a journal's state without touching the network (raises JournalError if damaged)."""
+    reader = JournalReader(journal)
+    last, has_exit = 0, False
+    for record, _ in reader.read():
+        last = record.seq
+        has_exit = has_exit or isinstance(record, Exit)
+    return JournalState(journal, reader.header, last, read_ack(journal), has_exit,
+                        synced_path(journal).exists(), writer_alive(journal))
+
+
+@dataclass
+class SyncOutcome:
+    state: JournalState
+    result: DeliveryResult
+    marked_synced: bool
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.result.last_seq - self.result.acked)
+
+
+def sync_journal(state: JournalState, client: Client, progress: Progress | None = None,
+                 recheck: bool = False) -> SyncOutcome:
+    """Deliver one journal; mark it synced only once its last record is acknowledged and the run
+    is over (an Exit record, or no process holds the journal any more: it crashed)."""
+    result = deliver(state.path, client, progress, recheck=recheck)
+    over = result.saw_exit or not writer_alive(state.path)
+    marked = result.complete and result.last_seq > 0 and over
+    if marked:
+        synced_path(state.path).touch()
+    return SyncOutcome(state, result, marked)
+
+
+def iter_states(journals: Iterable[Path]) -> Iterator[tuple[Path, JournalState | Exception]]:
+    for journal in journals:
+        try:
+            yield journal, inspect(journal)
+        except Exception as exc:  # noqa: BLE001 - reported per journal by the caller
+            yield journal, exc

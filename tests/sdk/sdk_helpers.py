@@ -1,0 +1,44 @@
+"""Shared helpers for the SDK tests: offline runs in temp dirs and reading their journals back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from trackwell.schema import AnyRecord, History
+from trackwell.sdk.journal import JournalReader
+
+
+def journal_records(path: Path) -> list[AnyRecord]:
+    return JournalReader(path).records()
+
+
+def history(path: Path) -> list[History]:
+    return [r for r in journal_records(path) if isinstance(r, History)]
+
+
+def user_data(row: History) -> dict[str, Any]:
+    """A history row without the SDK's own _runtime/_timestamp."""
+    return {k: v for k, v in row.data.items() if k not in ("_runtime", "_timestamp")}
+
+
+def scan_rows(base_url: str, entity: str, project: str, run_id: str) -> list[dict[str, Any]]:
+    """Every history row the server holds for a run, via the REST scan endpoint."""
+    rows: list[dict[str, Any]] = []
+    min_step: int | None = 0
+    while min_step is not None:
+        r = httpx.get(f"{base_url}/api/v1/runs/{entity}/{project}/{run_id}/history/scan",
+                      params={"min_step": min_step, "page_size": 1000}, timeout=30)
+        r.raise_for_status()
+        body = r.json()
+        rows += body["rows"]
+        min_step = body["next_step"]
+    return rows
+
+
+def get_run(base_url: str, entity: str, project: str, run_id: str) -> dict[str, Any]:
+    r = httpx.get(f"{base_url}/api/v1/runs/{entity}/{project}/{run_id}", timeout=30)
+    r.raise_for_status()
+    return r.json()  # type: ignore[no-any-return]
