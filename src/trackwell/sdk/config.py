@@ -105,26 +105,26 @@ class Config:
 
 
 class Summary(MutableMapping[str, Any]):
-    """The run's summary: reads come from the writer's mirror (last value, or the
+    """The run's summary: reads come from the writer's view (last value, or the
     define_metric mode); writes journal a SummaryUpdate and pin the key."""
 
-    def __init__(self, mirror: dict[str, Any], sync: Callable[[], None],
+    def __init__(self, view: Callable[[], dict[str, Any]], sync: Callable[[], None],
                  sink: Callable[[dict[str, Any], list[str]], None], strict: bool = False) -> None:
-        object.__setattr__(self, "_mirror", mirror)
+        object.__setattr__(self, "_view", view)
         object.__setattr__(self, "_sync", sync)  # wait until the writer applied queued rows
         object.__setattr__(self, "_sink", sink)
         object.__setattr__(self, "_strict", strict)
 
     def __getitem__(self, key: str) -> Any:
         self._sync()
-        return self._mirror[key]
+        return self._view()[key]
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.update({key: value})
 
     def __delitem__(self, key: str) -> None:
         self._sync()
-        if key not in self._mirror:
+        if key not in self._view():
             raise KeyError(key)
         self._sink({}, [key])
 
@@ -145,15 +145,15 @@ class Summary(MutableMapping[str, Any]):
 
     def __iter__(self) -> Iterator[str]:
         self._sync()
-        return iter(list(self._mirror))
+        return iter(list(self._view()))
 
     def __len__(self) -> int:
         self._sync()
-        return len(self._mirror)
+        return len(self._view())
 
     def as_dict(self) -> dict[str, Any]:
         self._sync()
-        return dict(self._mirror)
+        return self._view()
 
     def __repr__(self) -> str:
         return f"Summary({self.as_dict()!r})"

@@ -83,7 +83,7 @@ class Run:
         self._writer = Writer(journal, last_seq=1, started=self.start_time,
                               interval=float(s.flush_interval or 0.5), on_written=on_written)
         self._q: deque[tuple[Any, ...]] | None = self._writer.queue  # None once finished
-        self.summary = Summary(self._writer.mirror, self._sync_mirror, self._summary_changed,
+        self.summary = Summary(self._writer.summary_view, self._sync_mirror, self._summary_changed,
                                bool(s.strict))
         self._writer.start()
         if self._uploader is not None:
@@ -331,7 +331,7 @@ class DisabledRun(Run):
             for key in remove:
                 mirror.pop(key, None)
 
-        self.summary = Summary(mirror, lambda: None, apply, False)
+        self.summary = Summary(lambda: mirror, lambda: None, apply, False)
 
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
         pass

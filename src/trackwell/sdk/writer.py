@@ -29,13 +29,20 @@ from trackwell.sdk.journal import JournalWriter
 _INT64_MIN, _UINT64_END = -(2**63), 2**64
 
 
+def _widen_big_ints(records: list[AnyRecord]) -> None:
+    for record in records:
+        if isinstance(record, History):
+            for key, value in record.data.items():
+                if type(value) is int and not _INT64_MIN <= value < _UINT64_END:
+                    record.data[key] = float(value)
+
+
 class Writer:
     """Owns the JournalWriter after RunStart; one thread, started by ``start()``."""
 
     def __init__(self, journal: JournalWriter, *, last_seq: int, started: float,
                  interval: float, on_written: Callable[[int], None] | None = None) -> None:
         self.queue: deque[tuple[Any, ...]] = deque()
-        self.mirror: dict[str, Any] = {}  # run.summary reads this
         self.seq = last_seq  # last seq handed out (and, after a drain, written)
         self.draining = False
         self._journal = journal
@@ -50,8 +57,11 @@ class Writer:
         self._row: dict[str, Any] = {}
         self._row_step = 0
         self._row_ts = 0.0
-        # summary mirror state
-        self._pinned: set[str] = set()
+        # Summary mirror, kept cheap per row: the last value of every key (one C-level
+        # dict.update), stats only for keys with a min/max/mean mode; summary_view() combines.
+        self._last: dict[str, Any] = {}
+        self._explicit: dict[str, Any] = {}  # run.summary assignments: pinned
+        self._removed: set[str] = set()  # del run.summary[key]: pinned away
         self._modes: dict[str, str] = {}  # define_metric name or glob -> mode
         self._mode_of: dict[str, str] = {}  # resolved per key (cache)
         self._stats: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
@@ -120,7 +130,11 @@ class Writer:
                 self.seq += 1
                 record.seq = self.seq
         try:
-            self._journal.append(records)
+            try:
+                self._journal.append(records)
+            except OverflowError:  # an int past 64 bits: msgpack cannot hold it, a float can
+                _widen_big_ints(records)
+                self._journal.append(records)
         except OSError as exc:  # disk full, etc.: keep the records and try again next drain
             self._backlog = records
             if not self._write_warned:
@@ -149,33 +163,37 @@ class Writer:
         runtime = ts - self._started
         data["_runtime"] = runtime
         data["_timestamp"] = ts
-        self._mirror_row(data)
-        self.mirror["_step"] = self._row_step
+        last = self._last
+        last.update(data)
+        last["_step"] = self._row_step
+        if self._modes:
+            self._aggregate_row(data)
         records.append(History(seq=0, ts=ts, step=self._row_step, runtime=runtime, data=data))
 
-    def _mirror_row(self, data: dict[str, Any]) -> None:
-        mirror, pinned, mode_of = self.mirror, self._pinned, self._mode_of
+    def _aggregate_row(self, data: dict[str, Any]) -> None:
+        mode_of = self._mode_of
         for key, value in data.items():
-            if type(value) is int and not _INT64_MIN <= value < _UINT64_END:
-                value = data[key] = float(value)  # msgpack ints stop at 64 bits
-            if key in pinned:
-                continue
             mode = mode_of.get(key) or self._resolve_mode(key)
-            if mode == "last":
-                mirror[key] = value
-            elif mode != "none":
-                self._aggregate(key, value, mode)
+            if mode in ("min", "max", "mean") and type(value) in (int, float) and value == value:
+                s = self._stats.get(key)
+                if s is None:
+                    s = self._stats[key] = [value, value, 0.0, 0]
+                s[0], s[1], s[2], s[3] = min(s[0], value), max(s[1], value), s[2] + value, s[3] + 1
 
-    def _aggregate(self, key: str, value: Any, mode: str) -> None:
-        if type(value) not in (int, float) or value != value:  # non-numbers and NaN: not ranked
-            if key not in self._stats:
-                self.mirror[key] = value
-            return
-        s = self._stats.get(key)
-        if s is None:
-            s = self._stats[key] = [value, value, 0.0, 0]
-        s[0], s[1], s[2], s[3] = min(s[0], value), max(s[1], value), s[2] + value, s[3] + 1
-        self.mirror[key] = {"min": s[0], "max": s[1], "mean": s[2] / s[3]}[mode]
+    def summary_view(self) -> dict[str, Any]:
+        """The run's summary as the script sees it (the server computes the same at ingest)."""
+        view: dict[str, Any] = {}
+        for key, value in self._last.items():
+            if key in self._explicit or key in self._removed:
+                continue
+            mode = self._mode_of.get(key) or self._resolve_mode(key)
+            if mode == "last":
+                view[key] = value
+            elif mode != "none":
+                s = self._stats.get(key)  # no stats: only non-numbers/NaN were logged
+                view[key] = value if s is None else {"min": s[0], "max": s[1], "mean": s[2] / s[3]}[mode]
+        view.update(self._explicit)
+        return view
 
     def _resolve_mode(self, key: str) -> str:
         mode = self._modes.get(key)
@@ -196,19 +214,17 @@ class Writer:
             records.append(ConfigUpdate(seq=0, ts=ev[2], data=ev[1]))
         elif kind == "summary":
             update, remove = ev[1], ev[2]
-            self._pinned.update(update)
-            self._pinned.update(remove)
-            self.mirror.update(update)
+            self._explicit.update(update)
+            self._removed.difference_update(update)
             for key in remove:
-                self.mirror.pop(key, None)
+                self._explicit.pop(key, None)
+                self._removed.add(key)
             records.append(SummaryUpdate(seq=0, ts=ev[3], update=update, remove=remove))
         elif kind == "metric":
             name, mode, step_metric = ev[1], ev[2], ev[3]
             if mode is not None:
                 self._modes[name] = mode
                 self._mode_of.clear()
-                if mode == "none":
-                    self.mirror.pop(name, None)
             records.append(DefineMetric(seq=0, ts=ev[4], name=name, summary=mode,
                                         step_metric=step_metric))
         elif kind == "console":
