@@ -44,16 +44,17 @@ def _train(base_url: str, workdir: Path) -> tuple[str, str, str]:
     import trackwell
 
     rng = random.Random(0)
-    config = {"lr": 3e-4, "batch_size": 64, "epochs": 5, "optimizer": {"name": "adam", "beta1": 0.9}}
+    epochs, lr = 5, 3e-4
+    config = {"lr": lr, "batch_size": 64, "epochs": epochs, "optimizer": {"name": "adam", "beta1": 0.9}}
     os.environ["TRACKWELL_BASE_URL"] = base_url
     run = trackwell.init(project="demo", config=config, dir=str(workdir), tags=["demo"])
     run.define_metric("val/acc", summary="max")
     steps_per_epoch = 200
-    for epoch in range(config["epochs"]):
+    for epoch in range(epochs):
         for i in range(steps_per_epoch):
             step = epoch * steps_per_epoch + i
             loss = 2.5 * math.exp(-step / 300) + 0.05 * rng.random()
-            run.log({"train/loss": loss, "train/lr": config["lr"], "epoch": epoch})
+            run.log({"train/loss": loss, "train/lr": lr, "epoch": epoch})
         acc = 1 - 0.5 * math.exp(-epoch) - 0.02 * rng.random()
         run.log({"val/acc": acc}, commit=False)
         print(f"epoch {epoch}: val/acc={acc:.3f}")

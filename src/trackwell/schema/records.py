@@ -99,7 +99,7 @@ def encode(obj: Any) -> bytes:
     return _encoder.encode(obj)
 
 
-def decode_record(data: bytes) -> AnyRecord:
+def decode_record(data: bytes | memoryview) -> AnyRecord:
     return _record_decoder.decode(data)
 
 

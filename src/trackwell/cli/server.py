@@ -1,0 +1,44 @@
+"""`trackwell server`: run the API server (one process; DuckDB is opened by one process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _default_data_dir() -> str:
+    import platformdirs
+
+    return platformdirs.user_data_dir("trackwell")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--data-dir", envvar="TRACKWELL_DATA_DIR", type=click.Path(file_okay=False, path_type=Path),
+              default=_default_data_dir, show_default="platform user data dir",
+              help="Where the default databases live.")
+@click.option("--db", "db_url", default=None,
+              help="Metadata database URL (default: sqlite file <data-dir>/trackwell.db; "
+                   "postgresql://user@host/db for PostgreSQL).")
+@click.option("--metrics-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="DuckDB file for metric history (default: <data-dir>/metrics.duckdb).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
+def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db: Path | None,
+           log_level: str) -> None:
+    """Run the trackwell server."""
+    import logging
+
+    import uvicorn
+
+    from trackwell.server import create_app
+    from trackwell.store.metadata import normalize_url
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = normalize_url(db_url) if db_url else f"sqlite:///{data_dir / 'trackwell.db'}"
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(url, metrics_db or data_dir / "metrics.duckdb")
+    # Our request log carries the retry id, so uvicorn's access log would only duplicate it.
+    uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level.lower(), access_log=False)

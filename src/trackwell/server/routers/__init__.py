@@ -1,0 +1,7 @@
+"""REST API v1 routers, one per concern."""
+
+from trackwell.server.routers import console, health, history, records, runs
+
+ALL = (health.router, runs.router, records.router, history.router, console.router)
+
+__all__ = ["ALL"]

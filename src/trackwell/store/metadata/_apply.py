@@ -1,0 +1,195 @@
+"""Applying journal records to the metadata database, inside the caller's transaction."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from trackwell.schema import (
+    AnyRecord,
+    ConfigUpdate,
+    Console,
+    DefineMetric,
+    Exit,
+    History,
+    Preempting,
+    RunStart,
+    SummaryUpdate,
+)
+from trackwell.store.metadata._tables import (
+    console_lines,
+    events,
+    metric_summaries,
+    run_writers,
+    runs,
+)
+
+
+@dataclass
+class KeyStats:
+    """Numeric statistics of one metric key: over one batch at ingest, or over a run's history."""
+
+    count: int
+    sum: float
+    min: float | None
+    max: float | None
+    last: float
+    last_step: int
+
+    def merged(self, later: KeyStats) -> KeyStats:
+        newer = later.last_step >= self.last_step
+        return KeyStats(
+            count=self.count + later.count,
+            sum=self.sum + later.sum,
+            min=_fold(min, self.min, later.min),
+            max=_fold(max, self.max, later.max),
+            last=later.last if newer else self.last,
+            last_step=later.last_step if newer else self.last_step,
+        )
+
+
+def _fold(pick: Any, a: float | None, b: float | None) -> float | None:
+    # NaN never wins min/max (a chart's range should survive one NaN point).
+    if a is None or math.isnan(a):
+        return b
+    if b is None or math.isnan(b):
+        return a
+    return float(pick(a, b))
+
+
+def insert_for(conn: sa.Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (same API on SQLite and PostgreSQL)."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def add_event(conn: sa.Connection, kind: str, run_pk: int, payload: dict[str, Any], now: float) -> None:
+    conn.execute(events.insert().values(kind=kind, run_pk=run_pk, payload=payload, created_at=now))
+
+
+def summary_mode(modes: dict[str, str], key: str) -> str:
+    if key in modes:
+        return modes[key]
+    for pattern, mode in modes.items():
+        if "*" in pattern and fnmatchcase(key, pattern):
+            return mode
+    return "last"
+
+
+def _merge_metric_summaries(conn: sa.Connection, run_pk: int, stats: dict[str, KeyStats]) -> dict[str, KeyStats]:
+    merged = dict(stats)
+    keys = list(stats)
+    ms = metric_summaries.c
+    for i in range(0, len(keys), 500):
+        rows = conn.execute(sa.select(ms.key, ms.count, ms.sum, ms.min, ms.max, ms.last, ms.last_step)
+                            .where(ms.run_pk == run_pk, ms.key.in_(keys[i:i + 500])))
+        for key, count, total, lo, hi, last, last_step in rows:
+            merged[key] = KeyStats(count, total, lo, hi, last, last_step).merged(stats[key])
+    if merged:
+        stmt = insert_for(conn, metric_summaries)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[ms.run_pk, ms.key],
+            set_={c: stmt.excluded[c] for c in ("last", "last_step", "min", "max", "count", "sum")})
+        conn.execute(stmt, [{"run_pk": run_pk, "key": k, "last": s.last, "last_step": s.last_step,
+                             "min": s.min, "max": s.max, "count": s.count, "sum": s.sum}
+                            for k, s in merged.items()])
+    return merged
+
+
+def _history_summary(stats: KeyStats | None, other: tuple[int, Any] | None, mode: str) -> tuple[bool, Any]:
+    if mode == "last":
+        if other is not None and (stats is None or other[0] >= stats.last_step):
+            return True, other[1]
+        return (True, stats.last) if stats is not None else (False, None)
+    if stats is None or mode == "none":
+        return False, None
+    if mode == "min":
+        return True, stats.min
+    if mode == "max":
+        return True, stats.max
+    return True, stats.sum / stats.count  # mean
+
+
+def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequence[AnyRecord],
+                  stats: dict[str, KeyStats], others_last: dict[str, tuple[int, Any]], now: float) -> None:
+    """Apply ``records`` (all past this writer's mark) and move the mark to the last one.
+
+    ``stats`` / ``others_last`` summarize the History records among them (computed vectorized by
+    the ingest path), so no point is handled one by one here.
+    """
+    row = conn.execute(sa.select(runs).where(runs.c.pk == run_pk)).mappings().one()
+    run: dict[str, Any] = dict(row)
+    for key in ("config", "summary", "metric_modes"):
+        run[key] = dict(run[key])
+    pinned = set(run["pinned"])
+    console_rows: list[dict[str, Any]] = []
+    history_seqs: list[int] = []
+    for rec in records:
+        run["heartbeat_at"] = max(run["heartbeat_at"] or 0.0, rec.ts)
+        if isinstance(rec, History):
+            history_seqs.append(rec.seq)
+            run["runtime"] = max(run["runtime"] or 0.0, rec.runtime)
+        elif isinstance(rec, RunStart):
+            for field in ("name", "group", "job_type", "notes", "host", "program", "python"):
+                value = getattr(rec, field)
+                if value is not None:
+                    run[field] = value
+            if rec.tags:
+                run["tags"] = list(rec.tags)
+            run["config"].update(rec.config)
+            if run["state"] != "running":  # a resumed run is running again
+                run["state"], run["exit_code"] = "running", None
+        elif isinstance(rec, ConfigUpdate):
+            run["config"].update(rec.data)
+        elif isinstance(rec, SummaryUpdate):
+            run["summary"].update(rec.update)
+            pinned.update(rec.update)
+            for key in rec.remove:
+                run["summary"].pop(key, None)
+                pinned.discard(key)
+        elif isinstance(rec, DefineMetric):
+            if rec.summary is not None:
+                run["metric_modes"][rec.name] = rec.summary
+        elif isinstance(rec, Console):
+            for text in rec.lines:
+                console_rows.append({"run_pk": run_pk, "line": run["console_count"], "stream": rec.stream,
+                                     "text": text, "ts": rec.ts})
+                run["console_count"] += 1
+        elif isinstance(rec, Exit):
+            run["state"] = "finished" if rec.exit_code == 0 else "failed"
+            run["exit_code"] = rec.exit_code
+            run["runtime"] = max(run["runtime"] or 0.0, rec.runtime)
+            add_event(conn, "run_finished" if rec.exit_code == 0 else "run_failed", run_pk,
+                      {"exit_code": rec.exit_code, "runtime": rec.runtime}, now)
+        elif isinstance(rec, Preempting):
+            run["state"] = "preempting"
+            add_event(conn, "run_preempting", run_pk, {}, now)
+
+    merged = _merge_metric_summaries(conn, run_pk, stats)
+    for key in set(merged) | set(others_last):
+        if key in pinned:
+            continue
+        found, value = _history_summary(merged.get(key), others_last.get(key),
+                                        summary_mode(run["metric_modes"], key))
+        if found:
+            run["summary"][key] = value
+    if console_rows:
+        conn.execute(console_lines.insert(), console_rows)
+    if history_seqs:
+        add_event(conn, "metrics_applied", run_pk,
+                  {"writer": writer, "first_seq": history_seqs[0], "last_seq": history_seqs[-1],
+                   "rows": len(history_seqs), "points": sum(s.count for s in stats.values()),
+                   "keys": sorted(set(stats) | set(others_last))}, now)
+
+    run["pinned"] = sorted(pinned)
+    run["updated_at"] = now
+    conn.execute(runs.update().where(runs.c.pk == run_pk).values(
+        {k: v for k, v in run.items() if k not in ("pk", "entity", "project", "run_id", "created_at")}))
+    stmt = insert_for(conn, run_writers).values(run_pk=run_pk, writer=writer, applied_seq=records[-1].seq)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[run_writers.c.run_pk, run_writers.c.writer],
+                                            set_={"applied_seq": stmt.excluded.applied_seq}))

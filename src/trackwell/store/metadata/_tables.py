@@ -1,0 +1,118 @@
+"""SQLAlchemy Core tables of the metadata database (SQLite or PostgreSQL).
+
+The Alembic revisions in ``migrations/`` create these; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+# JSONB on PostgreSQL so filters and ordering can reach inside config and summaries.
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+class _RawFloat(sa.Float[float]):
+    """Float without SQLAlchemy's float() coercion on bind, so the text 'NaN' reaches SQLite."""
+
+    def bind_processor(self, dialect: sa.Dialect) -> None:
+        return None
+
+
+class ExactFloat(sa.types.TypeDecorator[float]):
+    """A float column that keeps NaN: SQLite would store a NaN REAL as NULL, so there NaN goes
+    in as the text 'NaN' (SQLite's dynamic typing keeps it); PostgreSQL stores NaN natively."""
+
+    impl = sa.Float(precision=53)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        return _RawFloat(precision=53) if dialect.name == "sqlite" else self.impl_instance
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        if dialect.name == "sqlite" and isinstance(value, float) and math.isnan(value):
+            return "NaN"
+        return value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return None if value is None else float(value)
+
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.String(128), nullable=False),
+    sa.Column("project", sa.String(128), nullable=False),
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(256)),
+    sa.Column("group", sa.String(256)),
+    sa.Column("job_type", sa.String(256)),
+    sa.Column("tags", Json, nullable=False),
+    sa.Column("notes", sa.Text),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("exit_code", sa.Integer),
+    sa.Column("config", Json, nullable=False),
+    sa.Column("summary", Json, nullable=False),
+    # Summary keys set explicitly by the user: history no longer changes them.
+    sa.Column("pinned", Json, nullable=False),
+    # DefineMetric summary modes: {name or glob: "min" | "max" | "mean" | "last" | "none"}.
+    sa.Column("metric_modes", Json, nullable=False),
+    sa.Column("console_count", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+    sa.Column("heartbeat_at", sa.Float(precision=53)),
+    sa.Column("runtime", sa.Float(precision=53)),
+    sa.Column("host", sa.String(256)),
+    sa.Column("program", sa.Text),
+    sa.Column("python", sa.String(64)),
+    sa.UniqueConstraint("entity", "project", "run_id", name="uq_runs_path"),
+)
+sa.Index("ix_runs_project_created", runs.c.entity, runs.c.project, runs.c.created_at)
+
+run_writers = sa.Table(
+    "run_writers",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("writer", sa.String(64), primary_key=True),
+    sa.Column("applied_seq", sa.BigInteger, nullable=False),
+)
+
+metric_summaries = sa.Table(
+    "metric_summaries",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("last", ExactFloat),
+    sa.Column("last_step", sa.BigInteger),
+    sa.Column("min", ExactFloat),
+    sa.Column("max", ExactFloat),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("sum", ExactFloat),
+)
+
+console_lines = sa.Table(
+    "console_lines",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("line", sa.Integer, primary_key=True),
+    sa.Column("stream", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("ts", sa.Float(precision=53), nullable=False),
+)
+
+# Outbox: written in the same transaction as the change it announces.
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE")),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+)

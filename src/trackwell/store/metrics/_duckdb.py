@@ -1,0 +1,245 @@
+"""DuckDB metric store: numeric points in one narrow table, keys in a global dictionary.
+
+One connection per process: writes take turns on it under a lock; reads use ``cursor()``
+(a separate connection to the same database), so charts never wait for ingest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+
+from trackwell.store.metrics._base import Bucket, Downsampled, MetricStore, PointBatch
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS metric_keys (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS points (run_pk INTEGER, key_id INTEGER, step BIGINT, value DOUBLE);
+CREATE TABLE IF NOT EXISTS other_values (run_pk INTEGER, key_id INTEGER, step BIGINT, value VARCHAR);
+CREATE TABLE IF NOT EXISTS writer_marks (
+    run_pk INTEGER, writer VARCHAR, applied_seq BIGINT, PRIMARY KEY (run_pk, writer));
+"""
+
+
+class DuckDBMetricStore(MetricStore):
+    def __init__(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(path))
+        self._con.execute(_SCHEMA)
+        self._lock = threading.Lock()
+        self._ids: dict[str, int] = dict(self._con.execute("SELECT name, id FROM metric_keys").fetchall())
+        self._names: dict[int, str] = {i: n for n, i in self._ids.items()}
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cursor = self._con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def applied(self, run_pk: int, writer: str) -> int:
+        with self._reader() as con:
+            row = con.execute("SELECT applied_seq FROM writer_marks WHERE run_pk = ? AND writer = ?",
+                              [run_pk, writer]).fetchone()
+        return int(row[0]) if row else 0
+
+    def append(self, run_pk: int, writer: str, seq: int, points: PointBatch, expected_mark: int) -> bool:
+        with self._lock:
+            con = self._con
+            con.begin()
+            try:
+                if not self._move_mark(con, run_pk, writer, expected_mark, seq):
+                    con.rollback()
+                    return False
+                new_ids = self._insert_keys(con, points)
+                ids = {**self._ids, **new_ids}
+                if len(points.values):
+                    mapping = np.array([ids[k] for k in points.keys], dtype=np.int32)
+                    n = len(points.values)
+                    # DuckDB's numpy scan reads NaN as NULL; points never hold NULL, so undo that.
+                    self._insert(con, "points", {
+                        "run_pk": np.full(n, run_pk, np.int32), "key_id": mapping[points.key_idx],
+                        "step": points.steps, "value": points.values},
+                        "run_pk, key_id, step, coalesce(value, 'NaN'::DOUBLE)")
+                if points.others:
+                    keys, steps, values = zip(*points.others, strict=True)
+                    self._insert(con, "other_values", {
+                        "run_pk": np.full(len(keys), run_pk, np.int32),
+                        "key_id": np.array([ids[k] for k in keys], np.int32),
+                        "step": np.array(steps, np.int64),
+                        "value": np.array([json.dumps(v) for v in values], dtype=object)},
+                        "run_pk, key_id, step, value")
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            # Only committed keys enter the in-memory dictionary.
+            self._ids.update(new_ids)
+            self._names.update({i: n for n, i in new_ids.items()})
+        return True
+
+    @staticmethod
+    def _move_mark(con: duckdb.DuckDBPyConnection, run_pk: int, writer: str, expected: int, seq: int) -> bool:
+        """Compare-and-set the writer's mark (one statement: this runs once per batch)."""
+        if expected == 0:
+            try:
+                con.execute("INSERT INTO writer_marks VALUES (?, ?, ?)", [run_pk, writer, seq])
+            except duckdb.ConstraintException:
+                return False
+            return True
+        moved = con.execute("UPDATE writer_marks SET applied_seq = ? WHERE run_pk = ? AND writer = ? "
+                            "AND applied_seq = ? RETURNING applied_seq", [seq, run_pk, writer, expected])
+        return bool(moved.fetchall())
+
+    def _insert_keys(self, con: duckdb.DuckDBPyConnection, points: PointBatch) -> dict[str, int]:
+        names = set(points.keys).union(k for k, _, _ in points.others)
+        new = sorted(n for n in names if n not in self._ids)
+        if not new:
+            return {}
+        start = max(self._ids.values(), default=0) + 1
+        new_ids = {name: start + i for i, name in enumerate(new)}
+        con.executemany("INSERT INTO metric_keys VALUES (?, ?)", [[i, n] for n, i in new_ids.items()])
+        return new_ids
+
+    @staticmethod
+    def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, Any], select: str) -> None:
+        # Registering numpy columns lets DuckDB scan them directly: no per-row Python work.
+        con.register("_incoming", columns)
+        try:
+            con.execute(f"INSERT INTO {table} SELECT {select} FROM _incoming")
+        finally:
+            con.unregister("_incoming")
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def keys(self, run_pk: int) -> list[str]:
+        with self._reader() as con:
+            ids = con.execute("SELECT DISTINCT key_id FROM points WHERE run_pk = ? UNION "
+                              "SELECT DISTINCT key_id FROM other_values WHERE run_pk = ?",
+                              [run_pk, run_pk]).fetchall()
+        return sorted(self._names[i] for (i,) in ids)
+
+    def downsample(self, run_pk: int, key: str, buckets: int, min_step: int | None = None,
+                   max_step: int | None = None) -> Downsampled:
+        key_id = self._ids.get(key)
+        empty: Downsampled = {"key": key, "count": 0, "first": None, "last": None, "buckets": []}
+        if key_id is None:
+            return empty
+        lo = -(2**63) if min_step is None else min_step
+        hi = 2**63 - 1 if max_step is None else max_step
+        where = "run_pk = $run AND key_id = $key AND step BETWEEN $lo AND $hi"
+        params = {"run": run_pk, "key": key_id, "lo": lo, "hi": hi}
+        with self._reader() as con:
+            first_step, last_step, count, first, last = con.execute(
+                f"SELECT min(step), max(step), count(*), arg_min(value, step), arg_max(value, step) "
+                f"FROM points WHERE {where}", params).fetchone()  # type: ignore[misc]
+            if not count:
+                return empty
+            # Equal step ranges; NaN is left out of min/max so one NaN does not blank a bucket.
+            cols = con.execute(
+                f"SELECT min(step) AS start_step, max(step) AS end_step, "
+                f"min(value) FILTER (WHERE NOT isnan(value)) AS min, "
+                f"max(value) FILTER (WHERE NOT isnan(value)) AS max, "
+                f"arg_max(value, step) AS last, max(step) AS last_step, count(*) AS count "
+                f"FROM points WHERE {where} "
+                f"GROUP BY floor((step - $s0)::DOUBLE * $n / ($s1 - $s0 + 1)) ORDER BY start_step",
+                {**params, "s0": first_step, "s1": last_step, "n": buckets}).fetchnumpy()
+        names = list(cols)
+        lists = [_nullable(cols[n]) for n in names]
+        return {"key": key, "count": int(count),
+                "first": {"step": int(first_step), "value": float(first)},
+                "last": {"step": int(last_step), "value": float(last)},
+                "buckets": [Bucket(**dict(zip(names, row, strict=True)))  # type: ignore[typeddict-item]
+                            for row in zip(*lists, strict=True)]}
+
+    def _key_filter(self, keys: list[str] | None) -> tuple[str, list[int]] | None:
+        """SQL condition for the selected keys; None when none of them exists."""
+        if keys is None:
+            return "", []
+        ids = [self._ids[k] for k in keys if k in self._ids]
+        if not ids:
+            return None
+        return " AND list_contains($ids, key_id)", ids
+
+    def _distinct_steps(self, con: duckdb.DuckDBPyConnection, run_pk: int, key_sql: str, ids: list[int],
+                        min_step: int, limit: int | None) -> np.ndarray:
+        params: dict[str, Any] = {"run": run_pk, "lo": min_step}
+        if ids:
+            params["ids"] = ids
+        sql = (f"SELECT step FROM points WHERE run_pk = $run AND step >= $lo{key_sql} UNION "
+               f"SELECT step FROM other_values WHERE run_pk = $run AND step >= $lo{key_sql} ORDER BY step")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return con.execute(sql, params).fetchnumpy()["step"]
+
+    def _rows(self, con: duckdb.DuckDBPyConnection, run_pk: int, key_sql: str, ids: list[int],
+              steps: np.ndarray) -> list[dict[str, Any]]:
+        """Rows at exactly ``steps`` (sorted), pivoted from the narrow tables."""
+        if not len(steps):
+            return []
+        params: dict[str, Any] = {"run": run_pk, "lo": int(steps[0]), "hi": int(steps[-1])}
+        if ids:
+            params["ids"] = ids
+        con.register("_wanted", {"step": np.asarray(steps, dtype=np.int64)})
+        try:
+            nums = con.execute(
+                f"SELECT p.step, p.key_id, p.value FROM points p SEMI JOIN _wanted w ON p.step = w.step "
+                f"WHERE run_pk = $run AND p.step BETWEEN $lo AND $hi{key_sql}", params).fetchnumpy()
+            others = con.execute(
+                f"SELECT o.step, o.key_id, o.value FROM other_values o SEMI JOIN _wanted w ON o.step = w.step "
+                f"WHERE run_pk = $run AND o.step BETWEEN $lo AND $hi{key_sql}", params).fetchall()
+        finally:
+            con.unregister("_wanted")
+        rows: dict[int, dict[str, Any]] = {s: {"_step": s} for s in steps.tolist()}
+        names = self._names
+        columns = (nums["step"].tolist(), nums["key_id"].tolist(), nums["value"].tolist())
+        for step, key_id, value in zip(*columns, strict=True):
+            rows[step][names[key_id]] = value
+        for step, key_id, value in others:
+            rows[step][names[key_id]] = json.loads(value)
+        return list(rows.values())
+
+    def sample(self, run_pk: int, keys: list[str] | None, samples: int) -> list[dict[str, Any]]:
+        key_filter = self._key_filter(keys)
+        if key_filter is None:
+            return []
+        key_sql, ids = key_filter
+        with self._reader() as con:
+            steps = self._distinct_steps(con, run_pk, key_sql, ids, -(2**63), None)
+            if len(steps) > samples:
+                picks = np.unique(np.linspace(0, len(steps) - 1, samples).round().astype(np.int64))
+                steps = steps[picks]
+            return self._rows(con, run_pk, key_sql, ids, steps)
+
+    def scan(self, run_pk: int, keys: list[str] | None, min_step: int | None,
+             page_size: int) -> tuple[list[dict[str, Any]], int | None]:
+        key_filter = self._key_filter(keys)
+        if key_filter is None:
+            return [], None
+        key_sql, ids = key_filter
+        lo = -(2**63) if min_step is None else min_step
+        with self._reader() as con:
+            steps = self._distinct_steps(con, run_pk, key_sql, ids, lo, page_size + 1)
+            next_step = int(steps[page_size]) if len(steps) > page_size else None
+            return self._rows(con, run_pk, key_sql, ids, steps[:page_size]), next_step
+
+
+def _nullable(column: np.ndarray) -> list[Any]:
+    """A fetched column as Python values, with masked (NULL) entries as None."""
+    if isinstance(column, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(column).tolist()
+        return [None if m else v for v, m in zip(column.data.tolist(), mask, strict=True)]
+    return column.tolist()

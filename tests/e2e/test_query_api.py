@@ -1,0 +1,82 @@
+"""The query API reads back exactly what the SDK logged, through a real server process."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+import trackwell
+from trackwell.api import Api, RunNotFoundError
+
+
+@pytest.fixture
+def online(live_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TRACKWELL_BASE_URL", live_server.url)
+    monkeypatch.chdir(tmp_path)
+    return live_server
+
+
+def log_run(project: str, tmp_path: Path, lr: float, steps: int, **init) -> str:
+    run = trackwell.init(project=project, config={"lr": lr, "opt": {"name": "adam"}}, dir=str(tmp_path), **init)
+    for step in range(steps):
+        run.log({"loss": 1.0 / (step + 1) + lr, "acc": step / steps})
+    run.log({"weird": math.nan, "label": "done"})
+    run.summary["best"] = lr * 10
+    run_id = run.id
+    run.finish()
+    return run_id
+
+
+def test_run_config_summary_history(online, tmp_path: Path) -> None:
+    run_id = log_run("q", tmp_path, lr=0.1, steps=300, tags=["a", "b"], group="g1")
+    run = Api(base_url=online.url).run(f"default/q/{run_id}")
+    assert run.state == "finished" and run.exit_code == 0
+    assert run.config == {"lr": 0.1, "opt": {"name": "adam"}}
+    assert run.tags == ["a", "b"] and run.group == "g1"
+    assert run.summary["best"] == pytest.approx(1.0)
+    assert run.summary["loss"] == pytest.approx(1.0 / 300 + 0.1)
+    assert math.isnan(run.summary["weird"]) and run.summary["label"] == "done"
+
+    rows = list(run.scan_history(keys=["loss"], page_size=64))
+    assert [r["_step"] for r in rows] == list(range(300))
+    assert [r["loss"] for r in rows] == pytest.approx([1.0 / (s + 1) + 0.1 for s in range(300)])
+
+    sampled = run.history(keys=["loss"], samples=50, pandas=False)
+    steps = [r["_step"] for r in sampled]
+    assert len(sampled) <= 50 and steps[0] == 0 and steps[-1] == 299 and steps == sorted(set(steps))
+
+    full = list(run.scan_history())
+    assert len(full) == 301
+    assert full[-1]["label"] == "done" and math.isnan(full[-1]["weird"])
+    assert all("_runtime" in r and "_timestamp" in r for r in full)
+
+    buckets = run.buckets("loss", buckets=10)
+    assert buckets["count"] == 300 and len(buckets["buckets"]) == 10
+    assert buckets["first"] == {"step": 0, "value": pytest.approx(1.1)}
+    assert min(b["min"] for b in buckets["buckets"]) == pytest.approx(1.0 / 300 + 0.1)
+
+    metrics = run.metrics()
+    assert metrics["loss"]["count"] == 300 and metrics["loss"]["max"] == pytest.approx(1.1)
+
+
+def test_runs_filter_order_and_paging(online, tmp_path: Path) -> None:
+    ids = {lr: log_run("sweep", tmp_path, lr=lr, steps=5, group="grid" if lr < 0.5 else "other")
+           for lr in (0.01, 0.1, 0.3, 0.7, 0.9)}
+    api = Api(base_url=online.url)
+
+    ordered = api.runs("default/sweep", order="-summary.best", per_page=2)
+    assert [r.id for r in ordered] == [ids[lr] for lr in (0.9, 0.7, 0.3, 0.1, 0.01)]
+    assert len(ordered) == 5
+
+    small = api.runs("default/sweep", filters={"config.lr": {"$lt": 0.5}}, order="+config.lr")
+    assert [r.config["lr"] for r in small] == [0.01, 0.1, 0.3]
+
+    grouped = api.runs("default/sweep", filters={"group": {"$regex": "^gr"}, "state": "finished"})
+    assert {r.id for r in grouped} == {ids[0.01], ids[0.1], ids[0.3]}
+
+
+def test_unknown_run_is_a_clear_error(online) -> None:
+    with pytest.raises(RunNotFoundError, match="default/nope/zzzzzzzz"):
+        Api(base_url=online.url).run("default/nope/zzzzzzzz")
