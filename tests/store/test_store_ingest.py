@@ -122,10 +122,13 @@ def test_summaries_follow_modes_and_pins(ingestor: Ingestor, project: tuple[str,
     metrics = ingestor.metadata.metric_summaries(pk)
     assert metrics["loss"] == {"last": 5.0, "last_step": 3, "min": 1.0, "max": 5.0, "count": 4, "mean": 2.75}
     assert metrics["lr"]["last"] == 9.0 and "phase" not in metrics
-    # Removing a pinned key unpins it: the next history value takes over again.
+    # A removed key stays removed (as in the SDK's own view): later history does not bring it back.
     ingestor.apply(*project, "run1", j.batch([j.record(SummaryUpdate, remove=["lr", "best"]), j.log({"lr": 7.0})]))
     summary = ingestor.metadata.get_run(*project, "run1")["summary"]
-    assert summary["lr"] == 7.0 and "best" not in summary
+    assert "lr" not in summary and "best" not in summary
+    # Assigning it again brings it back, pinned.
+    ingestor.apply(*project, "run1", j.batch([j.record(SummaryUpdate, update={"lr": 1.5}), j.log({"lr": 8.0})]))
+    assert ingestor.metadata.get_run(*project, "run1")["summary"]["lr"] == 1.5
 
 
 def test_run_lifecycle_and_events(ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:

@@ -73,7 +73,15 @@ class Preempting(Record, tag="preempting"):
     pass
 
 
-AnyRecord = RunStart | History | ConfigUpdate | SummaryUpdate | DefineMetric | Console | Exit | Preempting
+class Skipped(Record, tag="skipped"):
+    """Stands in for a record the server refused (too large, invalid); the original is kept in
+    the dead-letter file. Keeps each writer's seqs gap-free."""
+
+    reason: str
+
+
+AnyRecord = (RunStart | History | ConfigUpdate | SummaryUpdate | DefineMetric | Console | Exit | Preempting
+             | Skipped)
 
 
 class Batch(msgspec.Struct, kw_only=True):
@@ -86,6 +94,7 @@ class Batch(msgspec.Struct, kw_only=True):
 class Ack(msgspec.Struct, kw_only=True):
     writer: str
     applied_seq: int
+    state: str | None = None  # the run's state after the batch: tells a client it was killed
 
 
 SUMMARY_MODES = ("min", "max", "mean", "last", "none")

@@ -7,6 +7,7 @@ record building, msgpack, the disk write, the summary mirror) happens here, at l
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -174,11 +175,14 @@ class Writer:
         mode_of = self._mode_of
         for key, value in data.items():
             mode = mode_of.get(key) or self._resolve_mode(key)
-            if mode in ("min", "max", "mean") and type(value) in (int, float) and value == value:
+            if mode in ("min", "max", "mean") and type(value) in (int, float):
+                # as on the server: min/max skip NaN, mean includes it (NaN in, NaN mean)
                 s = self._stats.get(key)
                 if s is None:
-                    s = self._stats[key] = [value, value, 0.0, 0]
-                s[0], s[1], s[2], s[3] = min(s[0], value), max(s[1], value), s[2] + value, s[3] + 1
+                    s = self._stats[key] = [math.inf, -math.inf, 0.0, 0]
+                if value == value:
+                    s[0], s[1] = min(s[0], value), max(s[1], value)
+                s[2], s[3] = s[2] + value, s[3] + 1
 
     def summary_view(self) -> dict[str, Any]:
         """The run's summary as the script sees it (the server computes the same at ingest)."""

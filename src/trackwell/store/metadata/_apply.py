@@ -149,9 +149,9 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
         elif isinstance(rec, SummaryUpdate):
             run["summary"].update(rec.update)
             pinned.update(rec.update)
-            for key in rec.remove:
+            for key in rec.remove:  # stays pinned: later history must not bring it back
                 run["summary"].pop(key, None)
-                pinned.discard(key)
+                pinned.add(key)
         elif isinstance(rec, DefineMetric):
             if rec.summary is not None:
                 run["metric_modes"][rec.name] = rec.summary
