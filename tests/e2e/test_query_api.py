@@ -80,3 +80,36 @@ def test_runs_filter_order_and_paging(online, tmp_path: Path) -> None:
 def test_unknown_run_is_a_clear_error(online) -> None:
     with pytest.raises(RunNotFoundError, match="default/nope/zzzzzzzz"):
         Api(base_url=online.url).run("default/nope/zzzzzzzz")
+
+
+def test_sdk_summary_equals_server_summary(online, tmp_path: Path) -> None:
+    """The script's run.summary (computed client-side) and the server's (computed at ingest) agree."""
+    import random
+
+    rng = random.Random(7)
+    run = trackwell.init(project="consistency", dir=str(tmp_path))
+    run.define_metric("loss", summary="min")
+    run.define_metric("val/*", summary="max")
+    run.define_metric("lr", summary="mean")
+    run.define_metric("noise", summary="none")
+    for step in range(500):
+        row = {"loss": rng.random(), "val/acc": rng.random(), "lr": rng.choice([0.1, 0.2, math.nan]),
+               "noise": rng.random(), "phase": rng.choice(["a", "b"]), "flag": step % 2 == 0}
+        run.log(row, commit=step % 3 != 0)
+        if step == 250:
+            run.summary["pinned"] = 42
+            run.summary["phase"] = "fixed"
+    run.log({"loss": 5.0, "gone": 1.0})
+    del run.summary["gone"]
+    local = run.summary.as_dict()
+    run_id = run.id
+    run.finish()
+
+    remote = Api(base_url=online.url).run(f"default/consistency/{run_id}").summary
+    assert set(local) == set(remote)
+    for key, value in local.items():
+        if isinstance(value, float) and math.isnan(value):
+            assert math.isnan(remote[key]), key
+        else:
+            assert remote[key] == pytest.approx(value), key
+    assert "noise" not in remote and "gone" not in remote and remote["phase"] == "fixed"

@@ -43,7 +43,7 @@ def test_apply_and_reapply_is_idempotent(ingestor: Ingestor, project: tuple[str,
     rows, metrics, summary, console = after
     assert len(rows) == 50 and rows[0] == {"_step": 0, "loss": 1.0, "acc": 0.0}
     assert metrics["loss"]["count"] == 50 and metrics["acc"]["count"] == 50
-    assert summary == {"loss": 1.0 / 50, "acc": 49.0}
+    assert summary == {"loss": 1.0 / 50, "acc": 49.0, "_step": 49}
     assert [line["text"] for line in console] == ["epoch 1", "epoch 2"]
     assert ingestor.metadata.get_run(*project, "run1")["config"] == {"lr": 0.1}
 
@@ -63,7 +63,7 @@ def test_crash_between_the_two_commits_heals_on_resend(ingestor: Ingestor, proje
     rows, metrics, summary, _ = _state(ingestor, *project, "run1")
     assert [r["x"] for r in rows] == [float(i) for i in range(20)]
     assert metrics["x"] == {"last": 19.0, "last_step": 19, "min": 0.0, "max": 19.0, "count": 20, "mean": 9.5}
-    assert summary == {"x": 19.0}
+    assert summary == {"x": 19.0, "_step": 19}
     assert ingestor.metadata.get_run(*project, "run1")["state"] == "finished"
     kinds = [e["kind"] for e in ingestor.metadata.events() if e["run_pk"] == pk]
     assert kinds.count("metrics_applied") == 2 and kinds.count("run_finished") == 1
@@ -115,7 +115,7 @@ def test_summaries_follow_modes_and_pins(ingestor: Ingestor, project: tuple[str,
     more.append(j.record(ConfigUpdate, data={"batch_size": 32}))
     ingestor.apply(*project, "run1", j.batch(more))
     run = ingestor.metadata.get_run(*project, "run1")
-    assert run["summary"] == {"loss": 1.0, "val/acc": 5.0, "acc": np.mean(losses), "lr": 0.5, "best": "yes",
+    assert run["summary"] == {"loss": 1.0, "val/acc": 5.0, "acc": np.mean(losses), "lr": 0.5, "best": "yes", "_step": 4,
                               "phase": "main"}
     assert run["config"] == {"batch_size": 32}
     pk = ingestor.metadata.run_pk(*project, "run1")

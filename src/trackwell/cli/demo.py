@@ -78,7 +78,8 @@ def demo(host: str, port: int, data_dir: Path | None, serve: bool) -> None:
             s.bind((host, 0))
             port = s.getsockname()[1]
     url = f"http://{host}:{port}"
-    cmd = [sys.executable, "-m", "trackwell", "server", "--host", host, "--port", str(port)]
+    cmd = [sys.executable, "-m", "trackwell", "server", "--host", host, "--port", str(port),
+           "--log-level", "warning"]
     if data_dir is not None:
         cmd += ["--data-dir", str(data_dir)]
     click.echo(f"starting: {' '.join(cmd[2:])}")
@@ -94,7 +95,6 @@ def demo(host: str, port: int, data_dir: Path | None, serve: bool) -> None:
         rows = list(api_run.scan_history(keys=["train/loss"]))
         click.echo("")
         click.secho(f"run {api_run.name} ({run_id}) is {api_run.state}", bold=True)
-        click.echo(f"  run page:  {api_run.url}")
         click.echo(f"  API:       {url}/api/v1/runs/{entity}/{project}/{run_id}")
         click.echo(f"  history:   {url}/api/v1/runs/{entity}/{project}/{run_id}/history?keys=train/loss")
         click.echo(f"  rows of train/loss on the server: {len(rows)}")

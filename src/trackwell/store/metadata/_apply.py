@@ -178,6 +178,9 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
                                         summary_mode(run["metric_modes"], key))
         if found:
             run["summary"][key] = value
+    if stats and "_step" not in pinned:  # W&B's summary carries the last step too
+        last_step = max(s.last_step for s in stats.values())
+        run["summary"]["_step"] = max(last_step, run["summary"].get("_step", last_step))
     if console_rows:
         conn.execute(console_lines.insert(), console_rows)
     if history_seqs:
