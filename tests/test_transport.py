@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -87,3 +88,31 @@ def test_retry_after_as_seconds_or_http_date() -> None:
     assert parse_retry_after("7") == 7.0
     assert parse_retry_after("Sun, 22 Nov 2026 10:00:30 GMT", now=1795341600.0) == pytest.approx(30.0)
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+def test_retry_after_is_honoured_up_to_the_max_interval(proxy: FaultProxy) -> None:
+    proxy.retry_after = "3600"  # a server asking for an hour must not pin the uploader thread
+    proxy.queue("429")
+    started = time.monotonic()
+    assert client(proxy.url).get("/thing", msgpack=False) == {"hits": 1}
+    assert time.monotonic() - started < 10 and len(proxy.seen) == 2
+
+
+def test_one_attempt_when_retry_is_off_with_the_same_clear_error(proxy: FaultProxy) -> None:
+    proxy.queue("reset")
+    with pytest.raises(TransportError, match="cannot reach the trackwell server"):
+        client(proxy.url).request("GET", "/thing", retry=False)
+    assert len(proxy.seen) == 1
+
+
+def test_knobs_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRACKWELL_RETRY_MAX_ATTEMPTS", "5")
+    monkeypatch.setenv("TRACKWELL_RETRY_MAX_INTERVAL", "9")
+    monkeypatch.setenv("TRACKWELL_RETRY_INITIAL_INTERVAL", "0.25")
+    monkeypatch.setenv("TRACKWELL_HTTP_TIMEOUT", "2.5")
+    c = Client("http://127.0.0.1:1")
+    assert (c.max_attempts, c.max_wait, c.initial_wait) == (5, 9.0, 0.25)
+    assert c._http.timeout.read == 2.5
+    monkeypatch.setenv("TRACKWELL_HTTP_TIMEOUT", "soon")
+    with pytest.raises(ValueError, match="TRACKWELL_HTTP_TIMEOUT"):
+        Client("http://127.0.0.1:1")

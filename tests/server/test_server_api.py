@@ -66,7 +66,7 @@ def test_ingest_over_http_msgpack_and_json(live_server: Any) -> None:
             '"runtime": 0.0, "data": {"x": NaN, "y": -Infinity}}]}')
     response = httpx.post(f"{live_server.url}/api/v1/runs/team/proj/run2/records", content=body,
                           headers={"Content-Type": "application/json"})
-    assert response.status_code == 200 and response.json() == {"writer": "w2", "applied_seq": 2}
+    assert response.status_code == 200 and response.json() == {"writer": "w2", "applied_seq": 2, "state": "running"}
     metrics = httpx.get(f"{live_server.url}/api/v1/runs/team/proj/run2/metrics").json()["metrics"]
     assert metrics["x"]["last"] == "NaN" and metrics["y"]["min"] == "-Infinity"
 

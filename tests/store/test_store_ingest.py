@@ -141,10 +141,10 @@ def test_run_lifecycle_and_events(ingestor: Ingestor, project: tuple[str, str], 
     assert ingestor.metadata.get_run(*project, "run1")["state"] == "preempting"
     ingestor.apply(*project, "run1", j.batch([j.record(Exit, exit_code=3, runtime=12.5)]))
     run = ingestor.metadata.get_run(*project, "run1")
-    assert (run["state"], run["exit_code"], run["runtime"]) == ("failed", 3, 12.5)
+    assert (run["state"], run["exit_code"], run["runtime"]) == ("preempted", 3, 12.5)  # preempting + non-zero
     pk = ingestor.metadata.run_pk(*project, "run1")
     kinds = [e["kind"] for e in ingestor.metadata.events() if e["run_pk"] == pk]
-    assert kinds == ["run_created", "run_preempting", "run_failed"]
+    assert kinds == ["run_created", "run_preempting", "run_preempted"]
     second = journal(*project, "run2")
     ingestor.apply(*project, "run2", second.batch([second.start()]))
     assert ingestor.metadata.get_run(*project, "run2")["name"].endswith("-2")

@@ -130,8 +130,11 @@ class Run:
         self.job_type: str | None = data.get("job_type")
         self.tags: list[str] = list(data.get("tags") or [])
         self.notes: str | None = data.get("notes")
+        # running, finished, failed, crashed, preempting, preempted or killed (docs/lifecycle.md)
         self.state: str = data.get("state", "running")
         self.exit_code: int | None = data.get("exit_code")
+        self.heartbeat_at: float | None = data.get("heartbeat_at")
+        self.forked_from: dict[str, Any] | None = data.get("forked_from")  # {"id", "step"} of a fork
         self.config: dict[str, Any] = dict(data.get("config") or {})
         self.summary: dict[str, Any] = dict(data.get("summary") or {})
         self.created_at: float | None = data.get("created_at")
@@ -151,6 +154,12 @@ class Run:
 
     def refresh(self) -> Run:
         self._load(self._api._get_run(self.entity, self.project, self.id))
+        return self
+
+    def stop(self) -> Run:
+        """Stop the run (state ``killed``): its process learns it on its next upload or heartbeat,
+        finishes cleanly and exits."""
+        self._load(self._api.client.request("POST", self._base + "/stop"))
         return self
 
     def metrics(self) -> dict[str, dict[str, Any]]:

@@ -26,8 +26,13 @@ def _default_data_dir() -> str:
               help="DuckDB file for metric history (default: <data-dir>/metrics.duckdb).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
+@click.option("--max-request-bytes", default=8 * 1024 * 1024, show_default=True, type=click.IntRange(min=1024),
+              help="Largest request body accepted; larger ones are answered 413 with the limit.")
+@click.option("--crash-timeout", default=300.0, show_default=True, type=click.FloatRange(min=0.1),
+              metavar="SECONDS", help="A running run not heard from (uploads or heartbeats) for this long "
+                                      "is marked crashed.")
 def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db: Path | None,
-           log_level: str) -> None:
+           log_level: str, max_request_bytes: int, crash_timeout: float) -> None:
     """Run the trackwell server."""
     import logging
 
@@ -39,6 +44,7 @@ def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db:
     data_dir.mkdir(parents=True, exist_ok=True)
     url = normalize_url(db_url) if db_url else f"sqlite:///{data_dir / 'trackwell.db'}"
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(url, metrics_db or data_dir / "metrics.duckdb")
+    app = create_app(url, metrics_db or data_dir / "metrics.duckdb", max_request_bytes=max_request_bytes,
+                     crash_timeout=crash_timeout)
     # Our request log carries the retry id, so uvicorn's access log would only duplicate it.
     uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level.lower(), access_log=False)

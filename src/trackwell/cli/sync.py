@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from trackwell.sdk.sync import JournalState
+    from trackwell.transport import Client
 
 
 @click.command()
@@ -12,17 +18,22 @@ import click
 @click.option("--dry-run", is_flag=True, help="Show what would be uploaded; send nothing.")
 @click.option("--include-synced", is_flag=True,
               help="Also check runs already marked synced (the server fills any gap).")
+@click.option("--retry-dead-letters", "retry_dead", is_flag=True,
+              help="Also resend records the server refused before (kept in run-<id>.twj.dead), "
+                   "e.g. after raising the server's --max-request-bytes.")
 @click.option("--base-url", envvar="TRACKWELL_BASE_URL", default=None,
               help="Server URL (default: $TRACKWELL_BASE_URL or http://127.0.0.1:8080).")
-def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, base_url: str | None) -> None:
+def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dead: bool,
+         base_url: str | None) -> None:
     """Upload run journals (run-*.twj) found under PATHS (default: ./trackwell).
 
-    Safe to repeat: the server keeps what it already applied, so nothing is sent twice.
+    Safe to repeat: the server keeps what it already applied, so nothing is sent twice
+    (dead letters included: they are resent under their own writer with their own ack).
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from trackwell.sdk.sync import JournalState, find_journals, iter_states, sync_journal
+    from trackwell.sdk.sync import find_journals, iter_states, sync_journal
 
     out = Console(stderr=False, highlight=False)
     roots = list(paths) or [Path("trackwell")]
@@ -35,7 +46,7 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, base_url:
         if isinstance(state, Exception):
             out.print(f"[red]error[/]    {journal}: {state}")
             failed += 1
-        elif state.synced and not include_synced:
+        elif state.synced and not include_synced and not (retry_dead and state.dead_pending):
             out.print(f"skipped  {state.label}: already synced ({state.run_dir})")
         else:
             states.append(state)
@@ -46,6 +57,9 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, base_url:
         for s in states:
             note = "" if s.has_exit else (" (still running)" if s.alive else " (no exit record: crashed)")
             out.print(f"would sync {s.label}: {s.pending} of {s.last_seq} records{note} ({s.run_dir})")
+            if s.dead_pending:
+                what = "would retry" if retry_dead else "not retried without --retry-dead-letters:"
+                out.print(f"  {what} {s.dead_pending} dead-lettered records ({s.path.name}.dead)")
         return
 
     from trackwell.transport import Client
@@ -54,6 +68,7 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, base_url:
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=out) as progress:
         total = progress.add_task("records", total=sum(max(s.pending, 1 if include_synced else 0)
+                                                        + (s.dead_pending if retry_dead else 0)
                                                         for s in states))
         for s in states:
             progress.update(total, description=s.label)
@@ -66,6 +81,7 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, base_url:
                                        f"unchanged, run sync again once fixed ({s.run_dir})")
                 continue
             r = outcome.result
+            failed += _dead_letters(progress.console, s, client, retry_dead, lambda n: progress.advance(total, n))
             if outcome.marked_synced:
                 progress.console.print(f"[green]synced[/]   {s.label}: {r.sent} records sent, "
                                        f"{r.acked} acknowledged ({s.run_dir})")
@@ -78,3 +94,30 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, base_url:
                                        f"run is still being written, not marked synced ({s.run_dir})")
     if failed:
         raise SystemExit(1)
+
+
+def _dead_letters(out: Any, s: JournalState, client: Client, retry: bool, advance: Callable[[int], None]) -> int:
+    """Retry (or point at) a journal's dead letters; returns 1 if some are still not delivered."""
+    from trackwell.sdk.deadletter import DeadLetters
+    from trackwell.sdk.sync import inspect, retry_dead
+
+    state = inspect(s.path)  # delivery may have dead-lettered records just now
+    if not state.dead_pending:
+        return 0
+    dead_file = DeadLetters(s.path).path
+    if not retry:
+        out.print(f"[yellow]refused[/]  {s.label}: {state.dead_pending} records the server refused are "
+                  f"kept in {dead_file}; fix the cause, then `trackwell sync --retry-dead-letters`")
+        return 1
+    try:
+        r = retry_dead(state, client, advance)
+    except Exception as exc:  # noqa: BLE001 - report per run, continue with the others
+        out.print(f"[red]failed[/]   {s.label}: retrying dead letters: {exc} ({dead_file})")
+        return 1
+    again = inspect(s.path).dead_pending
+    if again:
+        out.print(f"[red]refused[/]  {s.label}: {r.sent - r.dead_lettered} dead letters delivered, "
+                  f"{again} refused again and kept in {dead_file}")
+        return 1
+    out.print(f"[green]retried[/]  {s.label}: {r.sent} dead letters delivered ({dead_file})")
+    return 0

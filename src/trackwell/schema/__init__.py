@@ -1,6 +1,7 @@
 """Records and payloads shared by the client and the server."""
 
 from trackwell.schema.records import (
+    RESUME_MODES,
     SUMMARY_MODES,
     Ack,
     AnyRecord,
@@ -21,6 +22,7 @@ from trackwell.schema.records import (
 )
 
 __all__ = [
+    "RESUME_MODES",
     "SUMMARY_MODES",
     "Ack",
     "AnyRecord",

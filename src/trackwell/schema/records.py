@@ -32,6 +32,10 @@ class RunStart(Record, tag="run"):
     host: str | None = None
     program: str | None = None
     python: str | None = None
+    # Set when the client could not ask the server (offline, or unreachable at init): the server
+    # resolves "must"/"allow"/"never"/"auto" when the journal arrives and, if the run already has
+    # history, offsets this writer's steps and runtime to continue after it.
+    resume: str | None = None
 
 
 class History(Record, tag="history"):
@@ -98,6 +102,7 @@ class Ack(msgspec.Struct, kw_only=True):
 
 
 SUMMARY_MODES = ("min", "max", "mean", "last", "none")
+RESUME_MODES = ("must", "allow", "never", "auto")
 
 _encoder = msgspec.msgpack.Encoder()
 _record_decoder = msgspec.msgpack.Decoder(AnyRecord)

@@ -1,14 +1,21 @@
 """``init()`` and ``Run``: the wandb-shaped surface. ``log()`` is the hot path: a type check per
-value, a copy and a deque append; the writer thread does the rest."""
+value, a copy and a deque append; the writer thread does the rest.
+
+Lifecycle (docs/lifecycle.md): ``init`` resolves resume/rewind/fork (``resume.py``); the process
+end becomes the exit code (``exits.py``); signals flush and finish (``signals.py``); a run
+stopped through the API learns it from an upload's answer and exits like Ctrl-C.
+"""
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
 import socket
 import sys
 import threading
 import time
+import traceback
 import uuid
 from collections import deque
 from collections.abc import Mapping
@@ -17,16 +24,20 @@ from types import TracebackType
 from typing import Any
 
 from trackwell.schema import SUMMARY_MODES, RunStart
+from trackwell.sdk import exits, signals
 from trackwell.sdk.config import Config, Summary, as_dict
 from trackwell.sdk.console import ConsoleCapture
 from trackwell.sdk.errors import UsageError, warn
 from trackwell.sdk.journal import JournalHeader, JournalWriter, synced_path
+from trackwell.sdk.resume import needs_server, plan, resolve_online
 from trackwell.sdk.rundir import (
+    clear_resume_id,
     create_run_dir,
+    earlier_journals,
     generate_run_id,
     hold_writer_lock,
     release_writer_lock,
-    validate_run_id,
+    write_resume_id,
 )
 from trackwell.sdk.settings import Settings, as_settings
 from trackwell.sdk.values import PLAIN, RowNormalizer
@@ -44,13 +55,18 @@ class Run:
                  config: Any = None) -> None:
         self.settings = settings
         self.start_time = _time()
-        self.id = validate_run_id(settings.run_id) if settings.run_id else generate_run_id()
+        self._plan = plan(settings)  # a bad id or resume combination fails before anything is written
+        self.id = self._plan.run_id
         self.entity = str(settings.entity)
         self.project = str(settings.project)
         self.group, self.job_type, self.notes = group, job_type, notes
+        self._tags_given = tags is not None
         self.tags = tuple(str(t) for t in (tags or ()))
         self._name = name
         self._finished = False
+        self._stopped = False  # the server said "killed"
+        self.resumed = False  # continues a run that existed (online: known at init)
+        self.starting_step = 0  # the first step this process logs to
         self._step = 0  # the step the next log() without step= writes to
         self._pending = False  # the writer holds an uncommitted row
         self._lower_step_warned = False
@@ -62,6 +78,22 @@ class Run:
     def _setup(self, config: dict[str, Any]) -> None:
         s = self.settings
         offline = s.mode == "offline"
+        p = self._plan
+        if offline and needs_server(p):
+            raise UsageError(f"{'fork_from' if p.fork else 'resume_from'} needs the server: it reads the "
+                             "run's history there; use mode='online'")
+        if not offline:
+            self._resolve_online(config)
+        summary: dict[str, Any] = {}
+        runtime = 0.0
+        if p.run:  # resumed, rewound or forked: carry the server's view of the run over
+            self._adopt(p.run)
+            config = {**(p.run.get("config") or {}), **config}  # new values win, old keys stay
+            summary = dict(p.run.get("summary") or {})
+            runtime = float(p.run.get("runtime") or 0.0)
+        self.resumed, self.starting_step = p.resumed, p.starting_step
+        self._step = p.starting_step
+        started = self.start_time - runtime  # so _runtime continues where the run left off
         self._rundir = create_run_dir(s.dir, self.id, offline, self.start_time)
         self._lock = hold_writer_lock(self._rundir.journal)
         header = JournalHeader(version=1, writer=uuid.uuid4().hex, entity=self.entity,
@@ -72,22 +104,30 @@ class Run:
         self._client: Any = None
         self._uploader: Any = None
         if not offline:
-            self._go_online()
+            from trackwell.sdk.uploader import Uploader
+            from trackwell.transport import Client
+
+            self._client = Client(s.base_url, s.api_key)
+            self._uploader = Uploader(self._rundir.journal, self._client, f"run {self.path}",
+                                      on_state=self._on_state,
+                                      heartbeat_interval=float(s.heartbeat_interval or 30.0))
         journal.append([RunStart(
             seq=1, ts=self.start_time, entity=self.entity, project=self.project, run_id=self.id,
             name=self._name, group=self.group, job_type=self.job_type, tags=list(self.tags),
             notes=self.notes, config=self.config.as_dict(), host=socket.gethostname(),
             program=sys.argv[0] if sys.argv and sys.argv[0] else None,
-            python=sys.version.split()[0])])
+            python=sys.version.split()[0], resume=p.unresolved_mode)])
         on_written = self._uploader.wake if self._uploader is not None else None
-        self._writer = Writer(journal, last_seq=1, started=self.start_time,
-                              interval=float(s.flush_interval or 0.5), on_written=on_written)
+        self._writer = Writer(journal, last_seq=1, started=started,
+                              interval=float(s.flush_interval or 0.5), on_written=on_written,
+                              summary_seed=summary)
         self._q: deque[tuple[Any, ...]] | None = self._writer.queue  # None once finished
         self.summary = Summary(self._writer.summary_view, self._sync_mirror, self._summary_changed,
                                bool(s.strict))
         self._writer.start()
         if self._uploader is not None:
             self._uploader.start()
+        write_resume_id(s.dir, self.id, self.entity, self.project)
         if offline:
             self._say(f"offline run {self.id}: journaling to {self._rundir.root}")
         self._console: ConsoleCapture | None = None
@@ -95,35 +135,77 @@ class Run:
             self._console = ConsoleCapture(self._console_lines)
             self._console.start()
 
-    def _go_online(self) -> None:
+    def _adopt(self, run: dict[str, Any]) -> None:
+        """Fields not given to init() keep the server's values (W&B: tags and notes carry over)."""
+        self._name = self._name or run.get("name")
+        self.group = self.group if self.group is not None else run.get("group")
+        self.job_type = self.job_type if self.job_type is not None else run.get("job_type")
+        self.notes = self.notes if self.notes is not None else run.get("notes")
+        if not self._tags_given:
+            self.tags = tuple(run.get("tags") or ())
+
+    def _resolve_online(self, config: dict[str, Any]) -> None:
+        """Resolve resume/rewind/fork with the server and create a new run (for its display name).
+        If the server cannot be reached the run still starts: the journal carries the resume
+        choice and the server resolves it when the records arrive."""
         # httpx is imported only here: offline and disabled runs never pay for it
-        from trackwell.sdk.uploader import Uploader
         from trackwell.transport import Client, ServerError, TransportError
 
-        s = self.settings
+        s, p = self.settings, self._plan
         fields: dict[str, Any] = {k: v for k, v in (("name", self._name), ("group", self.group),
                                     ("job_type", self.job_type), ("notes", self.notes)) if v is not None}
-        fields.update(tags=list(self.tags), config=self.config.as_dict())
+        if self._tags_given:
+            fields["tags"] = list(self.tags)
         probe = Client(s.base_url, s.api_key, timeout=float(s.init_timeout or 5), max_attempts=1)
         try:
-            info = probe.request("PUT", probe.run_path(self.entity, self.project, self.id),
-                                 json=fields, retry=False)
-            self._name = self._name or (info.get("name") if isinstance(info, dict) else None)
-            self._say(f"run {self.name} at {self.url}")
-        except (TransportError, ServerError, OSError) as exc:
-            self._say(f"cannot reach the server at {s.base_url} ({exc}); journaling to "
-                      f"{self._rundir.root} and uploading when it answers", problem=True)
-        except Exception as exc:  # noqa: BLE001 - e.g. httpx timeouts outside the retry layer
-            self._say(f"cannot reach the server at {s.base_url} ({type(exc).__name__}: {exc}); "
-                      f"journaling to {self._rundir.root}", problem=True)
+            if p.mode is not None or p.rewind_step is not None:
+                self._deliver_earlier(probe)
+            resolve_online(p, probe, (self.entity, self.project, self.id), {**fields, "config": config})
+            if not p.run:  # a new run
+                info = probe.request("PUT", probe.run_path(self.entity, self.project, self.id),
+                                     json={**fields, "tags": list(self.tags), "config": config}, retry=False)
+                self._name = self._name or (info.get("name") if isinstance(info, dict) else None)
+                p.resolved = True
+            name = self._name or p.run.get("name") or self.id
+            how = ("forked" if p.fork else "rewound" if p.rewind_step is not None else "resumed") if p.run else "run"
+            at = f" from step {p.starting_step}" if p.run else ""
+            self._say(f"{how} {name}{at} at {self.url}")
+        except UsageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - httpx timeouts, refused connections, 5xx
+            if needs_server(p):
+                raise UsageError(f"{'fork_from' if p.fork else 'resume_from'} needs the server at {s.base_url}, "
+                                 f"which cannot be reached ({type(exc).__name__}: {exc})") from None
+            if not isinstance(exc, (TransportError, ServerError, OSError)):
+                exc = TransportError(f"{type(exc).__name__}: {exc}")
+            self._say(f"cannot reach the server at {s.base_url} ({exc}); journaling and uploading when it "
+                      "answers" + ("; the server resolves resume= then" if p.mode else ""), problem=True)
         finally:
             probe.close()
-        self._client = Client(s.base_url, s.api_key)
-        self._uploader = Uploader(self._rundir.journal, self._client, f"run {self.path}")
+
+    def _deliver_earlier(self, client: Any) -> None:
+        """Before asking for the last step, deliver what earlier processes of this run left in this
+        directory (e.g. killed before their uploader caught up): otherwise their steps would come
+        after the resumed ones and collide."""
+        from trackwell.sdk.sync import inspect, sync_journal
+
+        for journal in earlier_journals(self.settings.dir, self.id):
+            try:
+                state = inspect(journal)
+                if state.alive or (state.header.entity, state.header.project) != (self.entity, self.project):
+                    continue
+                sync_journal(state, client)
+            except Exception as exc:  # noqa: BLE001 - the resume goes on; say how to fix it
+                self._say(f"could not deliver {journal} of an earlier process of run {self.id} ({exc}); "
+                          f"its steps may collide with this one's: `trackwell sync {journal.parent}`", problem=True)
 
     def finish(self, exit_code: int | None = None, quiet: bool = False) -> None:
         """Commit the open row, journal Exit, fsync, and wait (up to ``settings.finish_timeout``)
-        for the server to acknowledge everything."""
+        for the server to acknowledge everything. The run ended cleanly: ``resume="auto"`` will
+        not pick it up again."""
+        self._finish(exit_code, quiet, clean=True)
+
+    def _finish(self, exit_code: int | None, quiet: bool, clean: bool) -> None:
         if self._finished:
             return
         self._finished = True
@@ -155,14 +237,22 @@ class Run:
                           f"upload it with `trackwell sync {self._rundir.root}`")
         finally:
             release_writer_lock(self._lock)
+            if clean:
+                clear_resume_id(self.settings.dir, self.id)
             _deactivate(self)
+
+    def _flush(self) -> None:
+        """Everything logged so far into the journal (a signal arrived; the process may die)."""
+        if self._q is not None:
+            self._writer.barrier()
 
     def __enter__(self) -> Run:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.finish(exit_code=1 if exc_type is not None else 0)
+        code = 0 if exc is None else exits.code_for(exc)
+        self._finish(code, False, clean=code == 0)
 
     # -- the hot path ---------------------------------------------------------------------
 
@@ -220,8 +310,29 @@ class Run:
         self._enqueue(("metric", str(name), summary, step_metric, _time()))
 
     def mark_preempting(self) -> None:
-        """Tell the server this run is about to be preempted (it will be resumed)."""
+        """Tell the server this run is about to be preempted (it will be resumed). Sent at once,
+        ahead of queued uploads, and journaled too (offline runs, or if the call fails)."""
         self._enqueue(("preempting", _time()))
+        if self._uploader is None:
+            return
+        from trackwell.transport import Client
+
+        s = self.settings
+        try:
+            with Client(s.base_url, s.api_key, timeout=float(s.init_timeout or 5), max_attempts=1) as client:
+                client.request("POST", client.run_path(self.entity, self.project, self.id) + "/preempting",
+                               retry=False)
+        except Exception:  # noqa: BLE001, S110 - the journaled record follows with the uploads
+            pass
+
+    def _on_state(self, state: str) -> None:
+        """Called on the uploader thread with the run's state after each acknowledged upload."""
+        if state != "killed" or self._stopped or self._finished:
+            return
+        self._stopped = exits.state.stopped = True
+        print(f"trackwell: run {self.path} was stopped from the server (state: killed); finishing it and "
+              "exiting", file=sys.stderr, flush=True)
+        _thread.interrupt_main()  # a KeyboardInterrupt in the main thread: atexit finishes the run
 
     def journal_path(self) -> Path:
         return self._rundir.journal
@@ -320,6 +431,9 @@ class DisabledRun(Run):
         self.tags = ()
         self._name = name
         self._finished = False
+        self._stopped = False
+        self.resumed = False
+        self.starting_step = 0
         self._step = 0
         self._uploader = None
         self._dir: str | None = None
@@ -344,10 +458,13 @@ class DisabledRun(Run):
     def mark_preempting(self) -> None:
         pass
 
-    def finish(self, exit_code: int | None = None, quiet: bool = False) -> None:
+    def _finish(self, exit_code: int | None, quiet: bool, clean: bool) -> None:
         if not self._finished:
             self._finished = True
             _deactivate(self)
+
+    def _flush(self) -> None:
+        pass
 
     def journal_path(self) -> Path:
         raise UsageError("a disabled run has no journal")
@@ -371,14 +488,20 @@ _current: Run | None = None
 _live: list[Run] = []
 _lock = threading.Lock()
 _hooks_installed = False
-_uncaught = False
 
 
 def init(project: str | None = None, entity: str | None = None, name: str | None = None,
          id: str | None = None, group: str | None = None, job_type: str | None = None,
          tags: Any = None, notes: str | None = None, config: Any = None, dir: str | os.PathLike[str] | None = None,
-         mode: str | None = None, reinit: bool = False, settings: Settings | dict[str, Any] | None = None) -> Run:
-    """Start a run (W&B's ``wandb.init``). Sets ``trackwell.run``, ``.config`` and ``.summary``."""
+         mode: str | None = None, reinit: bool = False, resume: str | bool | None = None,
+         resume_from: str | None = None, fork_from: str | None = None,
+         settings: Settings | dict[str, Any] | None = None) -> Run:
+    """Start a run (W&B's ``wandb.init``). Sets ``trackwell.run``, ``.config`` and ``.summary``.
+
+    ``resume`` ("must", "allow", "never", "auto"/True) continues the run ``id`` names (or, for
+    "auto", the one in ``<dir>/trackwell/resume.json``); ``resume_from="<id>?_step=N"`` rewinds
+    that run to step N; ``fork_from="<id>?_step=N"`` starts a new run branching from it at N.
+    """
     global _current
     with _lock:
         active = _current
@@ -389,13 +512,14 @@ def init(project: str | None = None, entity: str | None = None, name: str | None
             return active
         active.finish()
     s = as_settings(settings).resolve(project=project, entity=entity, mode=mode,
-                                      dir=os.fspath(dir) if dir is not None else None, run_id=id)
+                                      dir=os.fspath(dir) if dir is not None else None, run_id=id,
+                                      resume=resume, resume_from=resume_from, fork_from=fork_from)
     meta = dict(name=name, group=group, job_type=job_type, tags=tags, notes=notes, config=config)
     run = DisabledRun(s, **meta) if s.mode == "disabled" else Run(s, **meta)
     with _lock:
         _current = run
         _live.append(run)
-    _install_hooks()
+    _install_hooks(s)
     _publish(run)
     return run
 
@@ -444,26 +568,45 @@ def mark_preempting() -> None:
     _active("mark_preempting").mark_preempting()
 
 
-def _install_hooks() -> None:
-    """atexit finishes unfinished runs; exit code 1 when dying on an uncaught exception."""
+def _install_hooks(s: Settings) -> None:
+    """atexit finishes unfinished runs with the process's exit code; signals flush and finish."""
     global _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
-    previous = sys.excepthook
+    if not _hooks_installed:
+        _hooks_installed = True
+        exits.install(_on_uncaught)
+        atexit.register(_finish_all)
+    if s.mode != "disabled":
+        signals.install(tuple(s.signals), tuple(s.preempt_signals), _on_signal)
 
-    def excepthook(tp: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
-        global _uncaught
-        _uncaught = True
-        previous(tp, value, tb)
 
-    sys.excepthook = excepthook
-    atexit.register(_finish_all)
+def _on_uncaught(tp: type[BaseException], value: BaseException, tb: TracebackType | None) -> bool:
+    if exits.state.stopped and issubclass(tp, KeyboardInterrupt):
+        print("trackwell: exiting: the run was stopped from the server", file=sys.stderr, flush=True)
+        return True  # no traceback: this interrupt was ours
+    lines = "".join(traceback.format_exception(tp, value, tb)).rstrip("\n").split("\n")
+    for run in list(_live):
+        if getattr(run, "_console", None) is None:  # capture off: still keep the traceback in the run's log
+            run._console_lines("stderr", lines)
+    return False
+
+
+def _on_signal(signum: int, preempt: bool, ending: bool) -> None:
+    for run in list(_live):
+        try:
+            if preempt:
+                run.mark_preempting()
+            if ending:  # the default action is next: finish now, the resume file stays for "auto"
+                run._finish(128 + signum, False, clean=False)
+            else:
+                run._flush()
+        except Exception as exc:  # noqa: BLE001 - in a signal handler: report and go on
+            print(f"trackwell: could not finish run {run.id} on signal {signum}: {exc}", file=sys.stderr)
 
 
 def _finish_all() -> None:
+    code = exits.process_exit_code()
     for run in list(_live):
         try:
-            run.finish(exit_code=1 if _uncaught else 0)
+            run._finish(code, False, clean=code == 0)
         except Exception as exc:  # noqa: BLE001 - at exit, report and keep going
             print(f"trackwell: could not finish run {run.id}: {exc}", file=sys.stderr)

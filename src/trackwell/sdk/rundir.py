@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -47,7 +48,7 @@ class RunDir:
 
 def create_run_dir(base: str | os.PathLike[str] | None, run_id: str, offline: bool,
                    started: float) -> RunDir:
-    top = Path(base if base is not None else os.getcwd()) / "trackwell"
+    top = runs_root(base)
     prefix = "offline-run" if offline else "run"
     name = f"{prefix}-{time.strftime('%Y%m%d_%H%M%S', time.localtime(started))}-{run_id}"
     root = top / name
@@ -76,6 +77,46 @@ def _point_latest(top: Path, root: Path) -> None:
         os.replace(tmp, link)
     except OSError:
         tmp.unlink(missing_ok=True)
+
+
+def runs_root(base: str | os.PathLike[str] | None) -> Path:
+    return Path(base if base is not None else os.getcwd()) / "trackwell"
+
+
+def resume_file(base: str | os.PathLike[str] | None) -> Path:
+    """``<dir>/trackwell/resume.json``: the id ``resume="auto"`` picks up after an unclean end."""
+    return runs_root(base) / "resume.json"
+
+
+def read_resume_id(base: str | os.PathLike[str] | None) -> str | None:
+    try:
+        run_id = json.loads(resume_file(base).read_text()).get("run_id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return run_id if isinstance(run_id, str) and _ID_OK.fullmatch(run_id) else None
+
+
+def write_resume_id(base: str | os.PathLike[str] | None, run_id: str, entity: str, project: str) -> None:
+    path = resume_file(base)
+    tmp = path.with_name(f".resume.{os.getpid()}.json")
+    tmp.write_text(json.dumps({"run_id": run_id, "entity": entity, "project": project}))
+    os.replace(tmp, path)
+
+
+def clear_resume_id(base: str | os.PathLike[str] | None, run_id: str) -> None:
+    """Remove the file if it still names this run (a later run from the same dir may own it)."""
+    if read_resume_id(base) == run_id:
+        resume_file(base).unlink(missing_ok=True)
+
+
+def earlier_journals(base: str | os.PathLike[str] | None, run_id: str) -> list[Path]:
+    """Journals of ``run_id`` under ``<dir>/trackwell`` not marked synced: a resume delivers them
+    first, so the server's last step is really the last step."""
+    root = runs_root(base)
+    if not root.is_dir():
+        return []
+    found = sorted(root.glob(f"*-{run_id}*/{journal_path('.', run_id).name}"))
+    return [j for j in found if not j.with_name(j.name + ".synced").exists()]
 
 
 def lock_path(journal: Path) -> Path:

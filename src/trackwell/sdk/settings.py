@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -13,8 +14,11 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # same as transport's; kept here so 
 MODES = ("online", "offline", "disabled")
 _MODE_ALIASES = {"run": "online", "dryrun": "offline"}  # W&B spellings
 CONSOLE_MODES = ("auto", "off", "wrap", "redirect")  # every value but "off" tees at the Python level
+RESUME_MODES = ("must", "allow", "never", "auto")  # as trackwell.schema's; kept here: settings stay import-light
+DEFAULT_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")
 
-# field -> env var; values are parsed by the field's type below
+# field -> env var; values are parsed by the field's type below. resume_from/fork_from have none:
+# an environment variable left set would rewind or fork every run started from that shell.
 _ENV = {
     "project": "TRACKWELL_PROJECT",
     "entity": "TRACKWELL_ENTITY",
@@ -29,7 +33,12 @@ _ENV = {
     "finish_timeout": "TRACKWELL_FINISH_TIMEOUT",
     "flush_interval": "TRACKWELL_FLUSH_INTERVAL",
     "init_timeout": "TRACKWELL_INIT_TIMEOUT",
+    "resume": "TRACKWELL_RESUME",
+    "heartbeat_interval": "TRACKWELL_HEARTBEAT_INTERVAL",
+    "signals": "TRACKWELL_SIGNALS",
+    "preempt_signals": "TRACKWELL_PREEMPT_SIGNALS",
 }
+_FLOATS = ("finish_timeout", "flush_interval", "init_timeout", "heartbeat_interval")
 
 _DEFAULTS: dict[str, Any] = {
     "project": "uncategorized",
@@ -45,6 +54,12 @@ _DEFAULTS: dict[str, Any] = {
     "finish_timeout": 60.0,
     "flush_interval": 0.5,
     "init_timeout": 5.0,
+    "resume": None,
+    "resume_from": None,
+    "fork_from": None,
+    "heartbeat_interval": 30.0,
+    "signals": DEFAULT_SIGNALS,
+    "preempt_signals": (),
 }
 
 
@@ -65,6 +80,12 @@ class Settings:
     finish_timeout: float | None = None  # seconds finish() waits for the server to ack
     flush_interval: float | None = None  # seconds between writer drains (0 < x <= 1)
     init_timeout: float | None = None  # seconds for init's synchronous upsert of the run
+    resume: str | bool | None = None  # "must" | "allow" | "never" | "auto" (True) | None (False)
+    resume_from: str | None = None  # "<run id>?_step=N": rewind that run to step N and continue it
+    fork_from: str | None = None  # "<run id>?_step=N": a new run branching from that run at step N
+    heartbeat_interval: float | None = None  # seconds of upload silence before a heartbeat is sent
+    signals: Any = None  # signals that flush and finish the run (names or numbers); () for none
+    preempt_signals: Any = None  # of those, the ones that mean preemption (e.g. ("SIGUSR1",) on SLURM)
 
     def resolve(self, **explicit: Any) -> Settings:
         """A fully filled copy: explicit (non-None) args win over this object, env, defaults."""
@@ -73,8 +94,10 @@ class Settings:
             value = explicit.get(f.name)
             if value is None:
                 value = getattr(self, f.name)
-            if value is None and os.environ.get(_ENV[f.name]):
-                value = _parse(f.name, os.environ[_ENV[f.name]])
+            env = _ENV.get(f.name)
+            raw = os.environ.get(env) if env else None
+            if value is None and raw is not None and (raw or f.name.endswith("signals")):  # "" = no signals
+                value = _parse(f.name, raw)
             out[f.name] = _DEFAULTS[f.name] if value is None else value
         resolved = Settings(**out)
         resolved._validate()
@@ -91,16 +114,67 @@ class Settings:
             raise UsageError(f"flush_interval={self.flush_interval!r} must be > 0 and <= 1 second")
         if float(self.finish_timeout or 0) < 0:
             raise UsageError(f"finish_timeout={self.finish_timeout!r} must be >= 0 seconds")
+        if not float(self.heartbeat_interval or 0) > 0:
+            raise UsageError(f"heartbeat_interval={self.heartbeat_interval!r} must be > 0 seconds")
         self.base_url = str(self.base_url).rstrip("/")
+        self.resume = resume_mode(self.resume)
+        given = [f"{k}={getattr(self, k)!r}" for k in ("resume", "resume_from", "fork_from") if getattr(self, k)]
+        if len(given) > 1:
+            raise UsageError(f"{' and '.join(given)}: resume, resume_from and fork_from are mutually exclusive; "
+                             "resume continues a run, resume_from rewinds one, fork_from branches a new one")
+        self.signals = signal_names(self.signals, "signals")
+        self.preempt_signals = signal_names(self.preempt_signals, "preempt_signals")
+        missing = [n for n in self.preempt_signals if n not in self.signals]
+        if missing:
+            self.signals = (*self.signals, *missing)  # a preemption signal is always handled
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
 
+def resume_mode(value: Any) -> str | None:
+    """True/"true" mean "auto" (W&B's spelling); False/None/"" mean no resume."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return "auto"
+    text = str(value).strip().lower()
+    if text in ("", "false", "0", "no", "off"):
+        return None
+    if text in ("true", "1", "yes", "on"):
+        return "auto"
+    if text not in RESUME_MODES:
+        raise UsageError(f"resume={value!r} is not one of {', '.join(RESUME_MODES)} (or True/False)")
+    return text
+
+
+def signal_names(value: Any, what: str) -> tuple[str, ...]:
+    """("SIGTERM", 10, "usr1") -> ("SIGTERM", "SIGUSR1", "SIGUSR1"): canonical names, validated."""
+    if isinstance(value, (str, int)):
+        value = [value]
+    names: list[str] = []
+    for item in value or ():
+        try:
+            sig = signal.Signals(item) if isinstance(item, int) else signal.Signals[_sig_name(str(item))]
+        except (KeyError, ValueError):
+            known = ", ".join(sorted(s.name for s in signal.Signals if not s.name.startswith("CTRL_")))
+            raise UsageError(f"{what}: unknown signal {item!r}; use names such as {known}") from None
+        if sig.name not in names:
+            names.append(sig.name)
+    return tuple(names)
+
+
+def _sig_name(text: str) -> str:
+    text = text.strip().upper()
+    return text if text.startswith("SIG") else "SIG" + text
+
+
 def _parse(name: str, raw: str) -> Any:
     if name in ("strict", "quiet"):
         return raw.strip().lower() in ("1", "true", "yes", "on")
-    if name in ("finish_timeout", "flush_interval", "init_timeout"):
+    if name in ("signals", "preempt_signals"):
+        return tuple(part for part in raw.replace(" ", ",").split(",") if part) or ()
+    if name in _FLOATS:
         try:
             return float(raw)
         except ValueError:

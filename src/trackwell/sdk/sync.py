@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trackwell.schema import Exit
+from trackwell.sdk.deadletter import DeadLetters, dead_path
 from trackwell.sdk.journal import (
     JOURNAL_SUFFIX,
     JournalHeader,
@@ -16,7 +17,7 @@ from trackwell.sdk.journal import (
     synced_path,
 )
 from trackwell.sdk.rundir import writer_alive
-from trackwell.sdk.uploader import DeliveryResult, Progress, deliver
+from trackwell.sdk.uploader import DeliveryResult, Progress, deliver, retry_dead_letters
 
 if TYPE_CHECKING:
     from trackwell.transport import Client
@@ -44,10 +45,16 @@ class JournalState:
     has_exit: bool
     synced: bool
     alive: bool  # a process is still writing it
+    dead_letters: int = 0  # records the server refused, kept in <journal>.dead
+    dead_acked: int = 0  # how many of those a --retry-dead-letters delivered (or re-set aside)
 
     @property
     def pending(self) -> int:
         return max(0, self.last_seq - self.acked)
+
+    @property
+    def dead_pending(self) -> int:
+        return max(0, self.dead_letters - self.dead_acked)
 
     @property
     def run_dir(self) -> Path:
@@ -67,7 +74,8 @@ def inspect(journal: Path) -> JournalState:
         last = record.seq
         has_exit = has_exit or isinstance(record, Exit)
     return JournalState(journal, reader.header, last, read_ack(journal), has_exit,
-                        synced_path(journal).exists(), writer_alive(journal))
+                        synced_path(journal).exists(), writer_alive(journal),
+                        len(DeadLetters(journal).letters()), read_ack(dead_path(journal)))
 
 
 @dataclass
@@ -91,6 +99,16 @@ def sync_journal(state: JournalState, client: Client, progress: Progress | None 
     if marked:
         synced_path(state.path).touch()
     return SyncOutcome(state, result, marked)
+
+
+def retry_dead(state: JournalState, client: Client, progress: Progress | None = None) -> DeliveryResult:
+    """Resend a finished journal's dead letters under their own writer (exactly once).
+
+    Only once no process writes the journal: its uploader may still be appending letters.
+    """
+    if writer_alive(state.path):
+        raise RuntimeError("the run is still running; retry its dead letters after it finished")
+    return retry_dead_letters(state.path, client, progress)
 
 
 def iter_states(journals: Iterable[Path]) -> Iterator[tuple[Path, JournalState | Exception]]:

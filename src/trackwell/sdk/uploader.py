@@ -3,29 +3,43 @@
 Exactly-once comes from the server's applied-seq mark: we send records past the last ack, persist
 each ack next to the journal, and on a sequence gap resend from ``applied_seq + 1``. Failures to
 reach the server never drop data; it stays in the journal for the next try or ``trackwell sync``.
+
+Layers (see docs/delivery.md): the transport retries one request; batches are sized under the
+server's body limit and halved on 413/422 down to single records, which are dead-lettered and
+replaced by a ``Skipped`` placeholder so the writer's seqs stay gap-free; the live uploader's
+circuit breaker backs off across requests during an outage.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackwell.schema import AnyRecord, Batch, Exit
+import msgspec
+
+from trackwell.schema import Ack, AnyRecord, Batch, Exit, Skipped
+from trackwell.sdk.breaker import CircuitBreaker
+from trackwell.sdk.deadletter import DeadLetter, DeadLetters, dead_path, dead_writer
 from trackwell.sdk.errors import warn
 from trackwell.sdk.journal import JournalError, JournalReader, read_ack, write_ack
 
 if TYPE_CHECKING:
-    from trackwell.transport import Client
+    from trackwell.transport import Client, ServerError
 
-MAX_BATCH_RECORDS = 1000
-MAX_BATCH_BYTES = 4 * 1024 * 1024
-_MAX_BACKOFF = 30.0
 _IDLE_POLL = 5.0  # the writer wakes us after each write; this only bounds a missed wake-up
+_MAX_REASON = 500
 
 Progress = Callable[[int], None]
+Item = tuple[AnyRecord, int]  # a record and the position to resume from once it is acknowledged
+
+
+class PlaceholderRefused(Exception):
+    """Even a tiny Skipped placeholder (or heartbeat) was refused: something in front of the
+    server is misbehaving. Transient for the uploader: the dead letter is on disk, retry later."""
 
 
 @dataclass
@@ -34,83 +48,185 @@ class DeliveryResult:
     last_seq: int  # highest seq in the journal
     saw_exit: bool  # the journal ends with the run's Exit record
     sent: int  # records sent by this call
+    dead_lettered: int = 0  # records refused by the server and set aside by this call
 
     @property
     def complete(self) -> bool:
         return self.acked >= self.last_seq
 
 
-class Delivery:
-    """Sends one journal's unacknowledged records; call ``pump()`` again as the journal grows."""
+class _Stream:
+    """Sends one writer's records past its ack: size-bounded batches, halved on 413/422, single
+    refused records dead-lettered. Subclasses say where the records come from."""
 
-    def __init__(self, journal: Path, client: Client, progress: Progress | None = None) -> None:
+    def __init__(self, journal: Path, client: Client, writer: str, ack_file: Path,
+                 progress: Progress | None, on_ack: Callable[[Ack], None] | None) -> None:
+        from trackwell.transport import BatchBudget
+
         self.journal = Path(journal)
         self.client = client
-        self.progress = progress
         self.reader = JournalReader(self.journal)
-        self.acked = read_ack(self.journal)
+        h = self.reader.header
+        self.target = (h.entity, h.project, h.run_id)
+        self.writer = writer
+        self.progress = progress
+        self.on_ack = on_ack
+        self.retry = True  # False while the uploader's breaker probes: one attempt per request
+        self.budget = BatchBudget()
+        self.dead = DeadLetters(self.journal)
+        self.acked = read_ack(ack_file)
         self.last_seq = 0
         self.saw_exit = False
-        self._offset = self.reader.data_offset  # first frame not yet acknowledged (or skipped)
+        self.sent = 0
+        self.dead_lettered = 0
+        self._ack_file = ack_file
+        self._dead_seqs = self.dead.seqs(writer)  # live set: add() updates it
+        self._warned_keys: set[str] = set()
+        self._position = 0
+
+    # -- where records come from ----------------------------------------------------------
+
+    def _items(self) -> Iterator[tuple[AnyRecord, int, int]]:
+        """(record, position after it, encoded size) from ``self._position`` on."""
+        raise NotImplementedError
+
+    def _rewind(self) -> None:
+        raise NotImplementedError
+
+    # -- sending --------------------------------------------------------------------------
 
     def pump(self) -> int:
-        """Deliver every record now in the journal past the ack; returns how many were sent."""
+        """Deliver every record now available past the ack; returns how many were sent."""
         from trackwell.transport import SequenceGapError
 
-        sent, gaps = 0, 0
+        before, gaps = self.sent, 0
         while True:
             try:
-                return sent + self._pass()
+                self._pass()
+                return self.sent - before
             except SequenceGapError as gap:
                 gaps += 1
                 if gaps > 3:  # the server keeps disagreeing with what we send: not a gap we can heal
                     raise
                 # resend from what the server really has (also heals a stale or lost .ack file)
                 self.acked = gap.applied_seq
-                write_ack(self.journal, self.acked)
-                self._offset = self.reader.data_offset
+                write_ack(self._ack_file, self.acked)
+                self._rewind()
 
-    def result(self, sent: int = 0) -> DeliveryResult:
-        return DeliveryResult(self.acked, self.last_seq, self.saw_exit, sent)
+    def result(self) -> DeliveryResult:
+        return DeliveryResult(self.acked, self.last_seq, self.saw_exit, self.sent, self.dead_lettered)
 
-    def _pass(self) -> int:
-        sent = 0
-        batch: list[AnyRecord] = []
-        size, pos = 0, self._offset
-        batch_end = pos
-        for record, end in self.reader.read(self._offset):
-            frame, pos = end - pos, end
+    def _pass(self) -> None:
+        batch: list[Item] = []
+        size = 0
+        for record, pos, rsize in self._items():
+            if record.seq <= self.acked:
+                if not batch:
+                    self._position = pos
+                continue
+            if record.seq in self._dead_seqs:  # set aside earlier: only ever its placeholder again
+                record = Skipped(seq=record.seq, ts=record.ts, reason=f"dead-lettered in {self.dead.path.name}")
+            if self.budget.full(len(batch), size, rsize):
+                self._send(batch)
+                batch, size = [], 0
+            batch.append((record, pos))
+            size += rsize
+        if batch:
+            self._send(batch)
+
+    def _send(self, items: list[Item]) -> None:
+        from trackwell.transport import send_halving
+
+        send_halving(items, self._post, self._refused, self.budget)
+
+    def _post(self, items: Sequence[Item]) -> None:
+        from trackwell.transport import SequenceGapError
+
+        records = [record for record, _ in items]
+        ack = self.client.send_batch(*self.target, Batch(writer=self.writer, records=records), retry=self.retry)
+        if ack.applied_seq < records[-1].seq:  # partly applied: resume from the server's mark
+            raise SequenceGapError(409, "batch partly applied", {"applied_seq": ack.applied_seq})
+        self.acked = ack.applied_seq
+        write_ack(self._ack_file, self.acked)
+        self._position = items[-1][1]
+        self.sent += len(records)
+        if self.progress is not None:
+            self.progress(len(records))
+        if self.on_ack is not None:
+            self.on_ack(ack)
+
+    def _refused(self, item: Item, exc: ServerError) -> None:
+        """The server refused this one record: keep it in the dead-letter file, send a placeholder."""
+        from trackwell.transport import REFUSED, ServerError, server_limit
+
+        record, pos = item
+        if isinstance(record, Skipped):
+            raise PlaceholderRefused(f"the server refused a placeholder record ({exc})")
+        limit = server_limit(exc)
+        size = len(msgspec.msgpack.encode(record))
+        reason = (f"{size} bytes is over the server's request limit of {limit} bytes" if limit
+                  else f"refused with HTTP {exc.status}: {exc.detail}")[:_MAX_REASON]
+        letter = self.dead.add(self.writer, record, reason)  # on disk before the placeholder goes
+        self.dead_lettered += 1
+        self._warn(letter)
+        try:
+            self._post([(Skipped(seq=record.seq, ts=record.ts, reason=reason), pos)])
+        except ServerError as again:
+            if again.status in REFUSED:
+                raise PlaceholderRefused(f"the server refused a placeholder record ({again})") from again
+            raise
+
+    def _warn(self, letter: DeadLetter) -> None:
+        if letter.key in self._warned_keys:
+            return
+        self._warned_keys.add(letter.key)
+        fix = ("raise the server's limit (`trackwell server --max-request-bytes`) or log less under that key"
+               if "request limit" in letter.reason else "fix the cause")
+        warn(f"trackwell: the server refused a record of run {'/'.join(self.target)} (key {letter.key!r}, "
+             f"{letter.size} bytes): {letter.reason}. It is kept in {self.dead.path} and delivery "
+             f"continues; {fix}, then run `trackwell sync --retry-dead-letters {self.journal.parent}`")
+
+
+class Delivery(_Stream):
+    """Sends one journal's unacknowledged records; call ``pump()`` again as the journal grows."""
+
+    def __init__(self, journal: Path, client: Client, progress: Progress | None = None,
+                 on_ack: Callable[[Ack], None] | None = None) -> None:
+        header = JournalReader(journal).header
+        super().__init__(journal, client, header.writer, Path(journal), progress, on_ack)
+        self._position = self.reader.data_offset  # first frame not yet acknowledged
+
+    def _items(self) -> Iterator[tuple[AnyRecord, int, int]]:
+        pos = self._position
+        for record, end in self.reader.read(self._position):
+            size, pos = end - pos - 8, end  # the frame's payload is the record's encoding
             if record.seq > self.last_seq:
                 self.last_seq = record.seq
             if isinstance(record, Exit):
                 self.saw_exit = True
-            if record.seq <= self.acked:
-                if not batch:
-                    self._offset = end
-                continue
-            if batch and (len(batch) >= MAX_BATCH_RECORDS or size + frame > MAX_BATCH_BYTES):
-                sent += self._send(batch, batch_end)
-                batch, size = [], 0
-            batch.append(record)
-            size += frame
-            batch_end = end
-        if batch:
-            sent += self._send(batch, batch_end)
-        return sent
+            yield record, end, size
 
-    def _send(self, records: list[AnyRecord], end: int) -> int:
-        from trackwell.transport import SequenceGapError
+    def _rewind(self) -> None:
+        self._position = self.reader.data_offset
 
-        h = self.reader.header
-        ack = self.client.send_batch(h.entity, h.project, h.run_id, Batch(writer=h.writer, records=records))
-        if ack.applied_seq < records[-1].seq:  # partly applied: resume from the server's mark
-            raise SequenceGapError(409, "batch partly applied", {"applied_seq": ack.applied_seq})
-        self.acked = ack.applied_seq
-        write_ack(self.journal, self.acked)
-        self._offset = end
-        if self.progress is not None:
-            self.progress(len(records))
-        return len(records)
+
+class DeadLetterRetry(_Stream):
+    """Resends a journal's dead letters under their own writer: letter i is seq i, with its own
+    ``.dead.ack``. Letters refused again are appended anew and wait for the next retry."""
+
+    def __init__(self, journal: Path, client: Client, progress: Progress | None = None) -> None:
+        header = JournalReader(journal).header
+        super().__init__(journal, client, dead_writer(header.writer), dead_path(Path(journal)), progress, None)
+        self._letters = self.dead.letters()  # fixed now: re-appended letters are not retried in a loop
+        self.last_seq = len(self._letters)
+
+    def _items(self) -> Iterator[tuple[AnyRecord, int, int]]:
+        for i in range(self._position, len(self._letters)):
+            letter = self._letters[i]
+            yield msgspec.structs.replace(letter.decode(), seq=i + 1), i + 1, letter.size
+
+    def _rewind(self) -> None:
+        self._position = 0
 
 
 def deliver(journal_path: str | Path, client: Client, progress: Progress | None = None,
@@ -124,25 +240,46 @@ def deliver(journal_path: str | Path, client: Client, progress: Progress | None 
     if recheck:
         last = max((record.seq for record, _ in delivery.reader.read()), default=0)
         delivery.acked = max(0, last - 1)
-    sent = delivery.pump()
-    return delivery.result(sent)
+    delivery.pump()
+    return delivery.result()
+
+
+def retry_dead_letters(journal_path: str | Path, client: Client,
+                       progress: Progress | None = None) -> DeliveryResult:
+    """Resend the journal's dead letters (exactly once, however often it is called)."""
+    retry = DeadLetterRetry(Path(journal_path), client, progress)
+    retry.pump()
+    return retry.result()
 
 
 class Uploader:
-    """The live run's uploader thread: tails the journal, retries with backoff, never drops."""
+    """The live run's uploader thread: tails the journal, backs off across requests with a circuit
+    breaker during outages, never drops (the journal on disk holds whatever is not acknowledged).
 
-    def __init__(self, journal: Path, client: Client, run_label: str) -> None:
+    ``on_state`` is called on this thread with ``Ack.state`` after every acknowledged batch
+    (heartbeats included) that carries one. When nothing was acknowledged for
+    ``heartbeat_interval`` seconds, an empty batch is sent as a heartbeat.
+    """
+
+    def __init__(self, journal: Path, client: Client, run_label: str, *,
+                 on_state: Callable[[str], None] | None = None,
+                 heartbeat_interval: float = 30.0) -> None:
         self.client = client
+        self.on_state = on_state
+        self.heartbeat_interval = heartbeat_interval
         self.acked = read_ack(journal)
         self.failed: str | None = None  # why uploading stopped for good (a 4xx), if it did
         self.pending_fields: dict[str, Any] = {}  # run fields to PUT (e.g. a renamed run)
+        self.breaker = CircuitBreaker()
         self._journal = journal
         self._delivery: Delivery | None = None  # made on the thread: the first read can be slow
         self._label = run_label
         self._cond = threading.Condition()
         self._wake = threading.Event()
         self._stopping = False
+        self._probe_now = False  # finish() is waiting: try now, whatever the breaker's schedule
         self._warned = False
+        self._last_ack = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="trackwell-uploader", daemon=True)
 
     def start(self) -> None:
@@ -153,6 +290,7 @@ class Uploader:
 
     def wait_for(self, seq: int, timeout: float) -> bool:
         """Wait until the server acknowledged ``seq`` (False on timeout or a permanent failure)."""
+        self._probe_now = True
         self._wake.set()
         with self._cond:
             self._cond.wait_for(lambda: self.acked >= seq or self.failed is not None
@@ -164,53 +302,98 @@ class Uploader:
         self._wake.set()
         self._thread.join(1.0)  # it may be inside an HTTP request; the data is in the journal anyway
 
-    def _acked(self, _n: int) -> None:
-        with self._cond:
-            self.acked = self._delivery.acked if self._delivery else self.acked
-            self._cond.notify_all()
+    # -- the thread -----------------------------------------------------------------------
 
     def _loop(self) -> None:
-        from trackwell.transport import ServerError, TransportError
-
         try:
-            delivery = self._delivery = Delivery(self._journal, self.client, self._acked)
-        except (OSError, JournalError) as exc:
+            delivery = self._delivery = Delivery(self._journal, self.client, on_ack=self._on_ack)
+        except (OSError, JournalError, ValueError) as exc:
             self._give_up(f"cannot read the journal {self._journal}: {exc}")
             return
-        backoff = 0.0
         while not self._stopping:
-            self._wake.wait(backoff or _IDLE_POLL)
+            self._wake.wait(self._sleep_time())
             self._wake.clear()
             if self._stopping:
                 return
-            try:
-                if self.pending_fields:
-                    fields, self.pending_fields = self.pending_fields, {}
-                    h = delivery.reader.header
-                    self.client.upsert_run(h.entity, h.project, h.run_id, **fields)
-                delivery.pump()
-                backoff = 0.0
-            except ServerError as exc:
-                if exc.status >= 500 or exc.status == 429:
-                    backoff = self._retry_later(str(exc), backoff)
-                else:
-                    self._give_up(f"the server rejected records of {self._label}: {exc.detail}")
-                    return
-            except TransportError as exc:
-                backoff = self._retry_later(str(exc), backoff)
-            except Exception as exc:  # noqa: BLE001 - keep the thread alive, the data is on disk
-                backoff = self._retry_later(f"{type(exc).__name__}: {exc}", backoff)
+            if self.breaker.wait_time() > 0 and not self._probe_now:
+                continue  # backing off: the writer's wake-ups wait for the next probe
+            self._probe_now = False
+            if not self._round(delivery):
+                return
 
-    def _retry_later(self, why: str, backoff: float) -> float:
+    def _sleep_time(self) -> float:
+        if self.breaker.failures:
+            return self.breaker.wait_time()
+        return max(0.0, min(_IDLE_POLL, self._last_ack + self.heartbeat_interval - time.monotonic()))
+
+    def _round(self, delivery: Delivery) -> bool:
+        """One delivery round; False when uploading stopped for good."""
+        from trackwell.transport import REFUSED, ServerError
+
+        # While the breaker is open each request is a single-attempt probe: the breaker is the
+        # retry layer then, so a failure is never retried by both layers.
+        delivery.retry = not self.breaker.open
+        try:
+            if self.pending_fields:
+                fields, self.pending_fields = self.pending_fields, {}
+                try:
+                    h = delivery.reader.header
+                    self.client.request("PUT", self.client.run_path(h.entity, h.project, h.run_id),
+                                        json=fields, retry=delivery.retry)
+                except Exception:
+                    self.pending_fields = {**fields, **self.pending_fields}  # not lost: next round
+                    raise
+            sent = delivery.pump()
+            if not sent and (self.breaker.failures or
+                             time.monotonic() - self._last_ack >= self.heartbeat_interval):
+                self._heartbeat(delivery)  # also the probe when there is nothing to send
+        except ServerError as exc:
+            if exc.status >= 500 or exc.status in (429, *REFUSED):
+                self._failed(str(exc))
+            else:
+                self._give_up(f"the server rejected records of {self._label}: {exc.detail}")
+                return False
+        except Exception as exc:  # noqa: BLE001 - transport errors, refused placeholders: data is on disk
+            self._failed(f"{type(exc).__name__}: {exc}")
+        return True
+
+    def _heartbeat(self, delivery: Delivery) -> None:
+        from trackwell.transport import REFUSED, ServerError
+
+        try:
+            ack = self.client.send_batch(*delivery.target, Batch(writer=delivery.writer, records=[]),
+                                         retry=delivery.retry)
+        except ServerError as exc:
+            if exc.status in REFUSED:  # an empty batch cannot be too large or invalid: a proxy's doing
+                raise PlaceholderRefused(f"the server refused a heartbeat ({exc})") from exc
+            raise
+        self._on_ack(ack, heartbeat=True)
+
+    def _on_ack(self, ack: Ack, heartbeat: bool = False) -> None:
+        self.breaker.success()
+        if self._delivery is not None:
+            self._delivery.retry = True  # a probe got through: back to full retries
+        self._last_ack = time.monotonic()
+        if not heartbeat:
+            with self._cond:
+                self.acked = self._delivery.acked if self._delivery else ack.applied_seq
+                self._cond.notify_all()
+        if ack.state is not None and self.on_state is not None:
+            try:
+                self.on_state(ack.state)
+            except Exception as exc:  # noqa: BLE001 - a failing callback must not stop delivery
+                warn(f"trackwell: the run-state callback failed ({type(exc).__name__}: {exc})")
+
+    def _failed(self, why: str) -> None:
+        self.breaker.failure()
         if not self._warned and not self._stopping:  # after finish() gave up, stay quiet
             self._warned = True
-            warn(f"trackwell: cannot upload {self._label} yet ({why}); the records are "
-                          "safe in the journal and upload is retried in the background")
-        return min(max(backoff * 2, 1.0), _MAX_BACKOFF)
+            warn(f"trackwell: cannot upload {self._label} yet ({why}); the records are safe in the "
+                 "journal and upload is retried in the background")
 
     def _give_up(self, why: str) -> None:
         warn(f"trackwell: {why}. Uploading stopped; the data stays in {self._journal.parent} "
-                      "for `trackwell sync` once the problem is fixed")
+             "for `trackwell sync` once the problem is fixed")
         with self._cond:
             self.failed = why
             self._cond.notify_all()

@@ -42,7 +42,8 @@ class Writer:
     """Owns the JournalWriter after RunStart; one thread, started by ``start()``."""
 
     def __init__(self, journal: JournalWriter, *, last_seq: int, started: float,
-                 interval: float, on_written: Callable[[int], None] | None = None) -> None:
+                 interval: float, on_written: Callable[[int], None] | None = None,
+                 summary_seed: dict[str, Any] | None = None) -> None:
         self.queue: deque[tuple[Any, ...]] = deque()
         self.seq = last_seq  # last seq handed out (and, after a drain, written)
         self.draining = False
@@ -66,6 +67,7 @@ class Writer:
         self._modes: dict[str, str] = {}  # define_metric name or glob -> mode
         self._mode_of: dict[str, str] = {}  # resolved per key (cache)
         self._stats: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
+        self._seed = dict(summary_seed or {})  # a resumed run's summary as the server had it
         self._thread = threading.Thread(target=self._loop, name="trackwell-writer", daemon=True)
 
     def start(self) -> None:
@@ -186,7 +188,7 @@ class Writer:
 
     def summary_view(self) -> dict[str, Any]:
         """The run's summary as the script sees it (the server computes the same at ingest)."""
-        view: dict[str, Any] = {}
+        view = {k: v for k, v in self._seed.items() if k not in self._removed}
         for key, value in self._last.items():
             if key in self._explicit or key in self._removed:
                 continue

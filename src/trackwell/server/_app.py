@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,27 +12,37 @@ from fastapi import FastAPI
 
 from trackwell import __version__
 from trackwell.server import _errors
+from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
 from trackwell.server._logging import RequestLog
+from trackwell.server._reaper import DEFAULT_CRASH_TIMEOUT, reap_forever
 from trackwell.server.ingest import Ingestor
 from trackwell.server.routers import ALL
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(db_url: str, metrics_path: str | Path) -> FastAPI:
+def create_app(db_url: str, metrics_path: str | Path, *,
+               max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+               crash_timeout: float = DEFAULT_CRASH_TIMEOUT) -> FastAPI:
     """The trackwell server: stores open (and the database migrates) when the app starts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ingestor = Ingestor.open(db_url, metrics_path)
+        reaper = asyncio.create_task(reap_forever(app.state.ingestor.metadata, crash_timeout))
         try:
             yield
         finally:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
             app.state.ingestor.close()
 
     app = FastAPI(title="trackwell", version=__version__, lifespan=lifespan)
     for router in ALL:
         app.include_router(router, prefix=API_PREFIX)
     _errors.install(app)
+    # inside RequestLog, so a refused body is still logged with its retry id
+    app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
     app.add_middleware(RequestLog)
     return app

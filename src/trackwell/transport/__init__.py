@@ -8,5 +8,17 @@ from trackwell.transport._client import (
     ServerError,
     TransportError,
 )
+from trackwell.transport._split import REFUSED, BatchBudget, send_halving, server_limit
 
-__all__ = ["DEFAULT_BASE_URL", "MSGPACK", "Client", "SequenceGapError", "ServerError", "TransportError"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MSGPACK",
+    "REFUSED",
+    "BatchBudget",
+    "Client",
+    "SequenceGapError",
+    "ServerError",
+    "TransportError",
+    "send_halving",
+    "server_limit",
+]

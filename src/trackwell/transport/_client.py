@@ -77,17 +77,29 @@ def _retry_after(state: RetryCallState) -> float:
     return 0.0
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+
+
 class Client:
-    """A thin layer over httpx: base URL, auth, retries, msgpack/JSON bodies, clear errors."""
+    """A thin layer over httpx: base URL, auth, retries, msgpack/JSON bodies, clear errors.
+
+    Unset knobs come from ``TRACKWELL_RETRY_MAX_ATTEMPTS`` (3), ``TRACKWELL_RETRY_MAX_INTERVAL``
+    (300 s), ``TRACKWELL_RETRY_INITIAL_INTERVAL`` (1 s) and ``TRACKWELL_HTTP_TIMEOUT`` (30 s).
+    """
 
     def __init__(
         self,
         base_url: str | None = None,
         api_key: str | None = None,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         max_attempts: int | None = None,
         max_wait: float | None = None,
-        initial_wait: float = 1.0,
+        initial_wait: float | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get("TRACKWELL_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
@@ -95,10 +107,11 @@ class Client:
         key = api_key or os.environ.get("TRACKWELL_API_KEY")
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        timeout = timeout or _env_float("TRACKWELL_HTTP_TIMEOUT", 30.0)
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
-        self.max_attempts = max_attempts or int(os.environ.get("TRACKWELL_RETRY_MAX_ATTEMPTS", "3"))
-        self.max_wait = max_wait or float(os.environ.get("TRACKWELL_RETRY_MAX_INTERVAL", "300"))
-        self.initial_wait = initial_wait
+        self.max_attempts = max_attempts or int(_env_float("TRACKWELL_RETRY_MAX_ATTEMPTS", 3))
+        self.max_wait = max_wait or _env_float("TRACKWELL_RETRY_MAX_INTERVAL", 300.0)
+        self.initial_wait = initial_wait or _env_float("TRACKWELL_RETRY_INITIAL_INTERVAL", 1.0)
 
     def close(self) -> None:
         self._http.close()
@@ -127,14 +140,16 @@ class Client:
             response = self._http.request(method, path, content=content, params=params, headers=headers)
             return self._decode(response)
 
-        if not retry:
-            return once()
         backoff = wait_exponential(multiplier=self.initial_wait, max=self.max_wait) + wait_random(0, self.initial_wait)
 
         def wait(state: RetryCallState) -> float:
-            return max(_retry_after(state), backoff(state))
+            # Retry-After is honoured up to the max interval: a longer sleep here would pin the
+            # caller (the uploader thread) where only its own backoff should decide.
+            return min(max(_retry_after(state), backoff(state)), self.max_wait)
 
         try:
+            if not retry:
+                return once()
             for attempt in Retrying(stop=stop_after_attempt(self.max_attempts), wait=wait,
                                     retry=retry_if_exception(_retryable), reraise=True):
                 with attempt:
@@ -176,9 +191,10 @@ class Client:
     def upsert_run(self, entity: str, project: str, run_id: str, **fields: Any) -> dict[str, Any]:
         return self.request("PUT", self.run_path(entity, project, run_id), json=fields)  # type: ignore[no-any-return]
 
-    def send_batch(self, entity: str, project: str, run_id: str, batch: Batch) -> Ack:
+    def send_batch(self, entity: str, project: str, run_id: str, batch: Batch, retry: bool = True) -> Ack:
+        """POST a batch; ``retry=False`` makes one attempt (the uploader's breaker probes)."""
         body = self.request("POST", self.run_path(entity, project, run_id) + "/records",
-                            content=encode(batch), content_type=MSGPACK, msgpack=True)
+                            content=encode(batch), content_type=MSGPACK, msgpack=True, retry=retry)
         return msgspec.convert(body, Ack)
 
     def get(self, path: str, params: dict[str, Any] | None = None, msgpack: bool = True) -> Any:

@@ -7,7 +7,7 @@ from fastapi import Request
 from trackwell.server._errors import run_not_found
 from trackwell.server.ingest import Ingestor
 from trackwell.store.metadata import MetadataStore
-from trackwell.store.metrics import MetricStore
+from trackwell.store.metrics import MetricStore, Segment
 
 
 def ingestor(request: Request) -> Ingestor:
@@ -27,6 +27,14 @@ def run_pk(request: Request, entity: str, project: str, run_id: str) -> int:
     if pk is None:
         raise run_not_found(entity, project, run_id)
     return pk
+
+
+def run_ref(request: Request, entity: str, project: str, run_id: str) -> list[Segment]:
+    """What history reads go through: the run, and for a fork its ancestors up to the branch."""
+    found = metadata(request).lineage(entity, project, run_id)
+    if found is None:
+        raise run_not_found(entity, project, run_id)
+    return found[1]
 
 
 def split_keys(keys: str | None) -> list[str] | None:

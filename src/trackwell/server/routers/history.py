@@ -19,11 +19,11 @@ _RUN = "/runs/{entity}/{project}/{run_id}"
 def buckets(request: Request, entity: str, project: str, run_id: str, key: str,
             buckets: int = Query(1000, ge=1, le=100_000), min_step: int | None = None,
             max_step: int | None = None) -> Response:
-    pk = _deps.run_pk(request, entity, project, run_id)
+    ref = _deps.run_ref(request, entity, project, run_id)
     store = _deps.metrics(request)
-    result = store.downsample(pk, key, buckets, min_step, max_step)
+    result = store.downsample(ref, key, buckets, min_step, max_step)
     if not result["count"]:
-        keys = store.keys(pk)
+        keys = store.keys(ref)
         if key not in keys:
             shown = ", ".join(keys[:20]) + (", ..." if len(keys) > 20 else "")
             raise ApiError(404, f"run {entity}/{project}/{run_id} has no metric {key!r}; "
@@ -34,27 +34,27 @@ def buckets(request: Request, entity: str, project: str, run_id: str, key: str,
 @router.get(_RUN + "/history")
 def history(request: Request, entity: str, project: str, run_id: str, keys: str | None = None,
             samples: int = Query(500, ge=1, le=100_000)) -> Response:
-    pk = _deps.run_pk(request, entity, project, run_id)
-    return respond(request, {"rows": _deps.metrics(request).sample(pk, _deps.split_keys(keys), samples)})
+    ref = _deps.run_ref(request, entity, project, run_id)
+    return respond(request, {"rows": _deps.metrics(request).sample(ref, _deps.split_keys(keys), samples)})
 
 
 @router.get(_RUN + "/history/scan")
 def scan(request: Request, entity: str, project: str, run_id: str, keys: str | None = None,
          min_step: int | None = None, page_size: int = Query(1000, ge=1, le=100_000)) -> Response:
-    pk = _deps.run_pk(request, entity, project, run_id)
-    rows, next_step = _deps.metrics(request).scan(pk, _deps.split_keys(keys), min_step, page_size)
+    ref = _deps.run_ref(request, entity, project, run_id)
+    rows, next_step = _deps.metrics(request).scan(ref, _deps.split_keys(keys), min_step, page_size)
     return respond(request, {"rows": rows, "next_step": next_step})
 
 
 @router.get(_RUN + "/history/export")
 def export(request: Request, entity: str, project: str, run_id: str, keys: str | None = None) -> Response:
-    pk = _deps.run_pk(request, entity, project, run_id)
+    ref = _deps.run_ref(request, entity, project, run_id)
     store, selected = _deps.metrics(request), _deps.split_keys(keys)
 
     def lines() -> Iterator[bytes]:
         min_step: int | None = None
         while True:
-            rows, min_step = store.scan(pk, selected, min_step, 5000)
+            rows, min_step = store.scan(ref, selected, min_step, 5000)
             if rows:
                 yield b"".join(json_bytes(row) + b"\n" for row in rows)
             if min_step is None:

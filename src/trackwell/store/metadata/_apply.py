@@ -22,6 +22,13 @@ from trackwell.schema import (
     RunStart,
     SummaryUpdate,
 )
+from trackwell.store.metadata._lifecycle import (
+    CRASHED,
+    PREEMPTING,
+    RUNNING,
+    exit_state,
+    for_update,
+)
 from trackwell.store.metadata._tables import (
     console_lines,
     events,
@@ -101,7 +108,7 @@ def _merge_metric_summaries(conn: sa.Connection, run_pk: int, stats: dict[str, K
     return merged
 
 
-def _history_summary(stats: KeyStats | None, other: tuple[int, Any] | None, mode: str) -> tuple[bool, Any]:
+def history_summary(stats: KeyStats | None, other: tuple[int, Any] | None, mode: str) -> tuple[bool, Any]:
     if mode == "last":
         if other is not None and (stats is None or other[0] >= stats.last_step):
             return True, other[1]
@@ -115,6 +122,22 @@ def _history_summary(stats: KeyStats | None, other: tuple[int, Any] | None, mode
     return True, stats.sum / stats.count  # mean
 
 
+def touch(conn: sa.Connection, run: dict[str, Any], run_pk: int, now: float) -> None:
+    """The run was heard from: a heartbeat at server time (client clocks may be off), and a
+    crashed run is running again (it was only cut off, e.g. by a network partition)."""
+    run["heartbeat_at"] = now
+    if run["state"] == CRASHED:
+        run["state"] = RUNNING
+        add_event(conn, "run_recovered", run_pk, {}, now)
+
+
+def mark_preempting(conn: sa.Connection, run: dict[str, Any], run_pk: int, now: float) -> None:
+    """Idempotent: the SDK sends it out of band and journals it too."""
+    if run["state"] in (RUNNING, CRASHED):
+        run["state"] = PREEMPTING
+        add_event(conn, "run_preempting", run_pk, {}, now)
+
+
 def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequence[AnyRecord],
                   stats: dict[str, KeyStats], others_last: dict[str, tuple[int, Any]], now: float) -> None:
     """Apply ``records`` (all past this writer's mark) and move the mark to the last one.
@@ -122,15 +145,15 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
     ``stats`` / ``others_last`` summarize the History records among them (computed vectorized by
     the ingest path), so no point is handled one by one here.
     """
-    row = conn.execute(sa.select(runs).where(runs.c.pk == run_pk)).mappings().one()
+    row = conn.execute(for_update(sa.select(runs).where(runs.c.pk == run_pk), conn)).mappings().one()
     run: dict[str, Any] = dict(row)
     for key in ("config", "summary", "metric_modes"):
         run[key] = dict(run[key])
     pinned = set(run["pinned"])
     console_rows: list[dict[str, Any]] = []
     history_seqs: list[int] = []
+    touch(conn, run, run_pk, now)
     for rec in records:
-        run["heartbeat_at"] = max(run["heartbeat_at"] or 0.0, rec.ts)
         if isinstance(rec, History):
             history_seqs.append(rec.seq)
             run["runtime"] = max(run["runtime"] or 0.0, rec.runtime)
@@ -142,8 +165,11 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
             if rec.tags:
                 run["tags"] = list(rec.tags)
             run["config"].update(rec.config)
-            if run["state"] != "running":  # a resumed run is running again
-                run["state"], run["exit_code"] = "running", None
+            others = conn.execute(sa.select(sa.func.count()).select_from(run_writers).where(
+                run_writers.c.run_pk == run_pk, run_writers.c.writer != writer)).scalar_one()
+            if others:  # another process wrote this run before: it is being resumed
+                add_event(conn, "run_resumed", run_pk, {"writer": writer, "previous_state": run["state"]}, now)
+            run["state"], run["exit_code"] = RUNNING, None
         elif isinstance(rec, ConfigUpdate):
             run["config"].update(rec.data)
         elif isinstance(rec, SummaryUpdate):
@@ -161,20 +187,19 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
                                      "text": text, "ts": rec.ts})
                 run["console_count"] += 1
         elif isinstance(rec, Exit):
-            run["state"] = "finished" if rec.exit_code == 0 else "failed"
+            run["state"], event = exit_state(run["state"], rec.exit_code)
             run["exit_code"] = rec.exit_code
             run["runtime"] = max(run["runtime"] or 0.0, rec.runtime)
-            add_event(conn, "run_finished" if rec.exit_code == 0 else "run_failed", run_pk,
-                      {"exit_code": rec.exit_code, "runtime": rec.runtime}, now)
+            if event is not None:
+                add_event(conn, event, run_pk, {"exit_code": rec.exit_code, "runtime": rec.runtime}, now)
         elif isinstance(rec, Preempting):
-            run["state"] = "preempting"
-            add_event(conn, "run_preempting", run_pk, {}, now)
+            mark_preempting(conn, run, run_pk, now)
 
     merged = _merge_metric_summaries(conn, run_pk, stats)
     for key in set(merged) | set(others_last):
         if key in pinned:
             continue
-        found, value = _history_summary(merged.get(key), others_last.get(key),
+        found, value = history_summary(merged.get(key), others_last.get(key),
                                         summary_mode(run["metric_modes"], key))
         if found:
             run["summary"][key] = value

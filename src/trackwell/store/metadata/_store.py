@@ -13,8 +13,26 @@ import sqlalchemy as sa
 
 from trackwell.schema import AnyRecord
 from trackwell.store.metadata import _query
-from trackwell.store.metadata._apply import KeyStats, add_event, apply_records, insert_for
+from trackwell.store.metadata._apply import (
+    KeyStats,
+    add_event,
+    apply_records,
+    history_summary,
+    insert_for,
+    mark_preempting,
+    summary_mode,
+    touch,
+)
 from trackwell.store.metadata._engine import create_engine, upgrade
+from trackwell.store.metadata._lifecycle import (
+    ACTIVE,
+    KILLED,
+    PREEMPTING,
+    RUNNING,
+    LifecycleError,
+    for_update,
+    silent_state,
+)
 from trackwell.store.metadata._names import display_name
 from trackwell.store.metadata._tables import (
     console_lines,
@@ -23,6 +41,7 @@ from trackwell.store.metadata._tables import (
     run_writers,
     runs,
 )
+from trackwell.store.metrics._base import HistoryStats, Segment
 
 MAX_LIMIT = 1000
 _RUN_FIELDS = ("name", "group", "job_type", "tags", "notes", "config")
@@ -35,6 +54,7 @@ def run_to_api(row: Any) -> dict[str, Any]:
         "state": row.state, "exit_code": row.exit_code, "config": row.config, "summary": row.summary,
         "created_at": row.created_at, "updated_at": row.updated_at, "heartbeat_at": row.heartbeat_at,
         "runtime": row.runtime, "host": row.host, "program": row.program, "python": row.python,
+        "forked_from": None if row.fork_parent is None else {"id": row.fork_parent, "step": row.fork_step},
     }
 
 
@@ -144,6 +164,133 @@ class MetadataStore:
             last = rows[-1]._mapping
             next_cursor = _query.encode_cursor([last[f"_o{i}"] for i in range(len(components))])
         return [run_to_api(r) for r in rows], next_cursor
+
+    def lineage(self, entity: str, project: str, run_id: str) -> tuple[int, list[Segment]] | None:
+        """The run's pk and the segments its history is read from: itself, then for a fork each
+        ancestor up to the lowest branch step on the way (None if the run does not exist)."""
+        r = runs.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(r.pk, r.fork_parent, r.fork_step).where(
+                r.entity == entity, r.project == project, r.run_id == run_id)).first()
+            if row is None:
+                return None
+            segments: list[Segment] = [(row.pk, None)]
+            ceiling: int | None = None
+            seen = {row.pk}
+            while row.fork_parent is not None:
+                ceiling = row.fork_step if ceiling is None else min(ceiling, row.fork_step)
+                row = conn.execute(sa.select(r.pk, r.fork_parent, r.fork_step).where(
+                    r.entity == entity, r.project == project, r.run_id == row.fork_parent)).first()
+                if row is None or row.pk in seen:  # a deleted ancestor: read what remains
+                    break
+                seen.add(row.pk)
+                segments.append((row.pk, ceiling))
+        return segments[0][0], segments
+
+    def forks_after(self, entity: str, project: str, run_id: str, step: int) -> list[tuple[str, int]]:
+        """Forks of the run that branch after ``step``: (run id, branch step)."""
+        r = runs.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(r.run_id, r.fork_step).where(
+                r.entity == entity, r.project == project, r.fork_parent == run_id, r.fork_step > step))
+            return [(row.run_id, int(row.fork_step)) for row in rows]
+
+    def create_fork(self, entity: str, project: str, run_id: str, parent: dict[str, Any], step: int,
+                    stats: HistoryStats, fields: dict[str, Any]) -> bool:
+        """Create ``run_id`` as a fork of ``parent`` at ``step``, its summaries built from the
+        history it reads through; False if the id is taken."""
+        config = {**parent["config"], **fields.pop("config", {})}
+        with self.write() as conn:
+            if conn.execute(sa.select(runs.c.pk).where(runs.c.entity == entity, runs.c.project == project,
+                                                       runs.c.run_id == run_id)).first() is not None:
+                return False
+            pk = self._create(conn, entity, project, run_id, {
+                **fields, "config": config, "fork_parent": parent["id"], "fork_step": step})
+            self._rebuild_summaries(conn, pk, stats, time.time())
+            add_event(conn, "run_forked", pk, {"parent": parent["id"], "step": step}, time.time())
+        return True
+
+    def rewound(self, run_pk: int, step: int, hidden: int, stats: HistoryStats) -> None:
+        """After the metric store hid the history past ``step``: summaries from what is left."""
+        now = time.time()
+        with self.write() as conn:
+            self._rebuild_summaries(conn, run_pk, stats, now)
+            add_event(conn, "run_rewound", run_pk, {"step": step, "hidden_points": hidden}, now)
+
+    def _rebuild_summaries(self, conn: sa.Connection, run_pk: int, stats: HistoryStats, now: float) -> None:
+        row = conn.execute(for_update(sa.select(runs).where(runs.c.pk == run_pk), conn)).mappings().one()
+        pinned = set(row["pinned"])
+        merged = {key: KeyStats(*values) for key, values in stats.numeric.items()}
+        conn.execute(metric_summaries.delete().where(metric_summaries.c.run_pk == run_pk))
+        if merged:
+            conn.execute(metric_summaries.insert(), [
+                {"run_pk": run_pk, "key": k, "last": s.last, "last_step": s.last_step, "min": s.min,
+                 "max": s.max, "count": s.count, "sum": s.sum} for k, s in merged.items()])
+        summary = {k: v for k, v in row["summary"].items() if k in pinned}
+        for key in set(merged) | set(stats.others):
+            if key in pinned:
+                continue
+            found, value = history_summary(merged.get(key), stats.others.get(key),
+                                           summary_mode(row["metric_modes"], key))
+            if found:
+                summary[key] = value
+        runtime = merged["_runtime"].last if "_runtime" in merged else 0.0
+        conn.execute(runs.update().where(runs.c.pk == run_pk).values(
+            summary=summary, runtime=runtime, updated_at=now))
+
+    # -- states ---------------------------------------------------------------------------
+
+    def run_state(self, run_pk: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(runs.c.state).where(runs.c.pk == run_pk)).scalar()
+
+    def heartbeat(self, run_pk: int) -> str:
+        """An empty batch: the writer is alive. Returns the run's state."""
+        return self._change(run_pk, touch)
+
+    def mark_preempting(self, run_pk: int) -> str:
+        """``run.mark_preempting()``'s out-of-band call, ahead of queued batches."""
+        return self._change(run_pk, mark_preempting)
+
+    def _change(self, run_pk: int, change: Any) -> str:
+        now = time.time()
+        with self.write() as conn:
+            row = conn.execute(for_update(sa.select(runs.c.state, runs.c.heartbeat_at).where(
+                runs.c.pk == run_pk), conn)).mappings().one()
+            before = dict(row)
+            run = dict(before)
+            change(conn, run, run_pk, now)
+            if run != before:
+                conn.execute(runs.update().where(runs.c.pk == run_pk).values(**run, updated_at=now))
+        return str(run["state"])
+
+    def stop_run(self, run_pk: int) -> None:
+        """Mark the run killed; its process learns it with its next upload or heartbeat."""
+        now = time.time()
+        with self.write() as conn:
+            state = conn.execute(for_update(sa.select(runs.c.state).where(runs.c.pk == run_pk), conn)).scalar_one()
+            if state == KILLED:
+                return
+            if state not in ACTIVE:
+                raise LifecycleError(f"the run already ended ({state}); only a running, preempting or "
+                                     "crashed run can be stopped")
+            conn.execute(runs.update().where(runs.c.pk == run_pk).values(state=KILLED, updated_at=now))
+            add_event(conn, "run_killed", run_pk, {"previous_state": state}, now)
+
+    def reap(self, silent_since: float) -> list[int]:
+        """Runs still active but not heard from since ``silent_since``: running ones become
+        crashed, preempting ones preempted. Returns their pks."""
+        r = runs.c
+        now = time.time()
+        silent = sa.and_(r.state.in_([RUNNING, PREEMPTING]),
+                         sa.func.coalesce(r.heartbeat_at, r.created_at) < silent_since)
+        with self.write() as conn:
+            rows = conn.execute(for_update(sa.select(r.pk, r.state).where(silent), conn)).all()
+            for pk, state in rows:
+                new_state, event = silent_state(state)
+                conn.execute(runs.update().where(r.pk == pk).values(state=new_state, updated_at=now))
+                add_event(conn, event, pk, {"reason": "no heartbeat", "silent_since": silent_since}, now)
+        return [pk for pk, _ in rows]
 
     # -- ingest ---------------------------------------------------------------------------
 

@@ -71,9 +71,13 @@ runs = sa.Table(
     sa.Column("host", sa.String(256)),
     sa.Column("program", sa.Text),
     sa.Column("python", sa.String(64)),
+    # A fork reads its parent's history up to fork_step (same entity and project) by reference.
+    sa.Column("fork_parent", sa.String(128)),
+    sa.Column("fork_step", sa.BigInteger),
     sa.UniqueConstraint("entity", "project", "run_id", name="uq_runs_path"),
 )
 sa.Index("ix_runs_project_created", runs.c.entity, runs.c.project, runs.c.created_at)
+sa.Index("ix_runs_state_heartbeat", runs.c.state, runs.c.heartbeat_at)  # the crash reaper's scan
 
 run_writers = sa.Table(
     "run_writers",

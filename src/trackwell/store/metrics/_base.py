@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -24,6 +25,35 @@ class PointBatch:
     @classmethod
     def empty(cls) -> PointBatch:
         return cls([], np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float64))
+
+
+# A run's history as read: its own points plus, for a fork, its ancestors' points up to the
+# branch step. Each segment is (run_pk, highest step read from it, or None for every step).
+Segment = tuple[int, int | None]
+RunRef = int | Sequence[Segment]
+
+
+def segments(run: RunRef) -> list[Segment]:
+    return [(run, None)] if isinstance(run, int) else list(run)
+
+
+@dataclass
+class WriterMark:
+    """A writer's applied seq and the step/runtime offsets its records are shifted by (non-zero
+    only for an offline resume resolved by the server)."""
+
+    applied: int = 0
+    step_offset: int = 0
+    runtime_offset: float = 0.0
+
+
+@dataclass
+class HistoryStats:
+    """Per-key numeric (count, sum, min, max, last, last_step) and non-numeric (last_step, last)
+    over a run's visible history: what rewinds and forks rebuild summaries from."""
+
+    numeric: dict[str, tuple[int, float, float | None, float | None, float, int]]
+    others: dict[str, tuple[int, Any]]
 
 
 class Point(TypedDict):
@@ -51,35 +81,58 @@ class Downsampled(TypedDict):
 
 class MetricStore(abc.ABC):
     """Per-run metric history. Implementations keep an applied-seq mark per (run, writer) in the
-    same transaction as the points, which is what makes ingest exactly-once."""
+    same transaction as the points, which is what makes ingest exactly-once. Reads take a run pk
+    or a fork's segments (see ``RunRef``)."""
 
     @abc.abstractmethod
     def applied(self, run_pk: int, writer: str) -> int:
         """Highest seq of ``writer`` whose points are stored (0 if none)."""
 
     @abc.abstractmethod
-    def append(self, run_pk: int, writer: str, seq: int, points: PointBatch, expected_mark: int) -> bool:
-        """Store ``points`` and move the writer's mark to ``seq``, in one transaction.
+    def mark(self, run_pk: int, writer: str) -> WriterMark:
+        """The writer's mark with its offsets (all zero if it has none)."""
+
+    @abc.abstractmethod
+    def writers(self, run_pk: int) -> list[str]:
+        """Writers with a mark on the run."""
+
+    @abc.abstractmethod
+    def append(self, run_pk: int, writer: str, seq: int, points: PointBatch, expected_mark: int,
+               offsets: tuple[int, float] = (0, 0.0)) -> bool:
+        """Store ``points`` and move the writer's mark to ``seq``, in one transaction. ``offsets``
+        (step, runtime) are recorded with a new mark only.
 
         Returns False (storing nothing) if the mark is no longer ``expected_mark``.
         """
 
     @abc.abstractmethod
-    def downsample(self, run_pk: int, key: str, buckets: int, min_step: int | None = None,
+    def last_step(self, run: RunRef) -> int | None:
+        """The highest visible step (None without history)."""
+
+    @abc.abstractmethod
+    def stats(self, run: RunRef) -> HistoryStats:
+        """Per-key statistics of the visible history."""
+
+    @abc.abstractmethod
+    def rewind(self, run_pk: int, step: int) -> int:
+        """Hide the run's own points after ``step`` (kept aside for audit); returns how many."""
+
+    @abc.abstractmethod
+    def downsample(self, run: RunRef, key: str, buckets: int, min_step: int | None = None,
                    max_step: int | None = None) -> Downsampled:
         """One key in ``buckets`` equal step ranges, with the exact first and last points."""
 
     @abc.abstractmethod
-    def sample(self, run_pk: int, keys: list[str] | None, samples: int) -> list[dict[str, Any]]:
+    def sample(self, run: RunRef, keys: list[str] | None, samples: int) -> list[dict[str, Any]]:
         """Up to ``samples`` rows evenly spread over the run's steps, first and last included."""
 
     @abc.abstractmethod
-    def scan(self, run_pk: int, keys: list[str] | None, min_step: int | None,
+    def scan(self, run: RunRef, keys: list[str] | None, min_step: int | None,
              page_size: int) -> tuple[list[dict[str, Any]], int | None]:
         """Rows from ``min_step`` (``page_size`` steps at most) and the step the next page starts at."""
 
     @abc.abstractmethod
-    def keys(self, run_pk: int) -> list[str]:
+    def keys(self, run: RunRef) -> list[str]:
         """Every history key the run has, sorted."""
 
     @abc.abstractmethod

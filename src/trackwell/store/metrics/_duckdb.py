@@ -2,6 +2,9 @@
 
 One connection per process: writes take turns on it under a lock; reads use ``cursor()``
 (a separate connection to the same database), so charts never wait for ingest.
+
+A rewind moves a run's points past the rewind step into ``hidden_*`` tables (kept for audit), so
+reads never filter them out. A fork reads its ancestors' points up to the branch step in place.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +20,16 @@ from typing import Any
 import duckdb
 import numpy as np
 
-from trackwell.store.metrics._base import Bucket, Downsampled, MetricStore, PointBatch
+from trackwell.store.metrics._base import (
+    Bucket,
+    Downsampled,
+    HistoryStats,
+    MetricStore,
+    PointBatch,
+    RunRef,
+    WriterMark,
+    segments,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS metric_keys (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE);
@@ -24,7 +37,26 @@ CREATE TABLE IF NOT EXISTS points (run_pk INTEGER, key_id INTEGER, step BIGINT, 
 CREATE TABLE IF NOT EXISTS other_values (run_pk INTEGER, key_id INTEGER, step BIGINT, value VARCHAR);
 CREATE TABLE IF NOT EXISTS writer_marks (
     run_pk INTEGER, writer VARCHAR, applied_seq BIGINT, PRIMARY KEY (run_pk, writer));
+ALTER TABLE writer_marks ADD COLUMN IF NOT EXISTS step_offset BIGINT DEFAULT 0;
+ALTER TABLE writer_marks ADD COLUMN IF NOT EXISTS runtime_offset DOUBLE DEFAULT 0;
+CREATE TABLE IF NOT EXISTS hidden_points (
+    run_pk INTEGER, key_id INTEGER, step BIGINT, value DOUBLE, hidden_at DOUBLE);
+CREATE TABLE IF NOT EXISTS hidden_other_values (
+    run_pk INTEGER, key_id INTEGER, step BIGINT, value VARCHAR, hidden_at DOUBLE);
 """
+
+
+def _run_sql(run: RunRef, params: dict[str, Any], alias: str = "") -> str:
+    """``run_pk = $r0`` for a plain run; for a fork, each segment up to its step ceiling."""
+    parts = []
+    for i, (pk, ceiling) in enumerate(segments(run)):
+        params[f"r{i}"] = pk
+        if ceiling is None:
+            parts.append(f"{alias}run_pk = $r{i}")
+        else:
+            params[f"c{i}"] = ceiling
+            parts.append(f"({alias}run_pk = $r{i} AND {alias}step <= $c{i})")
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
 
 class DuckDBMetricStore(MetricStore):
@@ -51,17 +83,26 @@ class DuckDBMetricStore(MetricStore):
     # -- writes ---------------------------------------------------------------------------
 
     def applied(self, run_pk: int, writer: str) -> int:
-        with self._reader() as con:
-            row = con.execute("SELECT applied_seq FROM writer_marks WHERE run_pk = ? AND writer = ?",
-                              [run_pk, writer]).fetchone()
-        return int(row[0]) if row else 0
+        return self.mark(run_pk, writer).applied
 
-    def append(self, run_pk: int, writer: str, seq: int, points: PointBatch, expected_mark: int) -> bool:
+    def mark(self, run_pk: int, writer: str) -> WriterMark:
+        with self._reader() as con:
+            row = con.execute("SELECT applied_seq, step_offset, runtime_offset FROM writer_marks "
+                              "WHERE run_pk = ? AND writer = ?", [run_pk, writer]).fetchone()
+        return WriterMark(int(row[0]), int(row[1] or 0), float(row[2] or 0.0)) if row else WriterMark()
+
+    def writers(self, run_pk: int) -> list[str]:
+        with self._reader() as con:
+            rows = con.execute("SELECT writer FROM writer_marks WHERE run_pk = ?", [run_pk]).fetchall()
+        return [w for (w,) in rows]
+
+    def append(self, run_pk: int, writer: str, seq: int, points: PointBatch, expected_mark: int,
+               offsets: tuple[int, float] = (0, 0.0)) -> bool:
         with self._lock:
             con = self._con
             con.begin()
             try:
-                if not self._move_mark(con, run_pk, writer, expected_mark, seq):
+                if not self._move_mark(con, run_pk, writer, expected_mark, seq, offsets):
                     con.rollback()
                     return False
                 new_ids = self._insert_keys(con, points)
@@ -92,11 +133,12 @@ class DuckDBMetricStore(MetricStore):
         return True
 
     @staticmethod
-    def _move_mark(con: duckdb.DuckDBPyConnection, run_pk: int, writer: str, expected: int, seq: int) -> bool:
+    def _move_mark(con: duckdb.DuckDBPyConnection, run_pk: int, writer: str, expected: int, seq: int,
+                   offsets: tuple[int, float]) -> bool:
         """Compare-and-set the writer's mark (one statement: this runs once per batch)."""
         if expected == 0:
             try:
-                con.execute("INSERT INTO writer_marks VALUES (?, ?, ?)", [run_pk, writer, seq])
+                con.execute("INSERT INTO writer_marks VALUES (?, ?, ?, ?, ?)", [run_pk, writer, seq, *offsets])
             except duckdb.ConstraintException:
                 return False
             return True
@@ -125,14 +167,57 @@ class DuckDBMetricStore(MetricStore):
 
     # -- reads ----------------------------------------------------------------------------
 
-    def keys(self, run_pk: int) -> list[str]:
+    def keys(self, run: RunRef) -> list[str]:
+        params: dict[str, Any] = {}
+        where = _run_sql(run, params)
         with self._reader() as con:
-            ids = con.execute("SELECT DISTINCT key_id FROM points WHERE run_pk = ? UNION "
-                              "SELECT DISTINCT key_id FROM other_values WHERE run_pk = ?",
-                              [run_pk, run_pk]).fetchall()
+            ids = con.execute(f"SELECT DISTINCT key_id FROM points WHERE {where} UNION "
+                              f"SELECT DISTINCT key_id FROM other_values WHERE {where}", params).fetchall()
         return sorted(self._names[i] for (i,) in ids)
 
-    def downsample(self, run_pk: int, key: str, buckets: int, min_step: int | None = None,
+    def last_step(self, run: RunRef) -> int | None:
+        params: dict[str, Any] = {}
+        where = _run_sql(run, params)
+        with self._reader() as con:
+            row = con.execute(f"SELECT max(step) FROM (SELECT max(step) AS step FROM points WHERE {where} "
+                              f"UNION ALL SELECT max(step) FROM other_values WHERE {where})", params).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def stats(self, run: RunRef) -> HistoryStats:
+        params: dict[str, Any] = {}
+        where = _run_sql(run, params)
+        with self._reader() as con:
+            numeric = con.execute(
+                f"SELECT key_id, count(*), sum(value), min(value) FILTER (WHERE NOT isnan(value)), "
+                f"max(value) FILTER (WHERE NOT isnan(value)), arg_max(value, step), max(step) "
+                f"FROM points WHERE {where} GROUP BY key_id", params).fetchall()
+            others = con.execute(f"SELECT key_id, max(step), arg_max(value, step) FROM other_values "
+                                 f"WHERE {where} GROUP BY key_id", params).fetchall()
+        names = self._names
+        return HistoryStats(
+            {names[k]: (int(n), float(total), lo, hi, float(last), int(step))
+             for k, n, total, lo, hi, last, step in numeric},
+            {names[k]: (int(step), json.loads(value)) for k, step, value in others})
+
+    def rewind(self, run_pk: int, step: int) -> int:
+        now = time.time()
+        with self._lock:
+            con = self._con
+            con.begin()
+            try:
+                hidden = 0
+                for table in ("points", "other_values"):
+                    moved = con.execute(f"INSERT INTO hidden_{table} SELECT run_pk, key_id, step, value, ? "
+                                        f"FROM {table} WHERE run_pk = ? AND step > ?", [now, run_pk, step])
+                    hidden += int(moved.fetchone()[0])  # type: ignore[index]
+                    con.execute(f"DELETE FROM {table} WHERE run_pk = ? AND step > ?", [run_pk, step])
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+        return hidden
+
+    def downsample(self, run: RunRef, key: str, buckets: int, min_step: int | None = None,
                    max_step: int | None = None) -> Downsampled:
         key_id = self._ids.get(key)
         empty: Downsampled = {"key": key, "count": 0, "first": None, "last": None, "buckets": []}
@@ -140,8 +225,8 @@ class DuckDBMetricStore(MetricStore):
             return empty
         lo = -(2**63) if min_step is None else min_step
         hi = 2**63 - 1 if max_step is None else max_step
-        where = "run_pk = $run AND key_id = $key AND step BETWEEN $lo AND $hi"
-        params = {"run": run_pk, "key": key_id, "lo": lo, "hi": hi}
+        params: dict[str, Any] = {"key": key_id, "lo": lo, "hi": hi}
+        where = f"{_run_sql(run, params)} AND key_id = $key AND step BETWEEN $lo AND $hi"
         with self._reader() as con:
             first_step, last_step, count, first, last = con.execute(
                 f"SELECT min(step), max(step), count(*), arg_min(value, step), arg_max(value, step) "
@@ -174,33 +259,34 @@ class DuckDBMetricStore(MetricStore):
             return None
         return " AND list_contains($ids, key_id)", ids
 
-    def _distinct_steps(self, con: duckdb.DuckDBPyConnection, run_pk: int, key_sql: str, ids: list[int],
+    def _distinct_steps(self, con: duckdb.DuckDBPyConnection, run: RunRef, key_sql: str, ids: list[int],
                         min_step: int, limit: int | None) -> np.ndarray:
-        params: dict[str, Any] = {"run": run_pk, "lo": min_step}
+        params: dict[str, Any] = {"lo": min_step}
         if ids:
             params["ids"] = ids
-        sql = (f"SELECT step FROM points WHERE run_pk = $run AND step >= $lo{key_sql} UNION "
-               f"SELECT step FROM other_values WHERE run_pk = $run AND step >= $lo{key_sql} ORDER BY step")
+        where = _run_sql(run, params)
+        sql = (f"SELECT step FROM points WHERE {where} AND step >= $lo{key_sql} UNION "
+               f"SELECT step FROM other_values WHERE {where} AND step >= $lo{key_sql} ORDER BY step")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return con.execute(sql, params).fetchnumpy()["step"]
 
-    def _rows(self, con: duckdb.DuckDBPyConnection, run_pk: int, key_sql: str, ids: list[int],
+    def _rows(self, con: duckdb.DuckDBPyConnection, run: RunRef, key_sql: str, ids: list[int],
               steps: np.ndarray) -> list[dict[str, Any]]:
         """Rows at exactly ``steps`` (sorted), pivoted from the narrow tables."""
         if not len(steps):
             return []
-        params: dict[str, Any] = {"run": run_pk, "lo": int(steps[0]), "hi": int(steps[-1])}
+        params: dict[str, Any] = {"lo": int(steps[0]), "hi": int(steps[-1])}
         if ids:
             params["ids"] = ids
         con.register("_wanted", {"step": np.asarray(steps, dtype=np.int64)})
         try:
             nums = con.execute(
                 f"SELECT p.step, p.key_id, p.value FROM points p SEMI JOIN _wanted w ON p.step = w.step "
-                f"WHERE run_pk = $run AND p.step BETWEEN $lo AND $hi{key_sql}", params).fetchnumpy()
+                f"WHERE {_run_sql(run, params, 'p.')} AND p.step BETWEEN $lo AND $hi{key_sql}", params).fetchnumpy()
             others = con.execute(
                 f"SELECT o.step, o.key_id, o.value FROM other_values o SEMI JOIN _wanted w ON o.step = w.step "
-                f"WHERE run_pk = $run AND o.step BETWEEN $lo AND $hi{key_sql}", params).fetchall()
+                f"WHERE {_run_sql(run, params, 'o.')} AND o.step BETWEEN $lo AND $hi{key_sql}", params).fetchall()
         finally:
             con.unregister("_wanted")
         rows: dict[int, dict[str, Any]] = {s: {"_step": s} for s in steps.tolist()}
@@ -212,19 +298,19 @@ class DuckDBMetricStore(MetricStore):
             rows[step][names[key_id]] = json.loads(value)
         return list(rows.values())
 
-    def sample(self, run_pk: int, keys: list[str] | None, samples: int) -> list[dict[str, Any]]:
+    def sample(self, run: RunRef, keys: list[str] | None, samples: int) -> list[dict[str, Any]]:
         key_filter = self._key_filter(keys)
         if key_filter is None:
             return []
         key_sql, ids = key_filter
         with self._reader() as con:
-            steps = self._distinct_steps(con, run_pk, key_sql, ids, -(2**63), None)
+            steps = self._distinct_steps(con, run, key_sql, ids, -(2**63), None)
             if len(steps) > samples:
                 picks = np.unique(np.linspace(0, len(steps) - 1, samples).round().astype(np.int64))
                 steps = steps[picks]
-            return self._rows(con, run_pk, key_sql, ids, steps)
+            return self._rows(con, run, key_sql, ids, steps)
 
-    def scan(self, run_pk: int, keys: list[str] | None, min_step: int | None,
+    def scan(self, run: RunRef, keys: list[str] | None, min_step: int | None,
              page_size: int) -> tuple[list[dict[str, Any]], int | None]:
         key_filter = self._key_filter(keys)
         if key_filter is None:
@@ -232,9 +318,9 @@ class DuckDBMetricStore(MetricStore):
         key_sql, ids = key_filter
         lo = -(2**63) if min_step is None else min_step
         with self._reader() as con:
-            steps = self._distinct_steps(con, run_pk, key_sql, ids, lo, page_size + 1)
+            steps = self._distinct_steps(con, run, key_sql, ids, lo, page_size + 1)
             next_step = int(steps[page_size]) if len(steps) > page_size else None
-            return self._rows(con, run_pk, key_sql, ids, steps[:page_size]), next_step
+            return self._rows(con, run, key_sql, ids, steps[:page_size]), next_step
 
 
 def _nullable(column: np.ndarray) -> list[Any]:

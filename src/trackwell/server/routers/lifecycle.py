@@ -1,0 +1,84 @@
+"""Run lifecycle: resume info, rewind, fork, stop, preempting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from trackwell.server import lifecycle
+from trackwell.server._encoding import decode_body, respond
+from trackwell.server._errors import ApiError
+from trackwell.server.routers import _deps
+from trackwell.store.metadata import LifecycleError
+
+router = APIRouter()
+_RUN = "/runs/{entity}/{project}/{run_id}"
+
+
+class RewindBody(msgspec.Struct, forbid_unknown_fields=True):
+    step: int
+
+
+class ForkBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    source: str
+    step: int
+    name: str | None = None
+    group: str | None = None
+    job_type: str | None = None
+    tags: list[str] | None = None
+    notes: str | None = None
+    config: dict[str, Any] | None = None
+
+
+async def _call(fn: Callable[..., dict[str, Any]], request: Request, *args: Any) -> Response:
+    try:
+        result = await run_in_threadpool(fn, _deps.ingestor(request), *args)
+    except LookupError as exc:
+        raise ApiError(404, str(exc)) from exc
+    except LifecycleError as exc:
+        raise ApiError(409, str(exc)) from exc
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    return respond(request, result)
+
+
+def _body(request: Request, body: bytes, kind: type[Any], example: str) -> Any:
+    try:
+        return decode_body(request, body or b"{}", kind)
+    except ValueError as exc:
+        raise ApiError(422, f"invalid body: {exc}; expected {example}") from exc
+
+
+@router.get(_RUN + "/resume")
+async def resume(request: Request, entity: str, project: str, run_id: str) -> Response:
+    """``{"run": {...}, "last_step": n or null, "next_step": n}``: where a resumed writer goes on."""
+    return await _call(lifecycle.resume_info, request, entity, project, run_id)
+
+
+@router.post(_RUN + "/rewind")
+async def rewind(request: Request, entity: str, project: str, run_id: str) -> Response:
+    body = _body(request, await request.body(), RewindBody, '{"step": N}')
+    return await _call(lifecycle.rewind, request, entity, project, run_id, body.step)
+
+
+@router.post(_RUN + "/fork")
+async def fork(request: Request, entity: str, project: str, run_id: str) -> Response:
+    body = _body(request, await request.body(), ForkBody, '{"source": "<run id>", "step": N}')
+    fields = {k: v for k, v in msgspec.structs.asdict(body).items()
+              if v is not None and k not in ("source", "step")}
+    return await _call(lifecycle.fork, request, entity, project, run_id, body.source, body.step, fields)
+
+
+@router.post(_RUN + "/stop")
+async def stop(request: Request, entity: str, project: str, run_id: str) -> Response:
+    return await _call(lifecycle.stop, request, entity, project, run_id)
+
+
+@router.post(_RUN + "/preempting")
+async def preempting(request: Request, entity: str, project: str, run_id: str) -> Response:
+    return await _call(lifecycle.preempting, request, entity, project, run_id)

@@ -1,0 +1,110 @@
+"""Helpers for the lifecycle tests: child processes against a real server, reading runs back."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+# tests/conftest.py is a conftest, not an importable module (pytest swaps "conftest" modules per
+# directory), so its server helpers are loaded by path.
+_spec = importlib.util.spec_from_file_location("_trackwell_root_conftest_lifecycle",
+                                               Path(__file__).parents[1] / "conftest.py")
+assert _spec is not None and _spec.loader is not None
+_root = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_root)
+start_server = _root.start_server
+LiveServer = _root.LiveServer
+
+CRASH_TIMEOUT = 1.5  # seconds: the servers of these tests notice a silent run quickly
+CHILD = Path(__file__).with_name("child.py")
+FAST = {"TRACKWELL_HEARTBEAT_INTERVAL": "0.2", "TRACKWELL_FLUSH_INTERVAL": "0.1", "TRACKWELL_QUIET": "1"}
+
+
+class Child:
+    """A child training process: ``start`` it, read its JSON lines, signal it, wait for it."""
+
+    def __init__(self, workdir: Path, url: str, spec: dict[str, Any], env: dict[str, str] | None = None) -> None:
+        self.progress = None
+        if spec.get("then") == "loop":
+            self.progress = workdir / f"progress-{time.monotonic_ns()}"
+            self.progress.write_bytes(struct.pack("qq", -1, -1))
+            spec = {**spec, "progress": str(self.progress)}
+        full_env = {**os.environ, **FAST, "TRACKWELL_BASE_URL": url, "TRACKWELL_PROJECT": "life",
+                    **(env or {})}
+        self.proc = subprocess.Popen([sys.executable, str(CHILD), json.dumps(spec)], cwd=workdir, env=full_env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def line(self, timeout: float = 30) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.proc.stdout.readline()
+            if not text:
+                raise AssertionError(f"child ended ({self.proc.wait()}) before printing:\n{self.stderr()}")
+            if text.startswith("{"):
+                return json.loads(text)  # type: ignore[no-any-return]
+        raise AssertionError("child printed nothing in time")
+
+    def wait(self, timeout: float = 60) -> int:
+        return self.proc.wait(timeout)
+
+    def stderr(self) -> str:
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read() if self.proc.poll() is not None else ""
+
+    def logged(self) -> tuple[int, int]:
+        """(last step about to be logged, last step logged) when the child stopped."""
+        assert self.progress is not None
+        about, done = struct.unpack("qq", self.progress.read_bytes()[:16])
+        return about, done
+
+
+def run_child(workdir: Path, url: str, spec: dict[str, Any], env: dict[str, str] | None = None,
+              timeout: float = 60) -> tuple[int, dict[str, Any] | None, str]:
+    """Run a child to its end: (exit status, its "ready" line or None, stderr)."""
+    child = Child(workdir, url, spec, env)
+    out, err = child.proc.communicate(timeout=timeout)
+    ready = next((json.loads(t) for t in out.splitlines() if t.startswith('{"ready"')), None)
+    return child.proc.returncode, ready, err
+
+
+def get_run(url: str, run_id: str, project: str = "life") -> dict[str, Any]:
+    r = httpx.get(f"{url}/api/v1/runs/default/{project}/{run_id}", timeout=30)
+    r.raise_for_status()
+    return r.json()  # type: ignore[no-any-return]
+
+
+def rows(url: str, run_id: str, project: str = "life") -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    min_step: int | None = 0
+    while min_step is not None:
+        r = httpx.get(f"{url}/api/v1/runs/default/{project}/{run_id}/history/scan",
+                      params={"min_step": min_step, "page_size": 5000}, timeout=30)
+        r.raise_for_status()
+        out += r.json()["rows"]
+        min_step = r.json()["next_step"]
+    return out
+
+
+def wait_for_state(url: str, run_id: str, state: str, timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        run = get_run(url, run_id)
+        if run["state"] == state or time.monotonic() > deadline:
+            assert run["state"] == state, run
+            return run
+        time.sleep(0.05)
+
+
+def sync(*paths: str | Path, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "trackwell", "sync", *map(str, paths), "--base-url", url],
+                          capture_output=True, text=True, timeout=120)

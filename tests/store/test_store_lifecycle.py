@@ -1,0 +1,96 @@
+"""Lifecycle at the store level: heartbeats, the reaper, stop, offline-resume offsets, rewind."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from trackwell.schema import Batch, Exit, Preempting
+from trackwell.server import lifecycle
+from trackwell.server.ingest import Ingestor, InvalidBatch, ResumeConflict
+from trackwell.store.metadata import LifecycleError
+
+
+def test_heartbeat_reaper_and_recovery(ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:
+    j = journal(*project, "r")
+    ingestor.apply(*project, "r", j.batch([j.start(), j.log({"x": 1.0})]))
+    pk = ingestor.metadata.run_pk(*project, "r")
+    assert pk is not None
+    assert ingestor.metadata.reap(time.time() - 60) == []  # heard from just now
+    assert pk in ingestor.metadata.reap(time.time() + 1)  # (a shared PostgreSQL holds other runs too)
+    assert ingestor.metadata.get_run(*project, "r")["state"] == "crashed"
+    ack = ingestor.receive(*project, "r", Batch(writer=j.writer, records=[]))  # a heartbeat
+    assert (ack.applied_seq, ack.state) == (2, "running")
+    kinds = [e["kind"] for e in ingestor.metadata.events() if e["run_pk"] == pk]
+    assert kinds[-2:] == ["run_crashed", "run_recovered"]
+    assert ingestor.receive(*project, "nosuch", Batch(writer="w", records=[])).state is None
+
+
+def test_killed_run_keeps_its_state_through_exit(ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:
+    j = journal(*project, "r")
+    ingestor.apply(*project, "r", j.batch([j.start()]))
+    lifecycle.stop(ingestor, *project, "r")
+    assert ingestor.receive(*project, "r", j.batch([j.log({"x": 1.0})])).state == "killed"
+    ingestor.apply(*project, "r", j.batch([j.record(Preempting), j.record(Exit, exit_code=255, runtime=1.0)]))
+    run = ingestor.metadata.get_run(*project, "r")
+    assert (run["state"], run["exit_code"]) == ("killed", 255)
+    lifecycle.stop(ingestor, *project, "r")  # again: harmless
+    done = journal(*project, "done")
+    ingestor.apply(*project, "done", done.batch([done.start(), done.record(Exit, exit_code=0, runtime=1.0)]))
+    with pytest.raises(LifecycleError, match="already ended"):
+        lifecycle.stop(ingestor, *project, "done")
+
+
+def test_offline_resume_offsets_are_stored_and_replays_are_idempotent(
+        ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:
+    first = journal(*project, "r")
+    ingestor.apply(*project, "r", first.batch([first.start()] + [first.log({"x": float(i), "_runtime": 10.0 + i})
+                                                                 for i in range(5)]))
+    ingestor.apply(*project, "r", first.batch([first.record(Exit, exit_code=0, runtime=15.0)]))
+    second = journal(*project, "r")
+    batch = second.batch([second.start(resume="must")] + [second.log({"x": 100.0, "_runtime": 1.0})])
+    for _ in range(2):  # a replay is shifted the same way and applied once
+        ingestor.apply(*project, "r", batch)
+    ingestor.apply(*project, "r", second.batch([second.log({"x": 101.0, "_runtime": 2.0})]))
+    pk = ingestor.metadata.run_pk(*project, "r") or 0
+    rows = ingestor.metrics.scan(pk, None, None, 100)[0]
+    assert [r["_step"] for r in rows] == list(range(7))
+    assert [r["x"] for r in rows][5:] == [100.0, 101.0] and rows[6]["_runtime"] == 17.0
+    assert ingestor.metrics.mark(pk, second.writer).step_offset == 5
+    assert ingestor.metadata.get_run(*project, "r")["state"] == "running"  # resumed
+
+
+def test_offline_resume_conflicts(ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:
+    j = journal(*project, "r")
+    with pytest.raises(ResumeConflict, match="does not exist"):
+        ingestor.apply(*project, "r", j.batch([j.start(resume="must")]))
+    assert ingestor.metadata.run_pk(*project, "r") is None
+    ingestor.apply(*project, "r", journal(*project, "r").batch([journal(*project, "r").start()]))
+    other = journal(*project, "r")
+    other_batch = other.batch([other.start()])
+    ingestor.apply(*project, "r", other_batch)
+    late = journal(*project, "r")
+    with pytest.raises(ResumeConflict, match="already exists"):
+        ingestor.apply(*project, "r", late.batch([late.start(resume="never")]))
+    bad = journal(*project, "r")
+    with pytest.raises(InvalidBatch, match="resume='maybe'"):
+        ingestor.apply(*project, "r", bad.batch([bad.start(resume="maybe")]))
+
+
+def test_rewind_rebuilds_summaries_and_keeps_pinned_keys(
+        ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:
+    from trackwell.schema import SummaryUpdate
+
+    j = journal(*project, "r")
+    ingestor.apply(*project, "r", j.batch([j.start(), j.record(SummaryUpdate, update={"note": "kept"})]
+                                          + [j.log({"x": float(i), "late": 1.0} if i > 6 else {"x": float(i)})
+                                             for i in range(10)]))
+    info = lifecycle.rewind(ingestor, *project, "r", 4)
+    assert (info["last_step"], info["next_step"]) == (4, 5)
+    assert info["run"]["summary"] == {"note": "kept", "x": 4.0}
+    pk = ingestor.metadata.run_pk(*project, "r") or 0
+    assert ingestor.metadata.metric_summaries(pk)["x"]["count"] == 5
+    with pytest.raises(ValueError, match="steps start at 0"):
+        lifecycle.rewind(ingestor, *project, "r", -1)
