@@ -17,41 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen([sys.executable, "-m", "trackwell", "server", "--port", str(port),
-                             "--data-dir", str(data_dir), "--log-level", "warning"], stdout=log, stderr=log)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("trackwell server did not start")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    proc.wait(30)
+from _server import free_port, start_server, stop_server
 
 
 def rss_mib() -> float:
@@ -118,14 +91,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data, port = Path(tmp) / "server", free_port()
         data.mkdir()
-        server = start_server(data, port)
+        server, _ = start_server(data, port)
         url = f"http://127.0.0.1:{port}"
         run = trackwell.init(project="bench-outage", dir=tmp, settings={
             "base_url": url, "console": "off", "quiet": True, "finish_timeout": 600})
         healthy, n = log_for(run, args.healthy, args.rate, 0)
         stop_server(server)
         down, n = log_for(run, outage, args.rate, n)
-        server = start_server(data, port)
+        server, _ = start_server(data, port)
         restarted = time.monotonic()
         after, n = log_for(run, min(args.healthy, 5.0), args.rate, n)
         t0 = time.monotonic()

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from _server import start_server
 
 from trackwell.schema import Batch, History, RunStart, encode
 from trackwell.transport import Client
@@ -54,24 +52,6 @@ def ingest_in_process(workdir: Path, points: int) -> float:
         stores.close()
 
 
-def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "trackwell", "server", "--port", str(port),
-                             "--data-dir", str(workdir / "server"), "--log-level", "warning"])
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=2_000_000, help="points to ingest (10 per step)")
@@ -84,7 +64,7 @@ def main() -> None:
         print(f"ingest, in-process (decode + SQLite + DuckDB): {args.points:,} points in {elapsed:.2f} s "
               f"= {args.points / elapsed:,.0f} points/s (target >= 1,000,000)")
 
-        proc, url = start_server(workdir)
+        proc, url = start_server(workdir / "server")
         try:
             client = Client(base_url=url, timeout=120)
             sent = batches("http0001", args.points // len(KEYS), 5_000)

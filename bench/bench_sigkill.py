@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
+from _server import start_server
 
 from trackwell.schema import History
 from trackwell.sdk.journal import JournalReader
@@ -46,24 +47,6 @@ while True:
     i += 1
     time.sleep(period)
 """
-
-
-def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "trackwell", "server", "--port", str(port), "--data-dir",
-                             str(data), "--log-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(url + "/api/v1/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise SystemExit("the server did not start")
 
 
 def trial(workdir: Path, url: str, rate: float, flush: float) -> tuple[float, float, int]:

@@ -4,8 +4,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from delivery_helpers import FAST_RETRIES, LiveServer, start_server
+from delivery_helpers import FAST_RETRIES
 from fault_proxy import FaultProxy
+from servers import LiveServer, start_server
 
 
 @pytest.fixture

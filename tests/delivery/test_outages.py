@@ -20,14 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from delivery_helpers import (
-    FAST_RETRIES,
-    assert_exactly_once,
-    free_port,
-    point_counts,
-    server_rows,
-    start_server,
-)
+from delivery_helpers import FAST_RETRIES, assert_exactly_once, point_counts
+from servers import free_port, scan_rows, start_server
 
 from trackwell.schema import Batch, History, RunStart
 from trackwell.sdk.journal import read_ack, synced_path
@@ -153,7 +147,7 @@ def test_server_killed_mid_batch_shows_no_partial_batch(tmp_path: Path) -> None:
     server = start_server(data, port=port)
     try:
         path = f"default/killed/{run_id}"
-        rows = server_rows(server.url, path)
+        rows = scan_rows(server.url, path)
         # whole batches only: the history is a prefix of the logged steps that ends on a batch edge
         assert len(rows) % size == 0 and [r["_step"] for r in rows] == list(range(len(rows)))
         assert len(rows) >= size * (len(acked) - 1)
@@ -165,7 +159,7 @@ def test_server_killed_mid_batch_shows_no_partial_batch(tmp_path: Path) -> None:
             rest = [r for batch in batches for r in batch if r.seq > applied]
             for i in range(0, len(rest), size):
                 client.send_batch("default", "killed", run_id, Batch(writer=writer, records=rest[i:i + size]))
-        rows = server_rows(server.url, path)
+        rows = scan_rows(server.url, path)
         assert [r["_step"] for r in rows] == list(range(20 * size))
         assert point_counts(server.url, path) == {f"m{k}": 20 * size for k in range(20)}
         assert httpx.get(f"{server.url}/api/v1/health").status_code == 200

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from delivery_helpers import assert_exactly_once, logged, server_rows, start_server
+from delivery_helpers import assert_exactly_once, logged
+from servers import scan_rows, start_server
 
 import trackwell
 from trackwell.schema import Batch, DefineMetric, History, RunStart, encode
@@ -92,7 +93,7 @@ def test_an_oversized_record_is_dead_lettered_then_retried_after_raising_the_lim
     assert sorted(h.step for h in (ltr.decode() for ltr in letters) if isinstance(h, History)) == [20, 30]
     assert synced_path(journal).exists()  # every seq acknowledged: two as placeholders
     path = f"default/dead/{run.id}"
-    assert [r["_step"] for r in server_rows(small_server.url, path)] == [s for s in range(50) if s not in (20, 30)]
+    assert [r["_step"] for r in scan_rows(small_server.url, path)] == [s for s in range(50) if s not in (20, 30)]
 
     out = _sync(tmp_path / "client", "--base-url", small_server.url, "--retry-dead-letters")
     assert out.returncode == 1 and "refused again" in out.stdout, out.stdout + out.stderr
@@ -128,7 +129,7 @@ def test_a_record_the_server_finds_invalid_is_set_aside_and_the_rest_delivered(
     with Client(small_server.url) as client, pytest.warns(TrackwellWarning, match="summary 'median'"):
         result = deliver(journal, client)
     assert result.complete and result.dead_lettered == 1 and read_ack(journal) == len(records)
-    assert logged(journal) and [r["x"] for r in server_rows(small_server.url, "default/invalid/inv")] == \
+    assert logged(journal) and [r["x"] for r in scan_rows(small_server.url, "default/invalid/inv")] == \
         [float(i) for i in range(30)]
     with Client(small_server.url) as client, pytest.warns(TrackwellWarning, match="summary 'median'"):
         again = retry_dead_letters(journal, client)  # still invalid: kept, under a new position

@@ -3,7 +3,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from lifecycle_helpers import CRASH_TIMEOUT, LiveServer, start_server
+from lifecycle_helpers import CRASH_TIMEOUT
+from servers import LiveServer, start_server
 
 
 @pytest.fixture(scope="module")

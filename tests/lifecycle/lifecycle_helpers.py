@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import struct
@@ -12,17 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-# tests/conftest.py is a conftest, not an importable module (pytest swaps "conftest" modules per
-# directory), so its server helpers are loaded by path.
-_spec = importlib.util.spec_from_file_location("_trackwell_root_conftest_lifecycle",
-                                               Path(__file__).parents[1] / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_root = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_root)
-start_server = _root.start_server
-LiveServer = _root.LiveServer
+import servers
 
 CRASH_TIMEOUT = 1.5  # seconds: the servers of these tests notice a silent run quickly
 CHILD = Path(__file__).with_name("child.py")
@@ -78,21 +67,11 @@ def run_child(workdir: Path, url: str, spec: dict[str, Any], env: dict[str, str]
 
 
 def get_run(url: str, run_id: str, project: str = "life") -> dict[str, Any]:
-    r = httpx.get(f"{url}/api/v1/runs/default/{project}/{run_id}", timeout=30)
-    r.raise_for_status()
-    return r.json()  # type: ignore[no-any-return]
+    return servers.get_run(url, f"default/{project}/{run_id}")
 
 
 def rows(url: str, run_id: str, project: str = "life") -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    min_step: int | None = 0
-    while min_step is not None:
-        r = httpx.get(f"{url}/api/v1/runs/default/{project}/{run_id}/history/scan",
-                      params={"min_step": min_step, "page_size": 5000}, timeout=30)
-        r.raise_for_status()
-        out += r.json()["rows"]
-        min_step = r.json()["next_step"]
-    return out
+    return servers.scan_rows(url, f"default/{project}/{run_id}", page_size=5000)
 
 
 def wait_for_state(url: str, run_id: str, state: str, timeout: float = 20) -> dict[str, Any]:

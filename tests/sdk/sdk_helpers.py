@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import servers
 
 from trackwell.schema import AnyRecord, History
 from trackwell.sdk.journal import JournalReader
@@ -26,16 +27,7 @@ def user_data(row: History) -> dict[str, Any]:
 
 def scan_rows(base_url: str, entity: str, project: str, run_id: str) -> list[dict[str, Any]]:
     """Every history row the server holds for a run, via the REST scan endpoint."""
-    rows: list[dict[str, Any]] = []
-    min_step: int | None = 0
-    while min_step is not None:
-        r = httpx.get(f"{base_url}/api/v1/runs/{entity}/{project}/{run_id}/history/scan",
-                      params={"min_step": min_step, "page_size": 1000}, timeout=30)
-        r.raise_for_status()
-        body = r.json()
-        rows += body["rows"]
-        min_step = body["next_step"]
-    return rows
+    return servers.scan_rows(base_url, f"{entity}/{project}/{run_id}")
 
 
 def get_run(base_url: str, entity: str, project: str, run_id: str) -> dict[str, Any]:

@@ -12,27 +12,20 @@ failed request already spent its attempts and backoff; ``TRACKWELL_BREAKER_THRES
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable
 
-
-def _env(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
+from trackwell._env import env_float
 
 
 class CircuitBreaker:
     def __init__(self, threshold: int | None = None, initial_interval: float | None = None,
                  max_interval: float | None = None, clock: Callable[[], float] = time.monotonic,
                  rng: Callable[[], float] = random.random) -> None:
-        self.threshold = max(1, threshold or int(_env("TRACKWELL_BREAKER_THRESHOLD", 1)))
-        self.initial_interval = initial_interval or _env("TRACKWELL_RETRY_INITIAL_INTERVAL", 1.0)
-        self.max_interval = max_interval or _env("TRACKWELL_RETRY_MAX_INTERVAL", 300.0)
+        self.threshold = max(1, threshold or int(env_float("TRACKWELL_BREAKER_THRESHOLD", 1)))
+        self.initial_interval = initial_interval or env_float("TRACKWELL_RETRY_INITIAL_INTERVAL", 1.0)
+        self.max_interval = max_interval or env_float("TRACKWELL_RETRY_MAX_INTERVAL", 300.0)
         self.failures = 0  # consecutive failed requests
         self.opened = 0  # times it opened (for reports and tests)
         self._clock = clock

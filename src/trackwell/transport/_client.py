@@ -19,6 +19,7 @@ from tenacity import (
     wait_random,
 )
 
+from trackwell._env import env_float
 from trackwell.schema import Ack, Batch, encode
 
 MSGPACK = "application/msgpack"
@@ -77,14 +78,6 @@ def _retry_after(state: RetryCallState) -> float:
     return 0.0
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
-
-
 class Client:
     """A thin layer over httpx: base URL, auth, retries, msgpack/JSON bodies, clear errors.
 
@@ -107,11 +100,11 @@ class Client:
         key = api_key or os.environ.get("TRACKWELL_API_KEY")
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        timeout = timeout or _env_float("TRACKWELL_HTTP_TIMEOUT", 30.0)
+        timeout = timeout or env_float("TRACKWELL_HTTP_TIMEOUT", 30.0)
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
-        self.max_attempts = max_attempts or int(_env_float("TRACKWELL_RETRY_MAX_ATTEMPTS", 3))
-        self.max_wait = max_wait or _env_float("TRACKWELL_RETRY_MAX_INTERVAL", 300.0)
-        self.initial_wait = initial_wait or _env_float("TRACKWELL_RETRY_INITIAL_INTERVAL", 1.0)
+        self.max_attempts = max_attempts or int(env_float("TRACKWELL_RETRY_MAX_ATTEMPTS", 3))
+        self.max_wait = max_wait or env_float("TRACKWELL_RETRY_MAX_INTERVAL", 300.0)
+        self.initial_wait = initial_wait or env_float("TRACKWELL_RETRY_INITIAL_INTERVAL", 1.0)
 
     def close(self) -> None:
         self._http.close()
