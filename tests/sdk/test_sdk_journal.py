@@ -44,6 +44,21 @@ def test_round_trip(tmp_path: Path) -> None:
     assert [r.seq for r, _ in reader.read(offsets[4])] == list(range(6, 11))
 
 
+@pytest.mark.parametrize("window", [1, 9, 64, 1000])
+def test_reading_in_small_windows_gives_the_same_records(tmp_path: Path, window: int) -> None:
+    """A window smaller than a frame, or ending mid-frame, changes nothing but memory use."""
+    path = tmp_path / "run-r.twj"
+    _write(path, 200)
+    reader = JournalReader(path)
+    whole = [(r.seq, off) for r, off in reader.read()]
+    assert [(r.seq, off) for r, off in reader.read(window=window)] == whole
+    assert [r.seq for r, _ in reader.read(whole[50][1], window=window)] == list(range(52, 201))
+
+    data = path.read_bytes()
+    path.write_bytes(data[:-3])  # a torn tail is still just the end
+    assert [r.seq for r, _ in reader.read(window=window)] == list(range(1, 200))
+
+
 def test_torn_tail_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "run-r.twj"
     _write(path, 10)

@@ -21,6 +21,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 
@@ -118,34 +119,47 @@ class JournalReader:
                 raise JournalError(f"{self.path}: journal header is torn or corrupted")
             return msgspec.msgpack.decode(body, type=JournalHeader), 10 + n + 4
 
-    def read(self, offset: int | None = None) -> Iterator[tuple[AnyRecord, int]]:
-        """Yield (record, offset just past it) from ``offset`` (default: the first frame)."""
+    def read(self, offset: int | None = None, window: int = 4 * 1024 * 1024) -> Iterator[tuple[AnyRecord, int]]:
+        """Yield (record, offset just past it) from ``offset`` (default: the first frame).
+
+        Reads ``window`` bytes at a time (more for a frame larger than that), so catching up on a
+        long unacknowledged tail after an outage does not load it all into memory.
+        """
         pos = self.data_offset if offset is None else offset
         with open(self.path, "rb") as f:
-            f.seek(pos)
-            data = f.read()
-        view = memoryview(data)
-        i, end = 0, len(data)
-        while i + 8 <= end:
-            length, crc = _FRAME.unpack_from(view, i)
-            start = i + 8
-            if start + length > end:
-                break  # incomplete tail: torn by a crash, or still being written
-            payload = view[start:start + length]
-            if zlib.crc32(payload) != crc:
-                if start + length < end and self._has_valid_frame_after(view, start + length):
-                    raise JournalError(f"{self.path}: corrupted frame at byte {pos + i} "
-                                       "followed by valid data; the journal was damaged on disk")
-                break  # torn tail
-            i = start + length
-            yield decode_record(payload), pos + i
+            while True:
+                f.seek(pos)
+                data = f.read(window)
+                view = memoryview(data)
+                i, end = 0, len(data)
+                while i + 8 <= end:
+                    length, crc = _FRAME.unpack_from(view, i)
+                    start = i + 8
+                    if start + length > end:
+                        break  # past the window, or an incomplete tail
+                    payload = view[start:start + length]
+                    if zlib.crc32(payload) != crc:
+                        if self._valid_frame_at(f, pos + start + length):
+                            raise JournalError(f"{self.path}: corrupted frame at byte {pos + i} "
+                                               "followed by valid data; the journal was damaged on disk")
+                        return  # torn tail: a crash mid-write, or a frame still being written
+                    i = start + length
+                    yield decode_record(payload), pos + i
+                if end < window:
+                    return  # end of file: what is left is an incomplete frame, if anything
+                if i == 0:  # one frame larger than the window: read exactly that much next time
+                    window = 8 + _FRAME.unpack_from(view, 0)[0] if end >= 8 else 8
+                pos += i
 
     @staticmethod
-    def _has_valid_frame_after(view: memoryview, i: int) -> bool:
-        if i + 8 > len(view):
+    def _valid_frame_at(f: BinaryIO, offset: int) -> bool:
+        f.seek(offset)
+        head = f.read(8)
+        if len(head) < 8:
             return False
-        length, crc = _FRAME.unpack_from(view, i)
-        return i + 8 + length <= len(view) and zlib.crc32(view[i + 8:i + 8 + length]) == crc
+        length, crc = _FRAME.unpack(head)
+        payload = f.read(length)
+        return len(payload) == length and zlib.crc32(payload) == crc
 
     def records(self) -> list[AnyRecord]:
         return [record for record, _ in self.read()]
