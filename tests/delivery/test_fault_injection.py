@@ -48,9 +48,18 @@ def _retry_dead_letters(journal: Path, url: str) -> int:
         return retry_dead_letters(journal, client).sent
 
 
-def _server_log(server: Any) -> str:
-    time.sleep(0.2)  # the last request's log line
-    return str(server.log())
+def _server_log(server: Any, settle: float = 0.3, timeout: float = 10.0) -> str:
+    """The server log once it has stopped growing: the last request's line is written after its
+    response, so wait for quiet instead of guessing a delay."""
+    deadline = time.monotonic() + timeout
+    text = str(server.log())
+    while time.monotonic() < deadline:
+        time.sleep(settle)
+        newer = str(server.log())
+        if newer == text:
+            break
+        text = newer
+    return text
 
 
 @pytest.mark.parametrize("fault", RETRIED + REFUSED)
