@@ -132,7 +132,7 @@ def test_finish_does_not_hang_on_a_stalled_server_and_sync_delivers_the_rest(
         started = time.monotonic()
         with pytest.warns(TrackwellWarning, match="trackwell sync"):
             run.finish()
-        assert time.monotonic() - started < 3.0  # its timeout, plus the uploader's short join
+        assert time.monotonic() - started < 3.0  # liveness, not speed: a hang would last the 5 s stall
     finally:
         proxy.close()
     journal = run.journal_path()

@@ -221,8 +221,10 @@ class Run:
         journal = self._rundir.journal
         try:
             if self._uploader is not None:
-                done = self._uploader.wait_for(last, float(self.settings.finish_timeout or 0))
-                self._uploader.stop()
+                # One budget for waiting and stopping: finish() never runs past finish_timeout.
+                deadline = time.monotonic() + float(self.settings.finish_timeout or 0)
+                done = self._uploader.wait_for(last, deadline - time.monotonic())
+                self._uploader.stop(min(1.0, deadline - time.monotonic()))
                 self._client.close()
                 if done:
                     synced_path(journal).touch()

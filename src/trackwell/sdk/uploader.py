@@ -297,10 +297,12 @@ class Uploader:
                                 or not self._thread.is_alive(), timeout)
         return self.acked >= seq
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 1.0) -> None:
+        """Ask the thread to end; wait at most ``timeout`` (it may be inside an HTTP request, and
+        whatever it has not delivered is in the journal anyway)."""
         self._stopping = True
         self._wake.set()
-        self._thread.join(1.0)  # it may be inside an HTTP request; the data is in the journal anyway
+        self._thread.join(max(0.0, timeout))
 
     # -- the thread -----------------------------------------------------------------------
 
