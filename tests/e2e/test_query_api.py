@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import httpx
 import pytest
 
 import trackwell
@@ -38,6 +39,9 @@ def test_run_config_summary_history(online, tmp_path: Path) -> None:
     assert run.summary["best"] == pytest.approx(1.0)
     assert run.summary["loss"] == pytest.approx(1.0 / 300 + 0.1)
     assert math.isnan(run.summary["weird"]) and run.summary["label"] == "done"
+    # the URL the SDK prints leads to the run (its API view, until the web UI serves it)
+    page = httpx.get(run.url, follow_redirects=True, timeout=10)
+    assert page.status_code == 200 and page.json()["id"] == run_id
 
     rows = list(run.scan_history(keys=["loss"], page_size=64))
     assert [r["_step"] for r in rows] == list(range(300))

@@ -16,7 +16,7 @@ from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
 from trackwell.server._logging import RequestLog
 from trackwell.server._reaper import DEFAULT_CRASH_TIMEOUT, reap_forever
 from trackwell.server.ingest import Ingestor
-from trackwell.server.routers import ALL
+from trackwell.server.routers import ALL, pages
 
 API_PREFIX = "/api/v1"
 
@@ -41,6 +41,7 @@ def create_app(db_url: str, metrics_path: str | Path, *,
     app = FastAPI(title="trackwell", version=__version__, lifespan=lifespan)
     for router in ALL:
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(pages.router)  # outside the API prefix: the URLs the SDK prints
     _errors.install(app)
     # inside RequestLog, so a refused body is still logged with its retry id
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
