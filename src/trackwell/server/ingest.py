@@ -39,6 +39,7 @@ from trackwell.store.metadata import KeyStats
 from trackwell.store.metrics import PointBatch
 
 _NUMBER_TYPES = {float, int}
+_LOCK_STRIPES = 256
 
 
 class InvalidBatch(ValueError):
@@ -166,8 +167,9 @@ class Ingestor:
         self.stores = stores
         self.metadata = stores.metadata
         self.metrics = stores.metrics
-        self._locks: dict[tuple[str, str, str], threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        # Striped per-run locks: bounded memory however many runs a server sees; two runs that
+        # share a stripe only take turns (a lock is never held while taking another).
+        self._stripes = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
 
     @classmethod
     def open(cls, db_url: str, metrics_path: str | Path) -> Ingestor:
@@ -176,10 +178,6 @@ class Ingestor:
 
     def close(self) -> None:
         self.stores.close()
-
-    def _lock(self, path: tuple[str, str, str]) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(path, threading.Lock())
 
     def apply(self, entity: str, project: str, run_id: str, batch: Batch) -> int:
         """Apply ``batch``; returns the writer's applied seq (the client's ack).
@@ -202,7 +200,7 @@ class Ingestor:
 
     def lock(self, entity: str, project: str, run_id: str) -> threading.Lock:
         """Held while a batch, a rewind or a fork changes the run's history."""
-        return self._lock((entity, project, run_id))
+        return self._stripes[hash((entity, project, run_id)) % _LOCK_STRIPES]
 
     def apply_bytes(self, entity: str, project: str, run_id: str, body: bytes) -> int:
         """Decode a msgpack ``Batch`` and apply it: the HTTP path minus HTTP."""
