@@ -14,6 +14,7 @@ from trackwell.server import lifecycle
 from trackwell.server._encoding import decode_body, respond
 from trackwell.server._errors import ApiError
 from trackwell.server.routers import _deps
+from trackwell.server.routers.runs import RunFields
 from trackwell.store.metadata import LifecycleError
 
 router = APIRouter()
@@ -24,15 +25,11 @@ class RewindBody(msgspec.Struct, forbid_unknown_fields=True):
     step: int
 
 
-class ForkBody(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+class ForkBody(RunFields, kw_only=True):
+    """The new run's fields, plus where it branches off."""
+
     source: str
     step: int
-    name: str | None = None
-    group: str | None = None
-    job_type: str | None = None
-    tags: list[str] | None = None
-    notes: str | None = None
-    config: dict[str, Any] | None = None
 
 
 async def _call(fn: Callable[..., dict[str, Any]], request: Request, *args: Any) -> Response:
