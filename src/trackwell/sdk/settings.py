@@ -11,7 +11,7 @@ from typing import Any
 from trackwell.sdk.errors import UsageError
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # same as transport's; kept here so settings stay import-light
-MODES = ("online", "offline", "disabled")
+MODES = ("online", "offline", "disabled", "shared")  # shared: online, one of several labelled writers
 _MODE_ALIASES = {"run": "online", "dryrun": "offline"}  # W&B spellings
 CONSOLE_MODES = ("auto", "off", "wrap", "redirect")  # every value but "off" tees at the Python level
 RESUME_MODES = ("must", "allow", "never", "auto")  # as trackwell.schema's; kept here: settings stay import-light
@@ -37,8 +37,12 @@ _ENV = {
     "heartbeat_interval": "TRACKWELL_HEARTBEAT_INTERVAL",
     "signals": "TRACKWELL_SIGNALS",
     "preempt_signals": "TRACKWELL_PREEMPT_SIGNALS",
+    "fsync_interval": "TRACKWELL_FSYNC_INTERVAL",
+    "signal_grace": "TRACKWELL_SIGNAL_GRACE",
+    "label": "TRACKWELL_LABEL",
 }
-_FLOATS = ("finish_timeout", "flush_interval", "init_timeout", "heartbeat_interval")
+_FLOATS = ("finish_timeout", "flush_interval", "init_timeout", "heartbeat_interval", "fsync_interval",
+           "signal_grace")
 
 _DEFAULTS: dict[str, Any] = {
     "project": "uncategorized",
@@ -60,6 +64,10 @@ _DEFAULTS: dict[str, Any] = {
     "heartbeat_interval": 30.0,
     "signals": DEFAULT_SIGNALS,
     "preempt_signals": (),
+    "fsync_interval": 1.0,
+    "signal_grace": 20.0,
+    "label": None,  # shared mode: host:pid, resolved at init
+    "primary": None,  # shared mode: True for the writer that owns the run's state (first one if unset)
 }
 
 
@@ -86,6 +94,10 @@ class Settings:
     heartbeat_interval: float | None = None  # seconds of upload silence before a heartbeat is sent
     signals: Any = None  # signals that flush and finish the run (names or numbers); () for none
     preempt_signals: Any = None  # of those, the ones that mean preemption (e.g. ("SIGUSR1",) on SLURM)
+    fsync_interval: float | None = None  # seconds between fdatasyncs of the journal (power-loss window)
+    signal_grace: float | None = None  # seconds a terminating signal may spend finishing (K8s gives 30)
+    label: str | None = None  # shared mode: this writer's label (W&B's x_label), e.g. "rank-1"
+    primary: bool | None = None  # shared mode: this writer's Exit ends the run (W&B's x_primary)
 
     def resolve(self, **explicit: Any) -> Settings:
         """A fully filled copy: explicit (non-None) args win over this object, env, defaults."""
@@ -114,6 +126,10 @@ class Settings:
             raise UsageError(f"flush_interval={self.flush_interval!r} must be > 0 and <= 1 second")
         if float(self.finish_timeout or 0) < 0:
             raise UsageError(f"finish_timeout={self.finish_timeout!r} must be >= 0 seconds")
+        if not float(self.fsync_interval or 0) > 0:
+            raise UsageError(f"fsync_interval={self.fsync_interval!r} must be > 0 seconds")
+        if not 0 < float(self.signal_grace or 0) <= 600:
+            raise UsageError(f"signal_grace={self.signal_grace!r} must be > 0 and <= 600 seconds")
         if not float(self.heartbeat_interval or 0) > 0:
             raise UsageError(f"heartbeat_interval={self.heartbeat_interval!r} must be > 0 seconds")
         self.base_url = str(self.base_url).rstrip("/")
@@ -170,7 +186,7 @@ def _sig_name(text: str) -> str:
 
 
 def _parse(name: str, raw: str) -> Any:
-    if name in ("strict", "quiet"):
+    if name in ("strict", "quiet", "primary"):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if name in ("signals", "preempt_signals"):
         return tuple(part for part in raw.replace(" ", ",").split(",") if part) or ()
@@ -182,12 +198,16 @@ def _parse(name: str, raw: str) -> Any:
     return raw
 
 
+_SETTING_ALIASES = {"x_label": "label", "x_primary": "primary"}  # W&B's names for shared-mode settings
+
+
 def as_settings(value: Settings | dict[str, Any] | None) -> Settings:
     if value is None:
         return Settings()
     if isinstance(value, Settings):
         return value
     if isinstance(value, dict):
+        value = {_SETTING_ALIASES.get(k, k): v for k, v in value.items()}
         unknown = set(value) - {f.name for f in fields(Settings)}
         if unknown:
             raise UsageError(f"unknown settings: {', '.join(sorted(unknown))}")
