@@ -5,9 +5,11 @@ imported only when a run goes online or a journal is synced.
 """
 
 from trackwell.sdk.config import Config, Summary
+from trackwell.sdk.disabled import DisabledRun
 from trackwell.sdk.errors import ConfigError, TrackwellWarning, UsageError
-from trackwell.sdk.run import DisabledRun, Run, define_metric, finish, init, log, mark_preempting
+from trackwell.sdk.run import Run
 from trackwell.sdk.settings import Settings
+from trackwell.sdk.start import define_metric, finish, init, log, mark_preempting
 from trackwell.sdk.uploader import DeliveryResult, deliver
 
 __all__ = [

@@ -3,6 +3,11 @@
 ``log()`` only appends ``(row, step, commit, ts)`` to a deque; everything costly (row merging,
 record building, msgpack, the disk write, the summary mirror) happens here, at least every
 ``flush_interval`` seconds, so a ``kill -9`` loses at most that much logging.
+
+The thread must outlive any one bad event: an event that fails is skipped with a warning, a
+record the journal cannot encode is repaired (ints past 64 bits as floats, lone surrogates as
+"?") or else replaced by a ``Skipped`` placeholder and counted in ``lost``, which ``finish()``
+reports. ``failed`` says why the thread stopped, should it ever stop early.
 """
 
 from __future__ import annotations
@@ -22,20 +27,15 @@ from trackwell.schema import (
     Exit,
     History,
     Preempting,
+    Skipped,
     SummaryUpdate,
+    encode,
 )
+from trackwell.sdk import events as ev
 from trackwell.sdk.errors import warn
 from trackwell.sdk.journal import JournalWriter
 
 _INT64_MIN, _UINT64_END = -(2**63), 2**64
-
-
-def _widen_big_ints(records: list[AnyRecord]) -> None:
-    for record in records:
-        if isinstance(record, History):
-            for key, value in record.data.items():
-                if type(value) is int and not _INT64_MIN <= value < _UINT64_END:
-                    record.data[key] = float(value)
 
 
 class Writer:
@@ -44,9 +44,12 @@ class Writer:
     def __init__(self, journal: JournalWriter, *, last_seq: int, started: float,
                  interval: float, on_written: Callable[[int], None] | None = None,
                  summary_seed: dict[str, Any] | None = None) -> None:
-        self.queue: deque[tuple[Any, ...]] = deque()
+        self.queue: deque[ev.Event] = deque()
         self.seq = last_seq  # last seq handed out (and, after a drain, written)
         self.draining = False
+        self.lost = 0  # records replaced by Skipped placeholders: finish() must say so
+        self.failed: str | None = None  # why the thread stopped early (never expected)
+        self.mirror = SummaryMirror(summary_seed)
         self._journal = journal
         self._started = started
         self._interval = interval
@@ -54,20 +57,23 @@ class Writer:
         self._wake = threading.Event()
         self._stopping = False
         self._backlog: list[AnyRecord] = []  # records a failed write must not lose
+        self._barriers: list[threading.Event] = []
         self._write_warned = False
+        self._repair_warned = False
         # history row being built (commit=False / step= merging)
         self._row: dict[str, Any] = {}
         self._row_step = 0
         self._row_ts = 0.0
-        # Summary mirror, kept cheap per row: the last value of every key (one C-level
-        # dict.update), stats only for keys with a min/max/mean mode; summary_view() combines.
-        self._last: dict[str, Any] = {}
-        self._explicit: dict[str, Any] = {}  # run.summary assignments: pinned
-        self._removed: set[str] = set()  # del run.summary[key]: pinned away
-        self._modes: dict[str, str] = {}  # define_metric name or glob -> mode
-        self._mode_of: dict[str, str] = {}  # resolved per key (cache)
-        self._stats: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
-        self._seed = dict(summary_seed or {})  # a resumed run's summary as the server had it
+        self._handlers: dict[type, Callable[[Any, list[AnyRecord]], None]] = {
+            ev.Commit: self._on_commit,
+            ev.ConfigChange: self._on_config,
+            ev.SummaryChange: self._on_summary,
+            ev.MetricDefinition: self._on_metric,
+            ev.ConsoleLines: self._on_console,
+            ev.Exited: self._on_exit,
+            ev.PreemptingNow: self._on_preempting,
+            ev.Barrier: self._on_barrier,
+        }
         self._thread = threading.Thread(target=self._loop, name="trackwell-writer", daemon=True)
 
     def start(self) -> None:
@@ -76,54 +82,66 @@ class Writer:
     def wake(self) -> None:
         self._wake.set()
 
+    def summary_view(self) -> dict[str, Any]:
+        return self.mirror.view()
+
     def barrier(self, timeout: float = 10.0) -> None:
         """Wait until everything queued before this call is applied and written."""
         if not self._thread.is_alive():
             return
         done = threading.Event()
-        self.queue.append(("barrier", done))
+        self.queue.append(ev.Barrier(done))
         self._wake.set()
-        done.wait(timeout)
+        done.wait(max(0.0, timeout))
 
-    def close(self, timeout: float = 60.0) -> None:
-        """Drain what is queued, fsync and close the journal."""
+    def close(self, timeout: float = 60.0) -> bool:
+        """Drain what is queued, fsync and close the journal. False if the thread did not get
+        there within ``timeout`` (the journal is then left open: the thread may still write)."""
         self._stopping = True
         self._wake.set()
-        self._thread.join(timeout)
+        self._thread.join(max(0.0, timeout))
+        if self._thread.is_alive():
+            return False
         self._journal.close()
+        return True
 
     # -- the thread ----------------------------------------------------------------------
 
     def _loop(self) -> None:
-        while True:
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            stopping = self._stopping  # read before draining: all events before close() are in
-            self.drain()
-            if stopping:
-                return
+        try:
+            while True:
+                self._wake.wait(self._interval)
+                self._wake.clear()
+                stopping = self._stopping  # read before draining: all events before close() are in
+                self.drain()
+                if stopping:
+                    return
+        except BaseException as exc:  # never expected: make finish() say so instead of claiming success
+            self.failed = f"{type(exc).__name__}: {exc}"
+            warn(f"trackwell: the journal writer of {self._journal.path} stopped ({self.failed}); "
+                 "what is logged from now on is not recorded")
+            raise
 
     def drain(self) -> None:
         self.draining = True
-        records, barriers = self._backlog, []
+        records = self._backlog
         self._backlog = []
-        q = self.queue
+        q, handlers, on_log = self.queue, self._handlers, self._on_log
         try:
             while q:
-                ev = q.popleft()
+                event = q.popleft()
                 try:
-                    if type(ev[0]) is dict:
-                        self._on_log(ev[0], ev[1], ev[2], ev[3], records)
-                    elif ev[0] == "barrier":
-                        barriers.append(ev[1])
+                    if type(event) is tuple:
+                        on_log(*event, records)
                     else:
-                        self._on_event(ev, records)
+                        handlers[type(event)](event, records)
                 except Exception as exc:  # noqa: BLE001 - one bad event must not stop the writer
                     warn(f"trackwell writer skipped an event: {type(exc).__name__}: {exc}")
             if records:
                 self._write(records)
         finally:
             self.draining = False
+            barriers, self._barriers = self._barriers, []
             for done in barriers:
                 done.set()
 
@@ -135,18 +153,40 @@ class Writer:
         try:
             try:
                 self._journal.append(records)
-            except OverflowError:  # an int past 64 bits: msgpack cannot hold it, a float can
-                _widen_big_ints(records)
+            except OSError:
+                raise
+            except Exception:  # noqa: BLE001 - an unencodable record: nothing of this batch was written
+                self._salvage(records)
                 self._journal.append(records)
         except OSError as exc:  # disk full, etc.: keep the records and try again next drain
             self._backlog = records
             if not self._write_warned:
                 self._write_warned = True
                 warn(f"trackwell: cannot write the journal {self._journal.path} ({exc}); "
-                              "keeping records in memory and retrying")
+                     "keeping records in memory and retrying")
             return
         if self._on_written is not None:
             self._on_written(records[-1].seq)
+
+    def _salvage(self, records: list[AnyRecord]) -> None:
+        """Repair the records msgpack refused, or stand a ``Skipped`` (same seq) in for them."""
+        for i, record in enumerate(records):
+            try:
+                encode(record)
+                continue
+            except Exception:  # noqa: BLE001, S112 - repaired below
+                pass
+            try:
+                if _repair(record) and not self._repair_warned:
+                    self._repair_warned = True
+                    warn(f"trackwell: a {type(record).__name__} record held strings with lone surrogates, "
+                         "which cannot be stored as UTF-8; they were recorded with '?' in their place")
+                encode(record)
+            except Exception as exc:  # noqa: BLE001 - the placeholder keeps seqs gap-free
+                reason = f"the SDK could not journal this {type(record).__name__} record: {type(exc).__name__}: {exc}"
+                records[i] = Skipped(seq=record.seq, ts=record.ts, reason=reason[:500])
+                self.lost += 1
+                warn(f"trackwell: {reason}; it is lost, and finish() will report it")
 
     # -- history rows ---------------------------------------------------------------------
 
@@ -166,28 +206,101 @@ class Writer:
         runtime = ts - self._started
         data["_runtime"] = runtime
         data["_timestamp"] = ts
-        last = self._last
-        last.update(data)
-        last["_step"] = self._row_step
-        if self._modes:
-            self._aggregate_row(data)
+        self.mirror.add_row(data, self._row_step)
         records.append(History(seq=0, ts=ts, step=self._row_step, runtime=runtime, data=data))
 
-    def _aggregate_row(self, data: dict[str, Any]) -> None:
-        mode_of = self._mode_of
-        for key, value in data.items():
-            mode = mode_of.get(key) or self._resolve_mode(key)
-            if mode in ("min", "max", "mean") and type(value) in (int, float):
-                # as on the server: min/max skip NaN, mean includes it (NaN in, NaN mean)
-                s = self._stats.get(key)
-                if s is None:
-                    s = self._stats[key] = [math.inf, -math.inf, 0.0, 0]
-                if value == value:
-                    s[0], s[1] = min(s[0], value), max(s[1], value)
-                s[2], s[3] = s[2] + value, s[3] + 1
+    # -- everything else ------------------------------------------------------------------
 
-    def summary_view(self) -> dict[str, Any]:
-        """The run's summary as the script sees it (the server computes the same at ingest)."""
+    def _on_commit(self, _event: ev.Commit, records: list[AnyRecord]) -> None:
+        if self._row:
+            self._emit(records)
+
+    def _on_config(self, event: ev.ConfigChange, records: list[AnyRecord]) -> None:
+        records.append(ConfigUpdate(seq=0, ts=event.ts, data=event.data))
+
+    def _on_summary(self, event: ev.SummaryChange, records: list[AnyRecord]) -> None:
+        self.mirror.assign(event.update, event.remove)
+        records.append(SummaryUpdate(seq=0, ts=event.ts, update=event.update, remove=event.remove))
+
+    def _on_metric(self, event: ev.MetricDefinition, records: list[AnyRecord]) -> None:
+        if event.summary is not None:
+            self.mirror.define(event.name, event.summary)
+        records.append(DefineMetric(seq=0, ts=event.ts, name=event.name, summary=event.summary,
+                                    step_metric=event.step_metric))
+
+    def _on_console(self, event: ev.ConsoleLines, records: list[AnyRecord]) -> None:
+        records.append(Console(seq=0, ts=event.ts, stream=event.stream, lines=event.lines))
+
+    def _on_exit(self, event: ev.Exited, records: list[AnyRecord]) -> None:
+        records.append(Exit(seq=0, ts=event.ts, exit_code=event.code, runtime=event.ts - self._started))
+
+    def _on_preempting(self, event: ev.PreemptingNow, records: list[AnyRecord]) -> None:
+        records.append(Preempting(seq=0, ts=event.ts))
+
+    def _on_barrier(self, event: ev.Barrier, _records: list[AnyRecord]) -> None:
+        self._barriers.append(event.done)
+
+
+def _repair(record: AnyRecord) -> bool:
+    """Make the record's payload msgpack-safe in place; True if a string had to change."""
+    changed = [False]
+    for field in record.__struct_fields__:
+        value = getattr(record, field)
+        if isinstance(value, (dict, list, str)):  # never seq/ts/step: their types are fixed
+            setattr(record, field, _plain(value, changed))
+    return changed[0]
+
+
+def _plain(value: Any, changed: list[bool]) -> Any:
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        fixed = value.encode("utf-8", "replace").decode("utf-8")
+        if fixed != value:
+            changed[0] = True
+        return fixed
+    if isinstance(value, dict):
+        return {_plain(k, changed) if isinstance(k, str) else k: _plain(v, changed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, changed) for v in value]
+    if type(value) is int and not _INT64_MIN <= value < _UINT64_END:
+        return float(value)  # msgpack ints stop at 64 bits; a float keeps the magnitude
+    return value
+
+
+class SummaryMirror:
+    """The run's summary as the script sees it (the server computes the same at ingest), kept
+    cheap per row: the last value of every key (one C-level dict.update), stats only for keys
+    with a min/max/mean mode; ``view()`` combines. Used by the writer thread only."""
+
+    def __init__(self, seed: dict[str, Any] | None) -> None:
+        self._seed = dict(seed or {})  # a resumed run's summary as the server had it
+        self._last: dict[str, Any] = {}
+        self._explicit: dict[str, Any] = {}  # run.summary assignments: pinned
+        self._removed: set[str] = set()  # del run.summary[key]: pinned away
+        self._modes: dict[str, str] = {}  # define_metric name or glob -> mode
+        self._mode_of: dict[str, str] = {}  # resolved per key (cache)
+        self._stats: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
+
+    def add_row(self, data: dict[str, Any], step: int) -> None:
+        last = self._last
+        last.update(data)
+        last["_step"] = step
+        if self._modes:
+            self._aggregate(data)
+
+    def assign(self, update: dict[str, Any], remove: list[str]) -> None:
+        self._explicit.update(update)
+        self._removed.difference_update(update)
+        for key in remove:
+            self._explicit.pop(key, None)
+            self._removed.add(key)
+
+    def define(self, name: str, mode: str) -> None:
+        self._modes[name] = mode
+        self._mode_of.clear()
+
+    def view(self) -> dict[str, Any]:
         view = {k: v for k, v in self._seed.items() if k not in self._removed}
         for key, value in self._last.items():
             if key in self._explicit or key in self._removed:
@@ -201,6 +314,19 @@ class Writer:
         view.update(self._explicit)
         return view
 
+    def _aggregate(self, data: dict[str, Any]) -> None:
+        mode_of = self._mode_of
+        for key, value in data.items():
+            mode = mode_of.get(key) or self._resolve_mode(key)
+            if mode in ("min", "max", "mean") and type(value) in (int, float):
+                # as on the server: min/max skip NaN, mean includes it (NaN in, NaN mean)
+                s = self._stats.get(key)
+                if s is None:
+                    s = self._stats[key] = [math.inf, -math.inf, 0.0, 0]
+                if value == value:
+                    s[0], s[1] = min(s[0], value), max(s[1], value)
+                s[2], s[3] = s[2] + value, s[3] + 1
+
     def _resolve_mode(self, key: str) -> str:
         mode = self._modes.get(key)
         if mode is None:
@@ -208,36 +334,3 @@ class Writer:
                          if "*" in pattern and fnmatchcase(key, pattern)), "last")
         self._mode_of[key] = mode
         return mode
-
-    # -- everything else ------------------------------------------------------------------
-
-    def _on_event(self, ev: tuple[Any, ...], records: list[AnyRecord]) -> None:
-        kind = ev[0]
-        if kind == "commit":
-            if self._row:
-                self._emit(records)
-        elif kind == "config":
-            records.append(ConfigUpdate(seq=0, ts=ev[2], data=ev[1]))
-        elif kind == "summary":
-            update, remove = ev[1], ev[2]
-            self._explicit.update(update)
-            self._removed.difference_update(update)
-            for key in remove:
-                self._explicit.pop(key, None)
-                self._removed.add(key)
-            records.append(SummaryUpdate(seq=0, ts=ev[3], update=update, remove=remove))
-        elif kind == "metric":
-            name, mode, step_metric = ev[1], ev[2], ev[3]
-            if mode is not None:
-                self._modes[name] = mode
-                self._mode_of.clear()
-            records.append(DefineMetric(seq=0, ts=ev[4], name=name, summary=mode,
-                                        step_metric=step_metric))
-        elif kind == "console":
-            records.append(Console(seq=0, ts=ev[3], stream=ev[1], lines=ev[2]))
-        elif kind == "exit":
-            records.append(Exit(seq=0, ts=ev[2], exit_code=ev[1], runtime=ev[2] - self._started))
-        elif kind == "preempting":
-            records.append(Preempting(seq=0, ts=ev[1]))
-        else:  # pragma: no cover - a programming error in the SDK
-            raise ValueError(f"unknown writer event {kind!r}")

@@ -1,0 +1,72 @@
+"""An online run's first contact with the server at ``init()``: resolve resume/rewind/fork
+(``resume.py``), deliver what earlier processes of the run left on disk, create the run.
+
+If the server cannot be reached the run still starts: the journal carries the resume choice and
+the server resolves it when the records arrive.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trackwell.sdk.errors import UsageError
+from trackwell.sdk.resume import needs_server, resolve_online
+from trackwell.sdk.rundir import earlier_journals
+
+if TYPE_CHECKING:
+    from trackwell.sdk.run import Run
+
+
+def start_online(run: Run, config: dict[str, Any]) -> None:
+    """Resolve ``run``'s plan with the server and create a new run (for its display name)."""
+    # httpx is imported only here: offline and disabled runs never pay for it
+    from trackwell.transport import Client, ServerError, TransportError
+
+    s, p = run.settings, run._plan
+    fields: dict[str, Any] = {k: v for k, v in (("name", run._name), ("group", run.group),
+                                ("job_type", run.job_type), ("notes", run.notes)) if v is not None}
+    if run._tags_given:
+        fields["tags"] = list(run.tags)
+    probe = Client(s.base_url, s.api_key, timeout=float(s.init_timeout or 5), max_attempts=1)
+    try:
+        if p.mode is not None or p.rewind_step is not None:
+            _deliver_earlier(run, probe)
+        resolve_online(p, probe, (run.entity, run.project, run.id), {**fields, "config": config})
+        if not p.run:  # a new run
+            info = probe.request("PUT", probe.run_path(run.entity, run.project, run.id),
+                                 json={**fields, "tags": list(run.tags), "config": config}, retry=False)
+            run._name = run._name or (info.get("name") if isinstance(info, dict) else None)
+            p.resolved = True
+        name = run._name or p.run.get("name") or run.id
+        how = ("forked" if p.fork else "rewound" if p.rewind_step is not None else "resumed") if p.run else "run"
+        at = f" from step {p.starting_step}" if p.run else ""
+        run._say(f"{how} {name}{at} at {run.url}")
+    except UsageError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - httpx timeouts, refused connections, 5xx
+        if needs_server(p):
+            raise UsageError(f"{'fork_from' if p.fork else 'resume_from'} needs the server at {s.base_url}, "
+                             f"which cannot be reached ({type(exc).__name__}: {exc})") from None
+        if not isinstance(exc, (TransportError, ServerError, OSError)):
+            exc = TransportError(f"{type(exc).__name__}: {exc}")
+        run._say(f"cannot reach the server at {s.base_url} ({exc}); journaling and uploading when it "
+                 "answers" + ("; the server resolves resume= then" if p.mode else ""), problem=True)
+    finally:
+        probe.close()
+
+
+def _deliver_earlier(run: Run, client: Any) -> None:
+    """Before asking for the last step, deliver what earlier processes of this run left in this
+    directory (e.g. killed before their uploader caught up): otherwise their steps would come
+    after the resumed ones and collide."""
+    from trackwell.sdk.sync import inspect, sync_journal
+
+    for journal in earlier_journals(run.settings.dir, run.id):
+        try:
+            state = inspect(journal)
+            if state.alive or (state.header.entity, state.header.project) != (run.entity, run.project):
+                continue
+            sync_journal(state, client)
+        except Exception as exc:  # noqa: BLE001 - the resume goes on; say how to fix it
+            run._say(f"could not deliver {journal} of an earlier process of run {run.id} ({exc}); "
+                     f"its steps may collide with this one's: `trackwell sync {journal.parent}`", problem=True)

@@ -1,0 +1,62 @@
+"""What the SDK's calls hand to the writer thread, one small type per kind (the writer dispatches
+on the type through a table).
+
+A log row is the exception: it stays a plain tuple ``(row, step, commit, ts)`` because it is
+``log()``'s hot path, and building a tuple is cheaper than any class (measured on this machine:
+tuple ~68 ns, msgspec Struct ~84-95 ns, slotted dataclass ~174 ns).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import msgspec
+
+LogRow = tuple[dict[str, Any], int, bool, float]  # (row, step, commit, ts)
+
+
+class Commit(msgspec.Struct):
+    """Close the open history row (``commit=True`` without data, or ``finish()``)."""
+
+
+class ConfigChange(msgspec.Struct):
+    data: dict[str, Any]
+    ts: float
+
+
+class SummaryChange(msgspec.Struct):
+    update: dict[str, Any]
+    remove: list[str]
+    ts: float
+
+
+class MetricDefinition(msgspec.Struct):
+    name: str
+    summary: str | None
+    step_metric: str | None
+    ts: float
+
+
+class ConsoleLines(msgspec.Struct):
+    stream: str
+    lines: list[str]
+    ts: float
+
+
+class Exited(msgspec.Struct):
+    code: int
+    ts: float
+
+
+class PreemptingNow(msgspec.Struct):
+    ts: float
+
+
+class Barrier(msgspec.Struct):
+    """Set ``done`` once everything queued before it is applied and written."""
+
+    done: threading.Event
+
+
+Event = LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow | Barrier
