@@ -8,9 +8,11 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import servers
 
 CRASH_TIMEOUT = 1.5  # seconds: the servers of these tests notice a silent run quickly
@@ -74,14 +76,44 @@ def rows(url: str, run_id: str, project: str = "life") -> list[dict[str, Any]]:
     return servers.scan_rows(url, f"default/{project}/{run_id}", page_size=5000)
 
 
-def wait_for_state(url: str, run_id: str, state: str, timeout: float = 20) -> dict[str, Any]:
+def wait_until(condition: Callable[[], Any], timeout: float = 20, what: str = "the condition") -> Any:
+    """Poll ``condition`` until it returns something truthy (returned); fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
-        run = get_run(url, run_id)
-        if run["state"] == state or time.monotonic() > deadline:
-            assert run["state"] == state, run
-            return run
-        time.sleep(0.05)
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not hold within {timeout} s")
+        time.sleep(0.02)
+
+
+def wait_for_state(url: str, run_id: str, state: str, timeout: float = 20) -> dict[str, Any]:
+    seen: list[dict[str, Any]] = []
+
+    def reached() -> bool:
+        seen.append(get_run(url, run_id))
+        return bool(seen[-1]["state"] == state)
+
+    try:
+        wait_until(reached, timeout, f"state {state!r}")
+    except AssertionError:
+        raise AssertionError(f"run {run_id} never reached state {state!r}: {seen[-1]}") from None
+    return seen[-1]
+
+
+def wait_for_rows(url: str, run_id: str, count: int = 1, timeout: float = 20) -> list[dict[str, Any]]:
+    """The run's history once the server holds at least ``count`` rows (the run may not exist yet)."""
+    def enough() -> list[dict[str, Any]] | None:
+        try:
+            found = rows(url, run_id)
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code == 404:
+                return None
+            raise
+        return found if len(found) >= count else None
+
+    return wait_until(enough, timeout, f"{count} rows of run {run_id} on the server")  # type: ignore[no-any-return]
 
 
 def sync(*paths: str | Path, url: str) -> subprocess.CompletedProcess[str]:

@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import os
 import signal
-import time
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from lifecycle_helpers import Child, get_run, rows, sync, wait_for_state
+from lifecycle_helpers import Child, get_run, rows, sync, wait_for_rows, wait_for_state, wait_until
 
-from trackwell.schema import History
+from trackwell.schema import Exit, History
 from trackwell.sdk.journal import JournalReader
 
 
 def _start_loop(tmp_path: Path, url: str, **init: Any) -> tuple[Child, dict[str, Any]]:
     child = Child(tmp_path, url, {"init": init, "steps": 50, "then": "loop"})
     ready = child.line()
-    time.sleep(0.3)  # logging, uploading and heartbeating
+    wait_for_rows(url, ready["id"], count=60)  # logging past the first steps, and uploading
     return child, ready
 
 
@@ -60,14 +63,11 @@ def test_previous_python_handler_is_still_called(server: Any, tmp_path: Path) ->
         "i = 0\n"
         "while True:\n"
         "    run.log({'i': i}); i += 1; time.sleep(0.002)\n")
-    import subprocess
-    import sys
-
     env = {**os.environ, "TRACKWELL_BASE_URL": server.url, "TRACKWELL_QUIET": "1"}
     proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     run_id = proc.stdout.readline().split()[1]
-    time.sleep(0.3)
+    wait_for_rows(server.url, run_id, count=10)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 3 and "user handler" in proc.stdout.read()
     run = get_run(server.url, run_id)
@@ -89,3 +89,42 @@ def test_sigkill_loses_at_most_the_last_flush_and_is_seen_as_crashed(server: Any
     assert out.returncode == 0, out.stdout + out.stderr
     assert [r["_step"] for r in rows(server.url, ready["id"])] == journaled
     wait_for_state(server.url, ready["id"], "crashed")
+
+
+@pytest.fixture(params=["hung", "refusing"])
+def unreachable_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A server address that never answers: a socket that accepts connections but never replies
+    (a hung server or a black-holed network), or one that refuses them (a server that is down)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        if request.param == "hung":
+            sock.listen(64)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_sigterm_with_the_server_unreachable_ends_within_the_grace(server: Any, tmp_path: Path,
+                                                                   unreachable_url: str) -> None:
+    # finish_timeout 60 s, signal_grace 2 s: Kubernetes kills 30 s after SIGTERM, so the grace,
+    # not finish_timeout, must bound the wait for the server
+    env = {"TRACKWELL_SIGNAL_GRACE": "2", "TRACKWELL_FINISH_TIMEOUT": "60", "TRACKWELL_INIT_TIMEOUT": "0.5"}
+    child = Child(tmp_path, unreachable_url, {"init": {}, "steps": 50, "then": "loop"}, env)
+    ready = child.line()
+    wait_until(lambda: child.logged()[1] >= 100, what="100 steps logged")
+    os.kill(child.proc.pid, signal.SIGTERM)
+    try:
+        status = child.wait(timeout=30)  # half of finish_timeout: only the grace can explain an exit
+    except subprocess.TimeoutExpired:
+        child.proc.kill()
+        raise AssertionError("the run waited for the server past its signal grace") from None
+    err = child.stderr()
+    assert status == -signal.SIGTERM, err
+    assert "signal's grace of 2.0 s ran out" in err and "trackwell sync" in err, err
+    journal = Path(ready["journal"])
+    records = JournalReader(journal).records()
+    steps = [r.step for r in records if isinstance(r, History)]
+    about, done = child.logged()
+    assert steps == list(range(len(steps))) and steps[-1] in (about, done)  # everything journaled
+    assert isinstance(records[-1], Exit) and records[-1].exit_code == 128 + signal.SIGTERM
+    out = sync(journal, url=server.url)  # what the grace left behind is delivered later
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert [r["_step"] for r in rows(server.url, ready["id"])] == steps

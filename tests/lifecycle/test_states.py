@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from lifecycle_helpers import CRASH_TIMEOUT, Child, get_run, rows, run_child, wait_for_state
+from lifecycle_helpers import (
+    CRASH_TIMEOUT,
+    Child,
+    get_run,
+    rows,
+    run_child,
+    wait_for_rows,
+    wait_for_state,
+    wait_until,
+)
 
 import trackwell
 
@@ -25,7 +33,10 @@ def test_query_api_shows_state_and_exit_code(server: Any, tmp_path: Path) -> Non
 def test_running_while_heartbeating_then_crashed_then_running_again(server: Any, tmp_path: Path) -> None:
     child = Child(tmp_path, server.url, {"init": {}, "steps": 3, "then": "sleep", "sleep": 30})
     ready = child.line()
-    time.sleep(CRASH_TIMEOUT * 2)  # idle, but heartbeats keep it alive
+    first = wait_for_rows(server.url, ready["id"], count=3)[-1]["_timestamp"]
+    # idle for twice the crash timeout, but heartbeats keep it alive
+    wait_until(lambda: get_run(server.url, ready["id"])["heartbeat_at"] > first + CRASH_TIMEOUT * 2,
+               timeout=CRASH_TIMEOUT * 10, what="heartbeats past twice the crash timeout")
     assert get_run(server.url, ready["id"])["state"] == "running"
     os.kill(child.proc.pid, signal.SIGSTOP)  # a partition: the process is silent
     try:
@@ -69,7 +80,7 @@ def test_silent_preempting_run_becomes_preempted(server: Any, tmp_path: Path) ->
 def test_stopped_through_the_api_the_client_finishes_and_exits(server: Any, tmp_path: Path) -> None:
     child = Child(tmp_path, server.url, {"init": {}, "steps": 10, "then": "loop"})
     ready = child.line()
-    time.sleep(0.2)
+    wait_for_rows(server.url, ready["id"], count=20)
     api_run = trackwell.Api(server.url).run(f"default/life/{ready['id']}").stop()
     assert api_run.state == "killed"
     status = child.wait(30)

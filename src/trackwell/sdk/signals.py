@@ -6,6 +6,8 @@ framework's requeue handler) is called and decides; the default action (terminat
 out after the run finished with exit code 128 + signum, by re-raising the signal with its
 default disposition, so the parent sees the same wait status as without trackwell. Signals the
 process ignores stay ignored. For ``settings.preempt_signals`` the run is marked preempting first.
+Finishing on a signal is bounded by ``settings.signal_grace`` (``_state._on_signal``): what the
+server has not acknowledged by then stays in the journal for ``trackwell sync``.
 """
 
 from __future__ import annotations
