@@ -18,7 +18,8 @@ from trackwell.schema import (
     SummaryUpdate,
     encode,
 )
-from trackwell.server.ingest import Ingestor, InvalidBatch, SequenceGap, batch_stats, build_points
+from trackwell.server.ingest import Ingestor, InvalidBatch, SequenceGap
+from trackwell.server.projector import batch_stats, build_points
 
 
 def _state(ing: Ingestor, entity: str, project: str, run_id: str) -> tuple:

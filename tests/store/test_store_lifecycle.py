@@ -58,7 +58,7 @@ def test_offline_resume_offsets_are_stored_and_replays_are_idempotent(
     rows = ingestor.metrics.scan(pk, None, None, 100)[0]
     assert [r["_step"] for r in rows] == list(range(7))
     assert [r["x"] for r in rows][5:] == [100.0, 101.0] and rows[6]["_runtime"] == 17.0
-    assert ingestor.metrics.mark(pk, second.writer).step_offset == 5
+    assert ingestor.metadata.writers(pk)[second.writer].step_offset == 5  # decided once, kept with the writer
     assert ingestor.metadata.get_run(*project, "r")["state"] == "running"  # resumed
 
 
@@ -67,9 +67,10 @@ def test_offline_resume_conflicts(ingestor: Ingestor, project: tuple[str, str], 
     with pytest.raises(ResumeConflict, match="does not exist"):
         ingestor.apply(*project, "r", j.batch([j.start(resume="must")]))
     assert ingestor.metadata.run_pk(*project, "r") is None
-    ingestor.apply(*project, "r", journal(*project, "r").batch([journal(*project, "r").start()]))
+    first = journal(*project, "r")
+    ingestor.apply(*project, "r", first.batch([first.start(), first.record(Exit, exit_code=0, runtime=1.0)]))
     other = journal(*project, "r")
-    other_batch = other.batch([other.start()])
+    other_batch = other.batch([other.start(), other.record(Exit, exit_code=0, runtime=1.0)])
     ingestor.apply(*project, "r", other_batch)
     late = journal(*project, "r")
     with pytest.raises(ResumeConflict, match="already exists"):

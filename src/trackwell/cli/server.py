@@ -31,8 +31,11 @@ def _default_data_dir() -> str:
 @click.option("--crash-timeout", default=300.0, show_default=True, type=click.FloatRange(min=0.1),
               metavar="SECONDS", help="A running run not heard from (uploads or heartbeats) for this long "
                                       "is marked crashed.")
+@click.option("--writer-lease", default=90.0, show_default=True, type=click.FloatRange(min=0.1),
+              metavar="SECONDS", help="A run's writer not heard from for this long loses its claim: another "
+                                      "process may then resume the run.")
 def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db: Path | None,
-           log_level: str, max_request_bytes: int, crash_timeout: float) -> None:
+           log_level: str, max_request_bytes: int, crash_timeout: float, writer_lease: float) -> None:
     """Run the trackwell server."""
     import logging
 
@@ -45,6 +48,6 @@ def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db:
     url = normalize_url(db_url) if db_url else f"sqlite:///{data_dir / 'trackwell.db'}"
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(url, metrics_db or data_dir / "metrics.duckdb", max_request_bytes=max_request_bytes,
-                     crash_timeout=crash_timeout)
+                     crash_timeout=crash_timeout, lease_timeout=writer_lease)
     # Our request log carries the retry id, so uvicorn's access log would only duplicate it.
     uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level.lower(), access_log=False)

@@ -36,6 +36,15 @@ class RunStart(Record, tag="run"):
     # resolves "must"/"allow"/"never"/"auto" when the journal arrives and, if the run already has
     # history, offsets this writer's steps and runtime to continue after it.
     resume: str | None = None
+    # Who is writing (the server's lease messages name them) and how. ``shared``: one of several
+    # labelled writers of this run (``primary`` None lets the server pick the first one).
+    pid: int | None = None
+    label: str | None = None
+    shared: bool = False
+    primary: bool | None = None
+    # Earlier processes of this run whose journals this one found dead on its disk: {writer: last
+    # seq}. The server orders their records before this writer's and their leases do not block it.
+    after: dict[str, int] = {}
 
 
 class History(Record, tag="history"):
@@ -93,6 +102,9 @@ class Batch(msgspec.Struct, kw_only=True):
 
     writer: str
     records: list[AnyRecord]
+    # Set when ``writer`` resends refused records of another writer (dead-letter retries): it
+    # takes that writer's step offsets and shared-mode label, and holds no lease of its own.
+    parent: str | None = None
 
 
 class Ack(msgspec.Struct, kw_only=True):

@@ -69,6 +69,7 @@ class _Stream:
         h = self.reader.header
         self.target = (h.entity, h.project, h.run_id)
         self.writer = writer
+        self.parent: str | None = None  # set for a writer that resends another's records
         self.progress = progress
         self.on_ack = on_ack
         self.retry = True  # False while the uploader's breaker probes: one attempt per request
@@ -143,7 +144,8 @@ class _Stream:
         from trackwell.transport import SequenceGapError
 
         records = [record for record, _ in items]
-        ack = self.client.send_batch(*self.target, Batch(writer=self.writer, records=records), retry=self.retry)
+        ack = self.client.send_batch(*self.target, Batch(writer=self.writer, records=records, parent=self.parent),
+                                     retry=self.retry)
         if ack.applied_seq < records[-1].seq:  # partly applied: resume from the server's mark
             raise SequenceGapError(409, "batch partly applied", {"applied_seq": ack.applied_seq})
         self.acked = ack.applied_seq
@@ -217,6 +219,7 @@ class DeadLetterRetry(_Stream):
     def __init__(self, journal: Path, client: Client, progress: Progress | None = None) -> None:
         header = JournalReader(journal).header
         super().__init__(journal, client, dead_writer(header.writer), dead_path(Path(journal)), progress, None)
+        self.parent = header.writer  # the server gives the letters that writer's step offsets
         self._letters = self.dead.letters()  # fixed now: re-appended letters are not retried in a loop
         self.last_seq = len(self._letters)
 

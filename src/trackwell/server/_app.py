@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,10 +13,12 @@ from fastapi import FastAPI
 
 from trackwell import __version__
 from trackwell.server import _errors
+from trackwell.server._catchup import catch_up_forever
 from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
 from trackwell.server._logging import RequestLog
 from trackwell.server._reaper import DEFAULT_CRASH_TIMEOUT, reap_forever
 from trackwell.server.ingest import Ingestor
+from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.routers import ALL, pages
 
 API_PREFIX = "/api/v1"
@@ -23,20 +26,27 @@ API_PREFIX = "/api/v1"
 
 def create_app(db_url: str, metrics_path: str | Path, *,
                max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
-               crash_timeout: float = DEFAULT_CRASH_TIMEOUT) -> FastAPI:
+               crash_timeout: float = DEFAULT_CRASH_TIMEOUT,
+               lease_timeout: float = DEFAULT_LEASE_TIMEOUT) -> FastAPI:
     """The trackwell server: stores open (and the database migrates) when the app starts."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.ingestor = Ingestor.open(db_url, metrics_path)
-        reaper = asyncio.create_task(reap_forever(app.state.ingestor.metadata, crash_timeout))
+        # TRACKWELL_DEFER_PROJECTION=1 leaves projection to the catch-up task (diagnostics, and
+        # the tests of the recovery path).
+        inline = os.environ.get("TRACKWELL_DEFER_PROJECTION", "") not in ("1", "true")
+        ingestor = app.state.ingestor = Ingestor.open(db_url, metrics_path, lease_timeout=lease_timeout,
+                                                      project_inline=inline)
+        tasks = [asyncio.create_task(reap_forever(ingestor.metadata, crash_timeout)),
+                 asyncio.create_task(catch_up_forever(ingestor))]
         try:
             yield
         finally:
-            reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reaper
-            app.state.ingestor.close()
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            ingestor.close()
 
     app = FastAPI(title="trackwell", version=__version__, lifespan=lifespan)
     for router in ALL:

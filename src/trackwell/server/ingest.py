@@ -1,25 +1,28 @@
-"""Applying upload batches exactly once across the metric store and the metadata database.
+"""Accepting upload batches: the server owns delivery from the moment it acknowledges.
 
-Order per batch: validate, then the metric store (points + its writer mark, one transaction),
-then the metadata database (everything else + its writer mark, one transaction). Each store
-skips records at or below its own mark, so a crash between the two commits is healed by the
-client resending the batch. Benchmarks can drive ``Ingestor.apply`` directly, without HTTP.
+``Ingestor.receive`` validates a batch, then in one metadata transaction checks the writer
+(its lease: one owner per step, see ``leases``; its seqs: exactly once; its steps: increasing)
+and appends the records past the writer's accepted mark to the run's ingest log. That commit is
+the acknowledgement: the records are the server's from then on. The stores are brought up to the
+log right away in the same request (``projector``), and by a background task for whatever a
+crash or a store error left behind, so an accepted batch is applied even if its client never
+comes back. Benchmarks can drive ``Ingestor.apply`` directly, without HTTP.
 
-An empty batch is a heartbeat. A journal whose ``RunStart`` carries ``resume`` (an offline run,
-or one that could not reach the server at init) is resolved when its first batch arrives: the
-writer's steps and runtime are offset to continue after the run's history, and the offsets are
-stored with the writer's mark in the metric store, so a replay is shifted the same way.
+An empty batch is a heartbeat: it renews the writer's lease. A journal whose ``RunStart``
+carries ``resume`` (offline, or the server unreachable at init) is resolved when its records are
+first projected: by then everything logged before it is in the stores, and the earlier
+processes it names in ``RunStart.after`` are waited for, so a run's chronology follows its
+resume lineage, not the order journals happen to be synced in.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import msgspec
-import numpy as np
 
 from trackwell.schema import (
     RESUME_MODES,
@@ -33,13 +36,19 @@ from trackwell.schema import (
     History,
     RunStart,
     decode_batch,
+    encode,
 )
+from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT, WriterConflict, admit, fenced, live
+from trackwell.server.projector import Projector
 from trackwell.store import Stores, open_stores
-from trackwell.store.metadata import KeyStats
-from trackwell.store.metrics import PointBatch
+from trackwell.store.metadata import Acceptance, WriterRow
 
-_NUMBER_TYPES = {float, int}
+log = logging.getLogger("trackwell.server.ingest")
+
 _LOCK_STRIPES = 256
+
+__all__ = ["ConcurrentIngest", "Ingestor", "InvalidBatch", "ResumeConflict", "SequenceGap", "WriterConflict",
+           "validate"]
 
 
 class InvalidBatch(ValueError):
@@ -61,72 +70,6 @@ class ConcurrentIngest(RuntimeError):
 
 class ResumeConflict(Exception):
     """A journal's ``resume=`` cannot be honoured (HTTP 409): the message says what to do."""
-
-
-def shifted(records: Sequence[AnyRecord], step_offset: int, runtime_offset: float) -> list[AnyRecord]:
-    """Records of a resumed offline writer, moved to continue after the run's history."""
-    out: list[AnyRecord] = []
-    for rec in records:
-        if type(rec) is History:
-            data = rec.data
-            if "_runtime" in data and type(data["_runtime"]) in _NUMBER_TYPES:
-                data = {**data, "_runtime": data["_runtime"] + runtime_offset}
-            rec = msgspec.structs.replace(rec, step=rec.step + step_offset, runtime=rec.runtime + runtime_offset,
-                                          data=data)
-        elif type(rec) is Exit:
-            rec = msgspec.structs.replace(rec, runtime=rec.runtime + runtime_offset)
-        out.append(rec)
-    return out
-
-
-def build_points(records: Sequence[AnyRecord]) -> PointBatch:
-    """Columns of every History value in ``records``, in one pass over the records."""
-    names: list[str] = []
-    values: list[Any] = []
-    counts: list[int] = []
-    steps: list[int] = []
-    for rec in records:
-        if type(rec) is History:
-            data = rec.data
-            names.extend(data)
-            values.extend(data.values())
-            counts.append(len(data))
-            steps.append(rec.step)
-    if not names:
-        return PointBatch.empty()
-    step_col = np.repeat(np.array(steps, dtype=np.int64), counts)
-    others: list[tuple[str, int, Any]] = []
-    if not set(map(type, values)) <= _NUMBER_TYPES:  # bools, strings, None: the slow path
-        numeric = [type(v) in _NUMBER_TYPES for v in values]
-        mask = np.array(numeric, dtype=bool)
-        others = [(names[i], int(step_col[i]), values[i]) for i in np.flatnonzero(~mask).tolist()]
-        names = [n for n, ok in zip(names, numeric, strict=True) if ok]
-        values = [v for v, ok in zip(values, numeric, strict=True) if ok]
-        step_col = step_col[mask]
-    index = {name: i for i, name in enumerate(dict.fromkeys(names))}
-    key_idx = np.array(list(map(index.__getitem__, names)), dtype=np.int32)
-    return PointBatch(list(index), key_idx, step_col, np.array(values, dtype=np.float64), others)
-
-
-def batch_stats(points: PointBatch) -> tuple[dict[str, KeyStats], dict[str, tuple[int, Any]]]:
-    """Per-key count/sum/min/max/last of the numeric points (vectorized), and each non-numeric
-    key's last ``(step, value)``."""
-    others_last = {key: (step, value) for key, step, value in points.others}
-    if not len(points.values):
-        return {}, others_last
-    order = np.argsort(points.key_idx, kind="stable")  # stable: "last" stays last
-    keys, values, steps = points.key_idx[order], points.values[order], points.steps[order]
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    ends = np.r_[starts[1:], len(keys)] - 1
-    counts = np.diff(np.r_[starts, len(keys)])
-    with np.errstate(invalid="ignore"):
-        sums = np.add.reduceat(values, starts)
-    columns = zip(keys[starts].tolist(), counts.tolist(), sums.tolist(),
-                  np.fmin.reduceat(values, starts).tolist(), np.fmax.reduceat(values, starts).tolist(),
-                  values[ends].tolist(), steps[ends].tolist(), strict=True)
-    stats = {points.keys[k]: KeyStats(count=c, sum=s, min=lo, max=hi, last=last, last_step=step)
-             for k, c, s, lo, hi, last, step in columns}
-    return stats, others_last
 
 
 def validate(batch: Batch, entity: str, project: str, run_id: str) -> None:
@@ -161,46 +104,49 @@ def validate(batch: Batch, entity: str, project: str, run_id: str) -> None:
 
 
 class Ingestor:
-    """Applies batches for (entity, project, run_id) to both stores exactly once."""
+    """Accepts batches for (entity, project, run_id) into the log and projects them."""
 
-    def __init__(self, stores: Stores) -> None:
+    def __init__(self, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
+                 project_inline: bool = True) -> None:
         self.stores = stores
         self.metadata = stores.metadata
         self.metrics = stores.metrics
+        self.projector = Projector(stores)
+        self.lease_timeout = lease_timeout
+        # False leaves projection to ``catch_up`` (tests of the recovery path use it).
+        self.project_inline = project_inline
         # Striped per-run locks: bounded memory however many runs a server sees; two runs that
-        # share a stripe only take turns (a lock is never held while taking another).
+        # share a stripe only take turns. Several are taken only through ``locks`` (in stripe
+        # order, so two forks can never wait on each other).
         self._stripes = tuple(threading.Lock() for _ in range(_LOCK_STRIPES))
 
     @classmethod
-    def open(cls, db_url: str, metrics_path: str | Path) -> Ingestor:
+    def open(cls, db_url: str, metrics_path: str | Path, **options: float | bool) -> Ingestor:
         """Open both stores (migrating the database)."""
-        return cls(open_stores(db_url, metrics_path))
+        return cls(open_stores(db_url, metrics_path), **options)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.stores.close()
 
-    def apply(self, entity: str, project: str, run_id: str, batch: Batch) -> int:
-        """Apply ``batch``; returns the writer's applied seq (the client's ack).
-
-        Raises ``InvalidBatch``, ``SequenceGap`` or ``ConcurrentIngest``.
-        """
-        validate(batch, entity, project, run_id)
-        # One batch per run at a time in this process: both marks are read, then moved.
-        with self.lock(entity, project, run_id):
-            return self._apply(entity, project, run_id, batch)[0]
-
-    def receive(self, entity: str, project: str, run_id: str, batch: Batch) -> Ack:
-        """``apply`` plus the run's state after it (a client learns it was stopped this way)."""
-        validate(batch, entity, project, run_id)
-        with self.lock(entity, project, run_id):
-            applied, pk, state = self._apply(entity, project, run_id, batch)
-            if state is None and pk is not None:
-                state = self.metadata.run_state(pk)
-        return Ack(writer=batch.writer, applied_seq=applied, state=state)
-
     def lock(self, entity: str, project: str, run_id: str) -> threading.Lock:
-        """Held while a batch, a rewind or a fork changes the run's history."""
-        return self._stripes[hash((entity, project, run_id)) % _LOCK_STRIPES]
+        """Held while a batch, a projection, a rewind or a fork changes the run's history."""
+        return self._stripes[hash((entity, project, run_id)) % _LOCK_STRIPES]  # as in ``locks``
+
+    @contextlib.contextmanager
+    def locks(self, *runs: tuple[str, str, str]) -> Iterator[None]:
+        """Hold the locks of several runs (a fork: its source and itself)."""
+        stripes = sorted({hash(run) % _LOCK_STRIPES for run in runs})
+        with contextlib.ExitStack() as stack:
+            for i in stripes:
+                stack.enter_context(self._stripes[i])
+            yield
+
+    def apply(self, entity: str, project: str, run_id: str, batch: Batch) -> int:
+        """Accept ``batch``; returns the writer's acknowledged seq.
+
+        Raises ``InvalidBatch``, ``SequenceGap``, ``ResumeConflict`` or ``WriterConflict``.
+        """
+        return self.receive(entity, project, run_id, batch).applied_seq
 
     def apply_bytes(self, entity: str, project: str, run_id: str, body: bytes) -> int:
         """Decode a msgpack ``Batch`` and apply it: the HTTP path minus HTTP."""
@@ -210,72 +156,167 @@ class Ingestor:
             raise InvalidBatch(str(exc)) from exc
         return self.apply(entity, project, run_id, batch)
 
-    def _apply(self, entity: str, project: str, run_id: str, batch: Batch) -> tuple[int, int | None, str | None]:
-        """(applied seq, run pk, run state if already known)."""
-        writer, records = batch.writer, batch.records
-        pk = self.metadata.run_pk(entity, project, run_id)
-        if not records:  # a heartbeat
+    def receive(self, entity: str, project: str, run_id: str, batch: Batch) -> Ack:
+        """Accept the batch into the log, project what can be, answer with the run's state."""
+        validate(batch, entity, project, run_id)
+        with self.lock(entity, project, run_id):
+            pk, accepted = self._accept(entity, project, run_id, batch)
             if pk is None:
-                return 0, None, None
-            return self._applied(pk, writer), pk, self.metadata.heartbeat(pk)
+                return Ack(writer=batch.writer, applied_seq=0, state=None)
+            if self.project_inline:
+                self._project(pk, entity, project, run_id)
+        return Ack(writer=batch.writer, applied_seq=accepted, state=self.metadata.run_state(pk))
+
+    def claim(self, entity: str, project: str, run_id: str, claim: WriterRow, auto_primary: bool = False) -> WriterRow:
+        """Register a writer before its first batch (``init()`` online): a conflict surfaces at
+        ``init`` instead of in the background uploader. Idempotent for the same writer."""
+        path = f"{entity}/{project}/{run_id}"
+        with self.lock(entity, project, run_id):
+            pk = self.metadata.ensure_run(entity, project, run_id)
+            now = time.time()
+            with self.metadata.accepting(pk) as acc:
+                me = acc.writers.get(claim.writer)
+                if me is None:
+                    self._admit(acc, claim, now, path, auto_primary)
+                else:
+                    fenced(me, acc.writers.values(), now, self.lease_timeout, path)
+                    acc.update_writer(claim.writer, lease_at=now)
+                return acc.writers[claim.writer]
+
+    def catch_up(self) -> int:
+        """Project every run with entries left in the log (after a crash, or a store error);
+        returns how many entries still wait (for an earlier process's records, or a store)."""
+        waiting = 0
+        for pk, entity, project, run_id in self.metadata.pending_runs():
+            with self.lock(entity, project, run_id):
+                waiting += self._project(pk, entity, project, run_id)
+        return waiting
+
+    def settle(self, entity: str, project: str, run_id: str) -> None:
+        """Bring the stores up to the log of one run (before a rewind or a fork reads them)."""
+        pk = self.metadata.run_pk(entity, project, run_id)
+        if pk is not None:
+            self._project(pk, entity, project, run_id)
+
+    # -- accepting ------------------------------------------------------------------------
+
+    def _accept(self, entity: str, project: str, run_id: str, batch: Batch) -> tuple[int | None, int]:
+        """(run pk or None for a heartbeat of an unknown run, the writer's accepted seq)."""
+        writer, records = batch.writer, batch.records
+        path = f"{entity}/{project}/{run_id}"
+        pk = self.metadata.run_pk(entity, project, run_id)
+        now = time.time()
+        if not records:  # a heartbeat renews the lease
+            if pk is None:
+                return None, 0
+            with self.metadata.accepting(pk) as acc:
+                me = acc.writers.get(writer)
+                if me is not None:
+                    fenced(me, acc.writers.values(), now, self.lease_timeout, path)
+                    acc.update_writer(writer, lease_at=now)
+            self.metadata.heartbeat(pk)
+            return pk, me.accepted_seq if me is not None else 0
         first, last = records[0].seq, records[-1].seq
         start = records[0] if first == 1 and isinstance(records[0], RunStart) else None
-        resume = start.resume if start is not None else None
         if pk is None:
             if first > 1:
                 raise SequenceGap(0, first, writer)
-            if resume == "must":
-                raise ResumeConflict(f"run {entity}/{project}/{run_id} does not exist, so this journal (started "
-                                     "with resume='must') cannot resume it; start it again with resume='allow' "
-                                     "to create the run")
+            if start is not None and start.resume == "must":
+                raise ResumeConflict(f"run {path} does not exist, so this journal (started with resume='must') "
+                                     "cannot resume it; start it again with resume='allow' to create the run")
             pk = self.metadata.ensure_run(entity, project, run_id,
                                           **({"name": start.name} if start is not None and start.name else {}))
-        sql_mark = self.metadata.writer_mark(pk, writer)
-        mark = self.metrics.mark(pk, writer)
-        metric_mark = mark.applied
-        offsets = (mark.step_offset, mark.runtime_offset)
-        if resume is not None and metric_mark == 0:
-            offsets = self._resolve_resume(entity, project, run_id, pk, writer, resume)
-        if offsets != (0, 0.0):
-            records = shifted(records, *offsets)
-        # Normally metric_mark >= sql_mark (the metric store commits first); the lower one is
-        # what both stores have, so that is where a gap is measured from.
-        applied = min(sql_mark, metric_mark)
-        if first > applied + 1:
-            raise SequenceGap(applied, first, writer)
-        if last <= applied:
-            return applied, pk, None
-        pending_sql = records[max(sql_mark + 1 - first, 0):]
-        points_sql = build_points(pending_sql) if pending_sql else PointBatch.empty()
-        if last > metric_mark:
-            points = points_sql if metric_mark == sql_mark else build_points(records[metric_mark + 1 - first:])
-            if not self.metrics.append(pk, writer, last, points, metric_mark, offsets):
-                raise ConcurrentIngest(f"points of writer {writer} were applied concurrently; retry the batch")
-        if pending_sql:
-            stats, others_last = batch_stats(points_sql)
-            if not self.metadata.apply(pk, writer, pending_sql, stats, others_last, sql_mark):
-                raise ConcurrentIngest(f"records of writer {writer} were applied concurrently; retry the batch")
-        return last, pk, None
+        with self.metadata.accepting(pk) as acc:
+            me = acc.writers.get(writer)
+            if me is None and batch.parent is not None:
+                me = self._companion(acc, writer, batch.parent, first, path)
+            elif me is None:
+                if start is None:
+                    raise SequenceGap(0, first, writer)
+                self._check_resume(acc, start, writer, path)
+                me = self._admit(acc, self._writer_from(start, writer), now, path, auto_primary=start.primary is None)
+            elif me.parent is None:
+                fenced(me, acc.writers.values(), now, self.lease_timeout, path)
+                if start is not None and me.accepted_seq == 0:
+                    self._check_resume(acc, start, writer, path)
+            if first > me.accepted_seq + 1:
+                raise SequenceGap(me.accepted_seq, first, writer)
+            if last <= me.accepted_seq:  # a retry of what the log has: answer from the mark
+                acc.update_writer(writer, lease_at=now)
+                return pk, me.accepted_seq
+            pending = records[me.accepted_seq + 1 - first:]
+            last_step = self._check_steps(pending, me, path)
+            ended = any(type(rec) is Exit for rec in pending)
+            acc.append(writer, pending[0].seq, last, encode(pending), now)
+            acc.update_writer(writer, accepted_seq=last, lease_at=now, last_step=last_step,
+                              **({"ended": True} if ended else {}))
+        return pk, last
 
-    def _resolve_resume(self, entity: str, project: str, run_id: str, pk: int, writer: str,
-                        resume: str) -> tuple[int, float]:
-        """Check ``resume`` against what the run holds; the writer's (step, runtime) offsets."""
-        from trackwell.server.lifecycle import continuation
+    def _admit(self, acc: Acceptance, claim: WriterRow, now: float, path: str, auto_primary: bool) -> WriterRow:
+        if claim.shared and auto_primary:  # the first live shared writer is the primary
+            claim.is_primary = not any(w.shared and w.is_primary and live(w, now, self.lease_timeout)
+                                       for w in acc.writers.values() if w.writer != claim.writer)
+        admit(claim, acc.writers.values(), now, self.lease_timeout, path)
+        for predecessor in claim.after:  # dead on the new writer's disk: their leases end
+            if predecessor in acc.writers and not acc.writers[predecessor].ended:
+                acc.update_writer(predecessor, ended=True)
+        claim.lease_at = claim.claimed_at = now
+        acc.add_writer(claim)
+        return claim
 
-        run = self.metadata.get_run(entity, project, run_id)
-        assert run is not None
-        exists = bool(set(self.metrics.writers(pk)) - {writer}) or run["forked_from"] is not None
-        path = f"{entity}/{project}/{run_id}"
-        if resume == "must" and not exists:
+    @staticmethod
+    def _companion(acc: Acceptance, writer: str, parent: str, first: int, path: str) -> WriterRow:
+        """A writer resending another writer's refused records: same offsets and label, no lease."""
+        p = acc.writers.get(parent)
+        if p is None:
+            raise InvalidBatch(f"batch.parent names writer {parent[:64]}, which has written nothing to run {path}; "
+                               "deliver that writer's journal first (`trackwell sync`)")
+        if first != 1:
+            raise SequenceGap(0, first, writer)
+        me = WriterRow(writer=writer, parent=parent, ended=True, shared=p.shared, is_primary=p.is_primary,
+                       label=p.label, host=p.host, pid=p.pid, step_offset=p.step_offset,
+                       runtime_offset=p.runtime_offset, waiting=p.waiting,
+                       after={parent: p.accepted_seq} if p.waiting else {})
+        acc.add_writer(me)
+        return me
+
+    @staticmethod
+    def _writer_from(start: RunStart, writer: str) -> WriterRow:
+        """The writer a journal's first record describes (offline runs never claimed at init)."""
+        return WriterRow(writer=writer, host=start.host, pid=start.pid, label=start.label, shared=start.shared,
+                         is_primary=start.primary is not False, after=dict(start.after),
+                         waiting=start.resume is not None)
+
+    @staticmethod
+    def _check_resume(acc: Acceptance, start: RunStart, writer: str, path: str) -> None:
+        if start.resume is None:
+            return
+        exists = any(w.writer != writer and w.accepted_seq > 0 for w in acc.writers.values()) \
+            or acc.run["fork_parent"] is not None
+        if start.resume == "must" and not exists:
             raise ResumeConflict(f"run {path} has no history from an earlier process, so this journal (started "
                                  "with resume='must') cannot resume it; start it again with resume='allow'")
-        if resume == "never" and exists:
+        if start.resume == "never" and exists:
             raise ResumeConflict(f"run {path} already exists and this journal was started with resume='never'; "
                                  "start it again with resume='allow' to continue that run, or with another id")
-        if not exists:
-            return 0, 0.0
-        _, next_step = continuation(self, pk, entity, project, run_id)
-        return next_step, float(run["runtime"] or 0.0)
+        acc.update_writer(writer, waiting=True)
 
-    def _applied(self, pk: int, writer: str) -> int:
-        return min(self.metadata.writer_mark(pk, writer), self.metrics.applied(pk, writer))
+    @staticmethod
+    def _check_steps(records: list[AnyRecord], me: WriterRow, path: str) -> int | None:
+        """A writer's steps only go up: each (run, key, step) has one owner and is written once."""
+        last = me.last_step
+        for i, rec in enumerate(records):
+            if type(rec) is History:
+                if last is not None and rec.step <= last:
+                    raise InvalidBatch(f"records[{i}] (seq {rec.seq}) of writer {me.writer} logs step {rec.step} "
+                                       f"after step {last}; a writer's steps must increase (run {path})")
+                last = rec.step
+        return last
+
+    def _project(self, pk: int, entity: str, project: str, run_id: str) -> int:
+        try:
+            return self.projector.project(pk, entity, project, run_id)
+        except Exception:  # the records are in the log: the background catch-up retries them
+            log.exception("projecting run %s/%s/%s failed; it stays in the ingest log and is retried",
+                          entity, project, run_id)
+            return -1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from trackwell.server.ingest import Ingestor
+from trackwell.server.projector import continuation
 from trackwell.store.metadata import LifecycleError
 
 
@@ -16,26 +17,12 @@ def _not_found(entity: str, project: str, run_id: str) -> LookupError:
     return LookupError(f"run {entity}/{project}/{run_id} not found; check the entity, project and run id")
 
 
-def continuation(ing: Ingestor, pk: int, entity: str, project: str, run_id: str) -> tuple[int | None, int]:
-    """The run's last visible step and the step a resuming writer starts at (a fork without
-    history of its own continues after its branch step)."""
-    found = ing.metadata.lineage(entity, project, run_id)
-    segments = found[1] if found is not None else [(pk, None)]
-    last = ing.metrics.last_step(segments)
-    run = ing.metadata.get_run(entity, project, run_id) or {}
-    fork = run.get("forked_from")
-    nxt = 0 if last is None else last + 1
-    if fork is not None:
-        nxt = max(nxt, int(fork["step"]) + 1)
-    return last, nxt
-
-
 def resume_info(ing: Ingestor, entity: str, project: str, run_id: str) -> dict[str, Any]:
     """What a resuming client needs before its first log: the run, its last step, where to go on."""
     pk = ing.metadata.run_pk(entity, project, run_id)
     if pk is None:
         raise _not_found(entity, project, run_id)
-    last, nxt = continuation(ing, pk, entity, project, run_id)
+    last, nxt = continuation(ing.metadata, ing.metrics, pk, entity, project, run_id)
     return {"run": ing.metadata.get_run(entity, project, run_id), "last_step": last, "next_step": nxt}
 
 
@@ -44,6 +31,7 @@ def rewind(ing: Ingestor, entity: str, project: str, run_id: str, step: int) -> 
     if step < 0:
         raise ValueError(f"cannot rewind run {entity}/{project}/{run_id} to step {step}; steps start at 0")
     with ing.lock(entity, project, run_id):
+        ing.settle(entity, project, run_id)  # what was accepted before the rewind is rewound too
         found = ing.metadata.lineage(entity, project, run_id)
         if found is None:
             raise _not_found(entity, project, run_id)
@@ -67,7 +55,17 @@ def rewind(ing: Ingestor, entity: str, project: str, run_id: str, step: int) -> 
 
 def fork(ing: Ingestor, entity: str, project: str, run_id: str, source: str, step: int,
          fields: dict[str, Any]) -> dict[str, Any]:
-    """Create ``run_id`` whose history is ``source``'s up to ``step`` (by reference), then its own."""
+    """Create ``run_id`` whose history is ``source``'s up to ``step`` (by reference), then its own.
+    Under the source's lock (a rewind of it cannot run in between) and the new run's."""
+    if source == run_id:
+        raise ValueError(f"run {run_id} cannot be forked from itself; fork into a new run id")
+    with ing.locks((entity, project, source), (entity, project, run_id)):
+        return _fork(ing, entity, project, run_id, source, step, fields)
+
+
+def _fork(ing: Ingestor, entity: str, project: str, run_id: str, source: str, step: int,
+          fields: dict[str, Any]) -> dict[str, Any]:
+    ing.settle(entity, project, source)
     found = ing.metadata.lineage(entity, project, source)
     if found is None:
         raise _not_found(entity, project, source)

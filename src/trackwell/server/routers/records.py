@@ -3,6 +3,7 @@ carries the run's state, which is how a client learns it was stopped."""
 
 from __future__ import annotations
 
+import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -10,10 +11,55 @@ from starlette.concurrency import run_in_threadpool
 from trackwell.schema import Batch, decode_batch
 from trackwell.server._encoding import decode_body, is_msgpack_body, respond
 from trackwell.server._errors import ApiError
-from trackwell.server.ingest import ConcurrentIngest, InvalidBatch, ResumeConflict, SequenceGap
+from trackwell.server.ingest import (
+    ConcurrentIngest,
+    InvalidBatch,
+    ResumeConflict,
+    SequenceGap,
+    WriterConflict,
+)
 from trackwell.server.routers import _deps
+from trackwell.store.metadata import WriterRow
 
 router = APIRouter()
+
+
+def writer_conflict(exc: WriterConflict) -> ApiError:
+    h = exc.holder
+    return ApiError(409, str(exc), error="writer_conflict",
+                    holder={"writer": h.writer, "host": h.host, "pid": h.pid, "label": h.label})
+
+
+class WriterClaim(msgspec.Struct, forbid_unknown_fields=True):
+    """``init()`` registers its journal writer before logging (see server/leases.py)."""
+
+    writer: str
+    host: str | None = None
+    pid: int | None = None
+    label: str | None = None
+    shared: bool = False
+    primary: bool | None = None
+    after: dict[str, int] = {}
+
+
+@router.post("/runs/{entity}/{project}/{run_id}/writers")
+async def claim_writer(request: Request, entity: str, project: str, run_id: str) -> Response:
+    """Claim the run for a writer: 409 ``writer_conflict`` naming the live writer that holds it."""
+    try:
+        claim = decode_body(request, await request.body(), WriterClaim)
+    except ValueError as exc:
+        raise ApiError(422, f"invalid writer claim for run {entity}/{project}/{run_id}: {exc}") from exc
+    if not 1 <= len(claim.writer) <= 64:
+        raise ApiError(422, "writer must be 1 to 64 characters (the journal's writer id)")
+    row = WriterRow(writer=claim.writer, host=claim.host, pid=claim.pid, label=claim.label, shared=claim.shared,
+                    is_primary=claim.primary is not False, after=dict(claim.after))
+    try:
+        got = await run_in_threadpool(_deps.ingestor(request).claim, entity, project, run_id, row,
+                                      claim.primary is None)
+    except WriterConflict as exc:
+        raise writer_conflict(exc) from exc
+    return respond(request, {"writer": got.writer, "label": got.label, "shared": got.shared,
+                             "primary": got.is_primary, "accepted_seq": got.accepted_seq})
 
 
 @router.post("/runs/{entity}/{project}/{run_id}/records")
@@ -34,4 +80,6 @@ async def post_records(request: Request, entity: str, project: str, run_id: str)
         raise ApiError(503, str(exc)) from exc
     except ResumeConflict as exc:
         raise ApiError(409, str(exc), error="resume_conflict") from exc
+    except WriterConflict as exc:
+        raise writer_conflict(exc) from exc
     return respond(request, {"writer": ack.writer, "applied_seq": ack.applied_seq, "state": ack.state})

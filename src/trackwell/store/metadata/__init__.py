@@ -2,9 +2,11 @@
 
 from trackwell.store.metadata._apply import KeyStats
 from trackwell.store.metadata._engine import normalize_url
+from trackwell.store.metadata._ingest import Acceptance
 from trackwell.store.metadata._lifecycle import STATES, LifecycleError
+from trackwell.store.metadata._log import LogEntry, WriterRow
 from trackwell.store.metadata._query import QueryError
 from trackwell.store.metadata._store import MAX_LIMIT, MetadataStore, filters_from_json
 
-__all__ = ["MAX_LIMIT", "STATES", "KeyStats", "LifecycleError", "MetadataStore", "QueryError", "filters_from_json",
-           "normalize_url"]
+__all__ = ["MAX_LIMIT", "Acceptance", "STATES", "KeyStats", "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "filters_from_json",
+           "WriterRow", "normalize_url"]

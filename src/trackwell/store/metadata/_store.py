@@ -6,17 +6,15 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 
-from trackwell.schema import AnyRecord
 from trackwell.store.metadata import _query
 from trackwell.store.metadata._apply import (
     KeyStats,
     add_event,
-    apply_records,
     history_summary,
     insert_for,
     mark_preempting,
@@ -24,6 +22,7 @@ from trackwell.store.metadata._apply import (
     touch,
 )
 from trackwell.store.metadata._engine import create_engine, upgrade
+from trackwell.store.metadata._ingest import IngestMixin
 from trackwell.store.metadata._lifecycle import (
     ACTIVE,
     KILLED,
@@ -38,7 +37,6 @@ from trackwell.store.metadata._tables import (
     console_lines,
     events,
     metric_summaries,
-    run_writers,
     runs,
 )
 from trackwell.store.metrics._base import HistoryStats, Segment
@@ -58,7 +56,7 @@ def run_to_api(row: Any) -> dict[str, Any]:
     }
 
 
-class MetadataStore:
+class MetadataStore(IngestMixin):
     """The relational side of the server, on SQLite (default) or PostgreSQL (psycopg 3).
 
     Opening it migrates the database to the newest schema.
@@ -94,6 +92,10 @@ class MetadataStore:
             row = conn.execute(sa.select(runs).where(
                 runs.c.entity == entity, runs.c.project == project, runs.c.run_id == run_id)).first()
         return None if row is None else run_to_api(row)
+
+    def run_by_pk(self, run_pk: int) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            return run_to_api(conn.execute(sa.select(runs).where(runs.c.pk == run_pk)).one())
 
     def ensure_run(self, entity: str, project: str, run_id: str, **fields: Any) -> int:
         """The run's pk, creating the run (and its run_created event) when it does not exist."""
@@ -291,27 +293,6 @@ class MetadataStore:
                 conn.execute(runs.update().where(r.pk == pk).values(state=new_state, updated_at=now))
                 add_event(conn, event, pk, {"reason": "no heartbeat", "silent_since": silent_since}, now)
         return [pk for pk, _ in rows]
-
-    # -- ingest ---------------------------------------------------------------------------
-
-    def writer_mark(self, run_pk: int, writer: str) -> int:
-        with self.engine.connect() as conn:
-            mark = conn.execute(sa.select(run_writers.c.applied_seq).where(
-                run_writers.c.run_pk == run_pk, run_writers.c.writer == writer)).scalar()
-        return int(mark or 0)
-
-    def apply(self, run_pk: int, writer: str, records: Sequence[AnyRecord], stats: dict[str, KeyStats],
-              others_last: dict[str, tuple[int, Any]], expected_mark: int) -> bool:
-        """Apply records past the writer's mark in one transaction; False if the mark moved."""
-        with self.write() as conn:
-            query = sa.select(run_writers.c.applied_seq).where(
-                run_writers.c.run_pk == run_pk, run_writers.c.writer == writer)
-            if self.dialect == "postgresql":
-                query = query.with_for_update()
-            if int(conn.execute(query).scalar() or 0) != expected_mark:
-                return False
-            apply_records(conn, run_pk, writer, records, stats, others_last, time.time())
-        return True
 
     # -- reads ----------------------------------------------------------------------------
 

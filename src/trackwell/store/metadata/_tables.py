@@ -79,12 +79,58 @@ runs = sa.Table(
 sa.Index("ix_runs_project_created", runs.c.entity, runs.c.project, runs.c.created_at)
 sa.Index("ix_runs_state_heartbeat", runs.c.state, runs.c.heartbeat_at)  # the crash reaper's scan
 
+# One row per journal writer of a run: its marks, its lease and its lineage.
 run_writers = sa.Table(
     "run_writers",
     metadata,
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("writer", sa.String(64), primary_key=True),
-    sa.Column("applied_seq", sa.BigInteger, nullable=False),
+    sa.Column("applied_seq", sa.BigInteger, nullable=False),  # projected into this database
+    sa.Column("accepted_seq", sa.BigInteger, server_default="0"),  # in ingest_log: what the client is acked
+    sa.Column("last_step", sa.BigInteger),  # highest accepted History step (offset applied)
+    sa.Column("step_offset", sa.BigInteger, server_default="0"),  # an offline resume's shift
+    sa.Column("runtime_offset", sa.Float(precision=53), server_default="0"),
+    sa.Column("lease_at", sa.Float(precision=53)),  # server time the writer was last heard from
+    sa.Column("claimed_at", sa.Float(precision=53)),
+    sa.Column("ended", sa.Boolean, server_default=sa.false()),  # its Exit was accepted: lease released
+    sa.Column("waiting", sa.Boolean, server_default=sa.false()),  # for the writers in ``after``
+    sa.Column("shared", sa.Boolean, server_default=sa.false()),
+    sa.Column("is_primary", sa.Boolean, server_default=sa.true()),
+    sa.Column("label", sa.String(128)),
+    sa.Column("host", sa.String(256)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("after", Json),  # {writer: last seq}: earlier processes this one continues
+    sa.Column("parent", sa.String(64)),  # a dead-letter retry writer: whose records it resends
+)
+
+# The server's durable log: a batch is here (and acknowledged) before it reaches the stores.
+ingest_log = sa.Table(
+    "ingest_log",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("writer", sa.String(64), nullable=False),
+    sa.Column("first_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),  # msgpack list of records, offsets applied
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+)
+sa.Index("ix_ingest_log_run", ingest_log.c.run_pk, ingest_log.c.id)
+
+# Log entries a store refused although they passed validation: kept, never silently dropped.
+ingest_quarantine = sa.Table(
+    "ingest_quarantine",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("writer", sa.String(64), nullable=False),
+    sa.Column("first_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("store", sa.String(32), nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
 )
 
 metric_summaries = sa.Table(

@@ -1,0 +1,231 @@
+"""Projecting the ingest log into the stores, each with its own checkpoint.
+
+The log (``ingest_log``) holds what the server acknowledged. For each entry, in log order, the
+metric store appends the points past its writer mark (points + mark in one DuckDB transaction),
+then the metadata database applies the records past its mark and deletes the entry (one
+transaction). A crash anywhere leaves the entry in the log and the marks where they were, so a
+restarted server finishes the job without the client. A store that refuses an entry for a
+reason retrying cannot fix (a data error, after a few attempts) gets it quarantined: kept in
+``ingest_quarantine`` with the error, the store's mark moved past it, an ``ingest_quarantined``
+event: one bad record never stalls its run.
+
+Per writer the records are transformed before the stores see them: an offline resume's step and
+runtime offsets (resolved here, when the entry is first projected: everything logged before it is
+in the stores by then) and, for a shared run's secondary writers, keys under their label.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+import numpy as np
+
+from trackwell.schema import AnyRecord, ConfigUpdate, Exit, History, RunStart, Skipped
+from trackwell.store import Stores
+from trackwell.store.metadata import KeyStats, LogEntry, MetadataStore, WriterRow
+from trackwell.store.metrics import MetricStore, PointBatch
+
+log = logging.getLogger("trackwell.server.projector")
+
+_NUMBER_TYPES = {float, int}
+_MAX_ATTEMPTS = 3
+_records = msgspec.msgpack.Decoder(list[AnyRecord])  # type: ignore[valid-type]
+
+
+def shifted(records: Sequence[AnyRecord], step_offset: int, runtime_offset: float) -> list[AnyRecord]:
+    """Records of a resumed offline writer, moved to continue after the run's history."""
+    out: list[AnyRecord] = []
+    for rec in records:
+        if type(rec) is History:
+            data = rec.data
+            if "_runtime" in data and type(data["_runtime"]) in _NUMBER_TYPES:
+                data = {**data, "_runtime": data["_runtime"] + runtime_offset}
+            rec = msgspec.structs.replace(rec, step=rec.step + step_offset, runtime=rec.runtime + runtime_offset,
+                                          data=data)
+        elif type(rec) is Exit:
+            rec = msgspec.structs.replace(rec, runtime=rec.runtime + runtime_offset)
+        out.append(rec)
+    return out
+
+
+def as_secondary(records: Sequence[AnyRecord], label: str) -> list[AnyRecord]:
+    """A shared run's secondary writer: its history under ``<label>/`` (so no (key, step) is
+    written by two writers), its config merged, its start and exit not the run's."""
+    prefix = label + "/"
+    out: list[AnyRecord] = []
+    for rec in records:
+        if type(rec) is History:
+            rec = msgspec.structs.replace(rec, data={k if k.startswith(prefix) else prefix + k: v
+                                                     for k, v in rec.data.items()})
+        elif type(rec) is RunStart:
+            rec = ConfigUpdate(seq=rec.seq, ts=rec.ts, data=rec.config)
+        elif type(rec) is Exit:
+            rec = Skipped(seq=rec.seq, ts=rec.ts, reason=f"exit {rec.exit_code} of shared writer {label}")
+        out.append(rec)
+    return out
+
+
+def build_points(records: Sequence[AnyRecord]) -> PointBatch:
+    """Columns of every History value in ``records``, in one pass over the records."""
+    names: list[str] = []
+    values: list[Any] = []
+    counts: list[int] = []
+    steps: list[int] = []
+    for rec in records:
+        if type(rec) is History:
+            data = rec.data
+            names.extend(data)
+            values.extend(data.values())
+            counts.append(len(data))
+            steps.append(rec.step)
+    if not names:
+        return PointBatch.empty()
+    step_col = np.repeat(np.array(steps, dtype=np.int64), counts)
+    others: list[tuple[str, int, Any]] = []
+    if not set(map(type, values)) <= _NUMBER_TYPES:  # bools, strings, None: the slow path
+        numeric = [type(v) in _NUMBER_TYPES for v in values]
+        mask = np.array(numeric, dtype=bool)
+        others = [(names[i], int(step_col[i]), values[i]) for i in np.flatnonzero(~mask).tolist()]
+        names = [n for n, ok in zip(names, numeric, strict=True) if ok]
+        values = [v for v, ok in zip(values, numeric, strict=True) if ok]
+        step_col = step_col[mask]
+    index = {name: i for i, name in enumerate(dict.fromkeys(names))}
+    key_idx = np.array(list(map(index.__getitem__, names)), dtype=np.int32)
+    return PointBatch(list(index), key_idx, step_col, np.array(values, dtype=np.float64), others)
+
+
+def batch_stats(points: PointBatch) -> tuple[dict[str, KeyStats], dict[str, tuple[int, Any]]]:
+    """Per-key count/sum/min/max/last of the numeric points (vectorized), and each non-numeric
+    key's last ``(step, value)``."""
+    others_last = {key: (step, value) for key, step, value in points.others}
+    if not len(points.values):
+        return {}, others_last
+    order = np.argsort(points.key_idx, kind="stable")  # stable: "last" stays last
+    keys, values, steps = points.key_idx[order], points.values[order], points.steps[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)] - 1
+    counts = np.diff(np.r_[starts, len(keys)])
+    with np.errstate(invalid="ignore"):
+        sums = np.add.reduceat(values, starts)
+    columns = zip(keys[starts].tolist(), counts.tolist(), sums.tolist(),
+                  np.fmin.reduceat(values, starts).tolist(), np.fmax.reduceat(values, starts).tolist(),
+                  values[ends].tolist(), steps[ends].tolist(), strict=True)
+    stats = {points.keys[k]: KeyStats(count=c, sum=s, min=lo, max=hi, last=last, last_step=step)
+             for k, c, s, lo, hi, last, step in columns}
+    return stats, others_last
+
+
+def continuation(metadata: MetadataStore, metrics: MetricStore, pk: int, entity: str, project: str,
+                 run_id: str) -> tuple[int | None, int]:
+    """The run's last visible step and the step a resuming writer starts at (a fork without
+    history of its own continues after its branch step)."""
+    found = metadata.lineage(entity, project, run_id)
+    segments = found[1] if found is not None else [(pk, None)]
+    last = metrics.last_step(segments)
+    run = metadata.get_run(entity, project, run_id) or {}
+    fork = run.get("forked_from")
+    nxt = 0 if last is None else last + 1
+    if fork is not None:
+        nxt = max(nxt, int(fork["step"]) + 1)
+    return last, nxt
+
+
+def _deterministic(exc: BaseException) -> bool:
+    """Errors a retry cannot fix (the data itself is refused), as opposed to a store that is down."""
+    import duckdb
+    import sqlalchemy.exc as sa_exc
+
+    if isinstance(exc, sa_exc.OperationalError | duckdb.IOException | MemoryError):
+        return False
+    return isinstance(exc, sa_exc.DBAPIError | duckdb.Error | ValueError | TypeError | OverflowError
+                      | UnicodeError | msgspec.MsgspecError)
+
+
+class Projector:
+    """Brings the stores up to the ingest log of a run. Callers hold the run's ingest lock."""
+
+    def __init__(self, stores: Stores) -> None:
+        self.metadata = stores.metadata
+        self.metrics = stores.metrics
+
+    def project(self, run_pk: int, entity: str, project: str, run_id: str) -> int:
+        """Project every entry of the run that can be; returns how many are still waiting."""
+        blocked: set[str] = set()  # writers waiting for an earlier process's records
+        while True:
+            entries = self.metadata.log_entries(run_pk)
+            todo = [e for e in entries if e.writer not in blocked]
+            if not todo:
+                return len(entries)
+            writers = self.metadata.writers(run_pk)
+            progressed = False
+            for entry in todo:
+                if entry.writer in blocked:
+                    continue
+                w = writers[entry.writer]
+                if w.waiting and not self._predecessors_done(w, writers):
+                    blocked.add(entry.writer)
+                    continue
+                if w.waiting and w.parent is not None:  # resends its parent's records: its offsets
+                    parent = writers[w.parent]
+                    self.metadata.set_offsets(run_pk, w.writer, parent.step_offset, parent.runtime_offset)
+                    w = dataclasses.replace(w, waiting=False, step_offset=parent.step_offset,
+                                            runtime_offset=parent.runtime_offset)
+                elif w.waiting:
+                    w = self._resolve(run_pk, w, continuation(self.metadata, self.metrics, run_pk, entity, project,
+                                                              run_id))
+                    writers[w.writer] = w
+                self._project_entry(run_pk, w, entry)
+                progressed = True
+            if not progressed:
+                return len(entries)
+
+    @staticmethod
+    def _predecessors_done(w: WriterRow, writers: dict[str, WriterRow]) -> bool:
+        for writer, seq in w.after.items():
+            p = writers.get(writer)
+            if p is None or p.applied_seq < seq:
+                return False
+        return True
+
+    def _resolve(self, run_pk: int, w: WriterRow, cont: tuple[int | None, int]) -> WriterRow:
+        """An offline resume's offsets, now that everything before it is in the stores."""
+        _, next_step = cont
+        run = self.metadata.run_by_pk(run_pk)
+        step_offset = next_step if next_step > 0 else 0
+        runtime_offset = float(run["runtime"] or 0.0) if step_offset else 0.0
+        self.metadata.set_offsets(run_pk, w.writer, step_offset, runtime_offset)
+        return dataclasses.replace(w, waiting=False, step_offset=step_offset, runtime_offset=runtime_offset)
+
+    def _project_entry(self, run_pk: int, w: WriterRow, entry: LogEntry) -> None:
+        records: list[AnyRecord] = _records.decode(entry.body)
+        if w.step_offset or w.runtime_offset:
+            records = shifted(records, w.step_offset, w.runtime_offset)
+        if w.shared and not w.is_primary and w.label:
+            records = as_secondary(records, w.label)
+        store = "metrics"
+        try:
+            mark = self.metrics.applied(run_pk, w.writer)
+            if entry.last_seq > mark:
+                pending = records[max(mark + 1 - entry.first_seq, 0):]
+                self.metrics.append(run_pk, w.writer, entry.last_seq, build_points(pending), mark)
+            store = "metadata"
+            sql_mark = self.metadata.writer_mark(run_pk, w.writer)
+            pending = records[max(sql_mark + 1 - entry.first_seq, 0):]
+            stats, others_last = batch_stats(build_points(pending)) if pending else ({}, {})
+            self.metadata.apply_entry(run_pk, w.writer, entry.id, pending, stats, others_last, sql_mark)
+        except Exception as exc:
+            if not _deterministic(exc) or entry.attempts + 1 < _MAX_ATTEMPTS:
+                self.metadata.count_attempt(entry.id)
+                raise
+            log.error("quarantining records %d-%d of writer %s of run %d: the %s store refused them (%s)",
+                      entry.first_seq, entry.last_seq, w.writer, run_pk, store, exc)
+            if store == "metrics":
+                self.metrics.append(run_pk, w.writer, entry.last_seq, PointBatch.empty(),
+                                    self.metrics.applied(run_pk, w.writer))
+            self.metadata.quarantine_entry(run_pk, w.writer, entry, store, f"{type(exc).__name__}: {exc}",
+                                           time.time())
