@@ -1,7 +1,7 @@
 """A training script the lifecycle tests run as a real subprocess.
 
 argv[1] is JSON: {"init": {...trackwell.init kwargs...}, "steps": N, "then": "<ending>",
-"progress": "<file>"}. It prints one JSON line once the steps are logged ("ready"), then ends
+"progress": "<file>", "sigterm_exit": <code>}. It prints one JSON line once the steps are logged ("ready"), then ends
 the way ``then`` says. With ``progress``, each step's number is stored in a shared memory map
 before and after its log() call, so the test knows what was logged when a signal hit.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import mmap
+import signal
 import struct
 import sys
 import time
@@ -17,6 +18,8 @@ import time
 import trackwell
 
 spec = json.loads(sys.argv[1])
+if "sigterm_exit" in spec:  # the script's own SIGTERM handler, there before trackwell's
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(spec["sigterm_exit"]))
 run = trackwell.init(**spec.get("init", {}))
 slots = None
 if spec.get("progress"):

@@ -104,27 +104,39 @@ def unreachable_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 def test_sigterm_with_the_server_unreachable_ends_within_the_grace(server: Any, tmp_path: Path,
                                                                    unreachable_url: str) -> None:
+    _assert_ends_within_the_grace(server, tmp_path, unreachable_url, {}, -signal.SIGTERM, 128 + signal.SIGTERM)
+
+
+@pytest.mark.parametrize("unreachable_url", ["hung"], indirect=True)
+def test_sigterm_handled_by_the_script_also_ends_within_the_grace(server: Any, tmp_path: Path,
+                                                                  unreachable_url: str) -> None:
+    # the script's handler raises SystemExit: atexit finishes the run, on the signal's budget
+    _assert_ends_within_the_grace(server, tmp_path, unreachable_url, {"sigterm_exit": 3}, 3, 3)
+
+
+def _assert_ends_within_the_grace(server: Any, tmp_path: Path, url: str, spec: dict[str, Any], status: int,
+                                  exit_code: int) -> None:
     # finish_timeout 60 s, signal_grace 2 s: Kubernetes kills 30 s after SIGTERM, so the grace,
     # not finish_timeout, must bound the wait for the server
     env = {"TRACKWELL_SIGNAL_GRACE": "2", "TRACKWELL_FINISH_TIMEOUT": "60", "TRACKWELL_INIT_TIMEOUT": "0.5"}
-    child = Child(tmp_path, unreachable_url, {"init": {}, "steps": 50, "then": "loop"}, env)
+    child = Child(tmp_path, url, {"init": {}, "steps": 50, "then": "loop", **spec}, env)
     ready = child.line()
     wait_until(lambda: child.logged()[1] >= 100, what="100 steps logged")
     os.kill(child.proc.pid, signal.SIGTERM)
     try:
-        status = child.wait(timeout=30)  # half of finish_timeout: only the grace can explain an exit
+        ended = child.wait(timeout=30)  # half of finish_timeout: only the grace can explain an exit
     except subprocess.TimeoutExpired:
         child.proc.kill()
         raise AssertionError("the run waited for the server past its signal grace") from None
     err = child.stderr()
-    assert status == -signal.SIGTERM, err
+    assert ended == status, err
     assert "signal's grace of 2.0 s ran out" in err and "trackwell sync" in err, err
     journal = Path(ready["journal"])
     records = JournalReader(journal).records()
     steps = [r.step for r in records if isinstance(r, History)]
     about, done = child.logged()
     assert steps == list(range(len(steps))) and steps[-1] in (about, done)  # everything journaled
-    assert isinstance(records[-1], Exit) and records[-1].exit_code == 128 + signal.SIGTERM
+    assert isinstance(records[-1], Exit) and records[-1].exit_code == exit_code
     out = sync(journal, url=server.url)  # what the grace left behind is delivered later
     assert out.returncode == 0, out.stdout + out.stderr
     assert [r["_step"] for r in rows(server.url, ready["id"])] == steps
