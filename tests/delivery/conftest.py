@@ -25,7 +25,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def proxy(server: LiveServer) -> Iterator[FaultProxy]:
-    fp = FaultProxy(server.url, retry_after="0", stall_seconds=1.5)
+    fp = FaultProxy(server.url, retry_after="0", stall_seconds=1.5, drop_delay=1.5)
     yield fp
     fp.close()
 

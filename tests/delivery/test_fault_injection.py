@@ -5,13 +5,16 @@ carries one retry id that the server's log shows."""
 from __future__ import annotations
 
 import time
+import uuid
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from delivery_helpers import assert_exactly_once
+from delivery_helpers import SdkProcess, assert_exactly_once, point_counts
 from fault_proxy import FaultProxy
+from servers import scan_rows
 
 import trackwell
 from trackwell.sdk import TrackwellWarning
@@ -20,7 +23,8 @@ from trackwell.sdk.journal import synced_path
 from trackwell.sdk.uploader import deliver, retry_dead_letters
 from trackwell.transport import Client
 
-RETRIED = ("500", "502", "503", "429", "reset", "stall", "drop_response")
+RETRIED = ("500", "502", "503", "429", "reset", "stall", "drop_response", "drop_response_late")
+FORWARDED = ("ok", "drop_response", "drop_response_late")  # faults that reach the server
 REFUSED = ("413", "422")
 
 
@@ -39,6 +43,13 @@ def _log_run(tmp_path: Path, url: str, project: str, rows: int, chunk: int, paus
     return run
 
 
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
 def _retry_dead_letters(journal: Path, url: str) -> int:
     """What `trackwell sync --retry-dead-letters` does, straight to the server (no proxy)."""
     if not DeadLetters(journal).letters():
@@ -48,17 +59,14 @@ def _retry_dead_letters(journal: Path, url: str) -> int:
         return retry_dead_letters(journal, client).sent
 
 
-def _server_log(server: Any, settle: float = 0.3, timeout: float = 10.0) -> str:
-    """The server log once it has stopped growing: the last request's line is written after its
-    response, so wait for quiet instead of guessing a delay."""
+def _server_log(server: Any, until: Callable[[str], bool], timeout: float = 10.0) -> str:
+    """The server log once ``until(log)`` holds (or at the timeout, for the assertion to show):
+    a request's line is written after its response has gone out."""
     deadline = time.monotonic() + timeout
     text = str(server.log())
-    while time.monotonic() < deadline:
-        time.sleep(settle)
-        newer = str(server.log())
-        if newer == text:
-            break
-        text = newer
+    while not until(text) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        text = str(server.log())
     return text
 
 
@@ -70,14 +78,15 @@ def test_each_fault(server: Any, proxy: FaultProxy, tmp_path: Path, fast_retries
     hit = next(s for s in proxy.seen if "/records" in s.path)
     assert hit.fault == fault and hit.retry_id
     attempts = [s for s in proxy.seen if s.retry_id == hit.retry_id]
-    log = _server_log(server)
+    tag = f"retry-id={hit.retry_id}"
     if fault in RETRIED:  # retried under the same id; the attempt that got through is in the log
         assert len(attempts) == 2 and attempts[1].fault == "ok"
-        expected_in_log = 2 if fault == "drop_response" else 1  # applied, then answered from the mark
-        assert log.count(f"retry-id={hit.retry_id}") == expected_in_log
+        expected_in_log = 2 if fault in FORWARDED else 1  # applied, then answered from the mark
+        assert _server_log(server, lambda log: log.count(tag) >= expected_in_log).count(tag) == expected_in_log
         assert not DeadLetters(journal).letters()
     else:  # refused for what it holds: never retried as is; halves (or a dead letter) follow
-        assert len(attempts) == 1 and f"retry-id={hit.retry_id}" not in log
+        assert len(attempts) == 1 and attempts[0].upstream_status is None  # the server never saw it
+        assert tag not in server.log()
         assert len(proxy.seen) > 1
     _retry_dead_letters(journal, server.url)
     assert_exactly_once(server.url, journal)
@@ -86,8 +95,8 @@ def test_each_fault(server: Any, proxy: FaultProxy, tmp_path: Path, fast_retries
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_fault_mixes(server: Any, tmp_path: Path, fast_retries: None, seed: int) -> None:
     mix = {"ok": 6, "500": 1, "502": 1, "503": 1, "429": 1, "413": 1, "422": 1, "reset": 1,
-           "stall": 0.3, "drop_response": 2}
-    proxy = FaultProxy(server.url, mix=mix, seed=seed, retry_after="0", stall_seconds=1.5)
+           "stall": 0.3, "drop_response": 2, "drop_response_late": 0.3}
+    proxy = FaultProxy(server.url, mix=mix, seed=seed, retry_after="0", stall_seconds=1.5, drop_delay=1.5)
     try:
         run = _log_run(tmp_path, proxy.url, f"mix-{seed}", rows=3000, chunk=25, pause=0.02)
     finally:
@@ -95,8 +104,8 @@ def test_random_fault_mixes(server: Any, tmp_path: Path, fast_retries: None, see
     journal = run.journal_path()
     faults = {s.fault for s in proxy.seen}
     assert len(faults) >= 5, f"seed {seed} exercised too few faults: {faults}"
-    log = _server_log(server)
-    forwarded = {s.retry_id for s in proxy.seen if s.fault in ("ok", "drop_response")}
+    forwarded = {s.retry_id for s in proxy.seen if s.fault in FORWARDED}
+    log = _server_log(server, lambda text: all(f"retry-id={rid}" in text for rid in forwarded))
     assert forwarded and all(f"retry-id={rid}" in log for rid in forwarded)
     by_id: dict[str | None, list[str]] = {}
     for s in proxy.seen:
@@ -140,3 +149,74 @@ def test_finish_does_not_hang_on_a_stalled_server_and_sync_delivers_the_rest(
     with Client(server.url) as client:
         deliver(journal, client)
     assert_exactly_once(server.url, journal)
+
+
+def test_the_client_times_out_while_the_server_applies_and_the_retry_is_answered_from_the_mark(
+        server: Any, tmp_path: Path) -> None:
+    """``drop_response_late``: each of three wide 1000-row batches reaches the server whole only
+    when the client, having timed out, retries it; the original is applied and its answer lost,
+    the retry (right behind it) must be answered from the applied-seq mark, not applied again."""
+    run = trackwell.init(project="late-drop", dir=tmp_path, mode="offline", reinit=True,
+                         settings={"quiet": True, "console": "off"})
+    for i in range(3000):
+        run.log({"x": i * 0.5, "i": i, **{f"w{k}": i + k for k in range(30)}})
+    run.finish()
+    journal = run.journal_path()
+    proxy = FaultProxy(server.url, drop_delay=30)
+    proxy.queue(*["drop_response_late", "ok"] * 3)  # each retry goes through
+    try:
+        with Client(proxy.url, timeout=0.5, initial_wait=0.01, max_wait=0.05) as client:
+            result = deliver(journal, client)
+        proxy.wait_forwarded()
+    finally:
+        proxy.close()
+    assert result.complete
+    late = proxy.faults_seen("drop_response_late")
+    assert len(late) == 3
+    for original in late:
+        assert original.upstream_status == 200  # the server applied it; the client never heard
+        retry = next(s for s in proxy.seen if s.retry_id == original.retry_id and s is not original)
+        assert retry.fault == "ok" and retry.upstream_status == 200
+        assert original.sent_at is not None and retry.sent_at is not None
+        assert retry.sent_at >= original.sent_at  # the original was whole at the server first
+        overlap = original.answered_at is not None and retry.sent_at < original.answered_at
+        print(f"retry {original.retry_id} reached the server "
+              f"{'while' if overlap else 'after'} the original was being applied")
+    tags = [f"retry-id={s.retry_id}" for s in late]
+    log = _server_log(server, lambda text: all(text.count(tag) >= 2 for tag in tags))
+    assert all(log.count(tag) == 2 for tag in tags)
+    assert_exactly_once(server.url, journal, keys=("x", "i", "w0", "w29"))
+
+
+def test_a_batch_landing_after_its_client_was_killed_is_not_applied_twice(server: Any, tmp_path: Path) -> None:
+    """The server applies a batch whose client is already dead (kill -9 while the request was in
+    flight), so the journal's ack is stale: the next process resends an overlapping batch (the
+    applied records and the ones journaled after them) and nothing lands twice."""
+    proxy = FaultProxy(server.url, drop_delay=60)
+    path = f"default/orphan/{uuid.uuid4().hex[:12]}"
+    first = SdkProcess(proxy.url, "orphan", path.rsplit("/", 1)[1], tmp_path)
+    try:
+        first.log([({"x": float(i), "i": i}, None, None) for i in range(100)])
+        _wait_until(lambda: len(scan_rows(server.url, path)) == 100, "the first rows on the server")
+        proxy.queue("drop_response_late")
+        first.log([({"x": float(i), "i": i}, None, None) for i in range(100, 600)])
+        _wait_until(lambda: bool(proxy.faults_seen("drop_response_late")), "the held upload")
+        journal = next(tmp_path.rglob("run-*.twj"))
+        size = journal.stat().st_size
+        first.log([({"x": float(i), "i": i}, None, None) for i in range(600, 1100)])
+        _wait_until(lambda: journal.stat().st_size > size, "rows journaled behind the held upload")
+        first.kill()
+        proxy.release_held()
+        proxy.wait_forwarded()
+        assert proxy.faults_seen("drop_response_late")[0].upstream_status == 200  # applied, never acked
+        second = SdkProcess(proxy.url, "orphan", path.rsplit("/", 1)[1], tmp_path)
+        assert second.start_step >= 101  # the held batch at least, and what the first journaled after it
+        second.log([({"x": -1.0, "i": -1}, None, None)])
+        second.finish()
+    finally:
+        first.kill()
+        proxy.close()
+    rows = scan_rows(server.url, path)
+    assert [r["_step"] for r in rows] == list(range(second.start_step + 1))
+    assert [r["i"] for r in rows] == [*range(second.start_step), -1]
+    assert point_counts(server.url, path)["i"] == second.start_step + 1  # once each, in both stores
