@@ -1,4 +1,4 @@
-"""The journal round trip, a torn tail and a damaged middle frame."""
+"""The journal round trip, a torn tail and a damaged middle frame (more damage: test_journal_disk.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from trackwell.schema import Exit, History, RunStart
 from trackwell.sdk.journal import (
-    JournalError,
     JournalHeader,
     JournalReader,
     JournalWriter,
@@ -67,7 +66,7 @@ def test_torn_tail_is_ignored(tmp_path: Path) -> None:
     assert [r.seq for r in JournalReader(path).records()] == list(range(1, 10))
 
 
-def test_corrupted_middle_frame_is_reported(tmp_path: Path) -> None:
+def test_corrupted_middle_frame_is_skipped_and_reported(tmp_path: Path) -> None:
     path = tmp_path / "run-r.twj"
     _write(path, 10)
     reader = JournalReader(path)
@@ -75,8 +74,11 @@ def test_corrupted_middle_frame_is_reported(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[offsets[3] + 10] ^= 0xFF  # a payload byte of the 5th record
     path.write_bytes(bytes(data))
-    with pytest.raises(JournalError, match="corrupted frame"):
-        JournalReader(path).records()
+    damaged = JournalReader(path)
+    assert [r.seq for r in damaged.records()] == [1, 2, 3, 4, 6, 7, 8, 9, 10]
+    assert damaged.skipped == [(offsets[3], offsets[4])]
+    assert [(loss.first_seq, loss.last_seq, loss.start, loss.end) for loss in damaged.losses] == [
+        (5, 5, offsets[3], offsets[4])]
 
 
 def test_ack_file(tmp_path: Path) -> None:
