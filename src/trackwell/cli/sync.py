@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from trackwell.sdk.journal import Loss
     from trackwell.sdk.sync import JournalState
     from trackwell.transport import Client
 
@@ -46,7 +47,8 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
         if isinstance(state, Exception):
             out.print(f"[red]error[/]    {journal}: {state}")
             failed += 1
-        elif state.synced and not include_synced and not (retry_dead and state.dead_pending):
+        elif (state.synced and not include_synced and not (retry_dead and state.dead_pending)
+              and not state.losses):  # a live run may have delivered around a hole: report it
             out.print(f"skipped  {state.label}: already synced ({state.run_dir})")
         else:
             states.append(state)
@@ -57,6 +59,8 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
         for s in states:
             note = "" if s.has_exit else (" (still running)" if s.alive else " (no exit record: crashed)")
             out.print(f"would sync {s.label}: {s.pending} of {s.last_seq} records{note} ({s.run_dir})")
+            for line in _damage(s, s.losses, delivered=False):
+                out.print(f"  {line}")
             if s.dead_pending:
                 what = "would retry" if retry_dead else "not retried without --retry-dead-letters:"
                 out.print(f"  {what} {s.dead_pending} dead-lettered records ({s.path.name}.dead)")
@@ -82,6 +86,8 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
                 continue
             r = outcome.result
             failed += _dead_letters(progress.console, s, client, retry_dead, lambda n: progress.advance(total, n))
+            for line in _damage(s, r.lost, delivered=not outcome.remaining):
+                progress.console.print(line)
             if outcome.marked_synced:
                 progress.console.print(f"[green]synced[/]   {s.label}: {r.sent} records sent, "
                                        f"{r.acked} acknowledged ({s.run_dir})")
@@ -89,11 +95,26 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
                 failed += 1
                 progress.console.print(f"[red]partial[/]  {s.label}: {outcome.remaining} records "
                                        f"not acknowledged ({s.run_dir})")
+            elif r.lost:
+                failed += 1  # every sync says so again: the journal is never marked synced
             else:
                 progress.console.print(f"[yellow]uploaded[/] {s.label}: {r.sent} records sent; the "
                                        f"run is still being written, not marked synced ({s.run_dir})")
     if failed:
         raise SystemExit(1)
+
+
+def _damage(s: JournalState, losses: list[Loss], delivered: bool) -> list[str]:
+    """What damage on disk did to a journal, one line each (records lost, a header recovered)."""
+    lines = [f"[red]damaged[/]  {loss.describe(s.label)}"
+             + ("; the rest were delivered" if delivered else "") + f" ({s.path})" for loss in losses]
+    if s.note:
+        lines.append(f"[yellow]repaired[/] {s.label}: {s.note} ({s.path})")
+    elif s.skipped and not losses:
+        spans = ", ".join(f"{a}-{b}" for a, b in s.skipped)
+        lines.append(f"[yellow]repaired[/] {s.label}: read past damaged bytes {spans}; no records "
+                     f"were lost ({s.path})")
+    return lines
 
 
 def _dead_letters(out: Any, s: JournalState, client: Client, retry: bool, advance: Callable[[int], None]) -> int:
@@ -114,10 +135,15 @@ def _dead_letters(out: Any, s: JournalState, client: Client, retry: bool, advanc
     except Exception as exc:  # noqa: BLE001 - report per run, continue with the others
         out.print(f"[red]failed[/]   {s.label}: retrying dead letters: {exc} ({dead_file})")
         return 1
+    if r.lost:
+        lost = "1 dead letter was" if len(r.lost) == 1 else f"{len(r.lost)} dead letters were"
+        out.print(f"[red]damaged[/]  {s.label}: {lost} lost to corruption in {dead_file}; the rest "
+                  "were retried")
     again = inspect(s.path).dead_pending
     if again:
         out.print(f"[red]refused[/]  {s.label}: {r.sent - r.dead_lettered} dead letters delivered, "
                   f"{again} refused again and kept in {dead_file}")
+    if again or r.lost:
         return 1
     out.print(f"[green]retried[/]  {s.label}: {r.sent} dead letters delivered ({dead_file})")
     return 0

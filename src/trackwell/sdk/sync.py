@@ -1,9 +1,14 @@
-"""`trackwell sync`'s engine: find journals, deliver them, mark them synced when complete."""
+"""`trackwell sync`'s engine: find journals, deliver them, mark them synced when complete.
+
+A journal whose records were damaged on disk is delivered around the hole (see uploader.py)
+but never marked synced, so every later `trackwell sync` reports the loss again and exits
+non-zero: a clean "synced" always means every record the run wrote reached the server.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +18,7 @@ from trackwell.sdk.journal import (
     JOURNAL_SUFFIX,
     JournalHeader,
     JournalReader,
+    Loss,
     read_ack,
     synced_path,
 )
@@ -47,6 +53,9 @@ class JournalState:
     alive: bool  # a process is still writing it
     dead_letters: int = 0  # records the server refused, kept in <journal>.dead
     dead_acked: int = 0  # how many of those a --retry-dead-letters delivered (or re-set aside)
+    losses: list[Loss] = field(default_factory=list)  # records damage on disk took
+    skipped: list[tuple[int, int]] = field(default_factory=list)  # damaged byte ranges read past
+    note: str | None = None  # how a damaged journal header was recovered
 
     @property
     def pending(self) -> int:
@@ -67,15 +76,17 @@ class JournalState:
 
 
 def inspect(journal: Path) -> JournalState:
-    """Read a journal's state without touching the network (raises JournalError if damaged)."""
+    """Read a journal's state without touching the network, damage included (raises
+    JournalError only if it cannot be read at all: not a journal, or its header is lost)."""
     reader = JournalReader(journal)
     last, has_exit = 0, False
     for record, _ in reader.read():
-        last = record.seq
+        last = max(last, record.seq)
         has_exit = has_exit or isinstance(record, Exit)
     return JournalState(journal, reader.header, last, read_ack(journal), has_exit,
                         synced_path(journal).exists(), writer_alive(journal),
-                        len(DeadLetters(journal).letters()), read_ack(dead_path(journal)))
+                        DeadLetters(journal).highest(), read_ack(dead_path(journal)),
+                        reader.losses, reader.skipped, reader.note)
 
 
 @dataclass
@@ -91,11 +102,12 @@ class SyncOutcome:
 
 def sync_journal(state: JournalState, client: Client, progress: Progress | None = None,
                  recheck: bool = False) -> SyncOutcome:
-    """Deliver one journal; mark it synced only once its last record is acknowledged and the run
-    is over (an Exit record, or no process holds the journal any more: it crashed)."""
+    """Deliver one journal; mark it synced only once its last record is acknowledged, the run
+    is over (an Exit record, or no process holds the journal any more: it crashed) and no record
+    was lost to damage on disk (``result.lost``)."""
     result = deliver(state.path, client, progress, recheck=recheck)
     over = result.saw_exit or not writer_alive(state.path)
-    marked = result.complete and result.last_seq > 0 and over
+    marked = result.complete and result.last_seq > 0 and over and not result.lost
     if marked:
         synced_path(state.path).touch()
     return SyncOutcome(state, result, marked)

@@ -8,6 +8,12 @@ Layers (see docs/delivery.md): the transport retries one request; batches are si
 server's body limit and halved on 413/422 down to single records, which are dead-lettered and
 replaced by a ``Skipped`` placeholder so the writer's seqs stay gap-free; the live uploader's
 circuit breaker backs off across requests during an outage.
+
+Records lost to damage on disk (the journal reader skips them and reports them, see
+journal.py) leave a hole in the seqs, which the server would answer with a sequence gap
+forever. A ``Skipped`` placeholder ("lost to journal corruption") is sent for each lost seq
+instead: the rest is delivered exactly once and the loss is visible on the server;
+``DeliveryResult.lost`` tells the caller, and `trackwell sync` never marks such a journal synced.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +31,14 @@ from trackwell.schema import Ack, AnyRecord, Batch, Exit, Skipped
 from trackwell.sdk.breaker import CircuitBreaker
 from trackwell.sdk.deadletter import DeadLetter, DeadLetters, dead_path, dead_writer
 from trackwell.sdk.errors import warn
-from trackwell.sdk.journal import JournalError, JournalReader, read_ack, write_ack
+from trackwell.sdk.journal import JournalError, JournalReader, Loss, read_ack, write_ack
 
 if TYPE_CHECKING:
     from trackwell.transport import Client, ServerError
 
 _IDLE_POLL = 5.0  # the writer wakes us after each write; this only bounds a missed wake-up
 _MAX_REASON = 500
+_PLACEHOLDER_BYTES = 64  # a Skipped record's encoded size, near enough for batch budgeting
 
 Progress = Callable[[int], None]
 Item = tuple[AnyRecord, int]  # a record and the position to resume from once it is acknowledged
@@ -49,6 +56,7 @@ class DeliveryResult:
     saw_exit: bool  # the journal ends with the run's Exit record
     sent: int  # records sent by this call
     dead_lettered: int = 0  # records refused by the server and set aside by this call
+    lost: list[Loss] = field(default_factory=list)  # records damage on disk took (placeholders went)
 
     @property
     def complete(self) -> bool:
@@ -115,25 +123,46 @@ class _Stream:
                 self._rewind()
 
     def result(self) -> DeliveryResult:
-        return DeliveryResult(self.acked, self.last_seq, self.saw_exit, self.sent, self.dead_lettered)
+        return DeliveryResult(self.acked, self.last_seq, self.saw_exit, self.sent, self.dead_lettered,
+                              self._losses())
+
+    def _losses(self) -> list[Loss]:
+        raise NotImplementedError
+
+    def _lost_reason(self, seq: int) -> str:
+        raise NotImplementedError
 
     def _pass(self) -> None:
         batch: list[Item] = []
         size = 0
+        expected, before = self.acked + 1, self._position  # next seq to send; where it starts
         for record, pos, rsize in self._items():
-            if record.seq <= self.acked:
+            if record.seq < expected:  # acknowledged already
                 if not batch:
                     self._position = pos
+                before = pos
                 continue
+            for seq in range(expected, record.seq):  # lost on disk: placeholders keep seqs gap-free
+                lost = Skipped(seq=seq, ts=record.ts, reason=self._lost_reason(seq))
+                batch, size = self._add(batch, size, (lost, before), _PLACEHOLDER_BYTES)
             if record.seq in self._dead_seqs:  # set aside earlier: only ever its placeholder again
                 record = Skipped(seq=record.seq, ts=record.ts, reason=f"dead-lettered in {self.dead.path.name}")
-            if self.budget.full(len(batch), size, rsize):
+            if self.budget.full(len(batch), size, rsize):  # inline: the hot path of sync
                 self._send(batch)
                 batch, size = [], 0
             batch.append((record, pos))
             size += rsize
+            expected, before = record.seq + 1, pos
         if batch:
             self._send(batch)
+
+    def _add(self, batch: list[Item], size: int, item: Item, item_size: int) -> tuple[list[Item], int]:
+        """Add to the batch, sending it first if the item would not fit; returns the new batch."""
+        if self.budget.full(len(batch), size, item_size):
+            self._send(batch)
+            batch, size = [], 0
+        batch.append(item)
+        return batch, size + item_size
 
     def _send(self, items: list[Item]) -> None:
         from trackwell.transport import send_halving
@@ -211,6 +240,15 @@ class Delivery(_Stream):
     def _rewind(self) -> None:
         self._position = self.reader.data_offset
 
+    def _losses(self) -> list[Loss]:
+        return list(self.reader.losses)
+
+    def _lost_reason(self, seq: int) -> str:
+        for loss in self.reader.losses:
+            if loss.first_seq <= seq <= loss.last_seq and loss.start is not None:
+                return f"lost to journal corruption at bytes {loss.start}-{loss.end} of {self.journal.name}"
+        return f"lost to journal corruption in {self.journal.name}"
+
 
 class DeadLetterRetry(_Stream):
     """Resends a journal's dead letters under their own writer: letter i is seq i, with its own
@@ -220,16 +258,27 @@ class DeadLetterRetry(_Stream):
         header = JournalReader(journal).header
         super().__init__(journal, client, dead_writer(header.writer), dead_path(Path(journal)), progress, None)
         self.parent = header.writer  # the server gives the letters that writer's step offsets
-        self._letters = self.dead.letters()  # fixed now: re-appended letters are not retried in a loop
-        self.last_seq = len(self._letters)
+        # fixed now: re-appended letters are not retried in a loop; ordered by number (one per n)
+        self._letters = sorted({letter.n: letter for letter in self.dead.letters()}.values(),
+                               key=lambda letter: letter.n)
+        self.last_seq = self._letters[-1].n if self._letters else 0
+        numbers = {letter.n for letter in self._letters}
+        self._lost = [n for n in range(self.acked + 1, self.last_seq) if n not in numbers]
 
     def _items(self) -> Iterator[tuple[AnyRecord, int, int]]:
         for i in range(self._position, len(self._letters)):
             letter = self._letters[i]
-            yield msgspec.structs.replace(letter.decode(), seq=i + 1), i + 1, letter.size
+            yield msgspec.structs.replace(letter.decode(), seq=letter.n), i + 1, letter.size
 
     def _rewind(self) -> None:
         self._position = 0
+
+    def _losses(self) -> list[Loss]:
+        """Letters damaged on disk before they were retried (numbers, not journal seqs)."""
+        return [Loss(n, n, None, None) for n in self._lost]
+
+    def _lost_reason(self, seq: int) -> str:
+        return f"dead letter lost to corruption in {self.dead.path.name}"
 
 
 def deliver(journal_path: str | Path, client: Client, progress: Progress | None = None,
