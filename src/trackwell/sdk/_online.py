@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from trackwell.sdk.errors import UsageError
-from trackwell.sdk.resume import needs_server, resolve_online
+from trackwell.sdk.resume import claim_writer, needs_server, resolve_online
 from trackwell.sdk.rundir import earlier_journals
 
 if TYPE_CHECKING:
@@ -37,6 +37,8 @@ def start_online(run: Run, config: dict[str, Any]) -> None:
                                  json={**fields, "tags": list(run.tags), "config": config}, retry=False)
             run._name = run._name or (info.get("name") if isinstance(info, dict) else None)
             p.resolved = True
+        # One owner per step: refused here (not later in the uploader) if another process writes it.
+        claim_writer(probe, (run.entity, run.project, run.id), run._writer_claim())
         name = run._name or p.run.get("name") or run.id
         how = ("forked" if p.fork else "rewound" if p.rewind_step is not None else "resumed") if p.run else "run"
         at = f" from step {p.starting_step}" if p.run else ""

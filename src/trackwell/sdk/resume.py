@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trackwell.sdk.errors import UsageError
-from trackwell.sdk.rundir import generate_run_id, read_resume_id, validate_run_id
+from trackwell.sdk.rundir import earlier_journals, generate_run_id, read_resume_id, validate_run_id
 
 if TYPE_CHECKING:
     from trackwell.sdk.settings import Settings
@@ -72,6 +72,48 @@ def plan(s: Settings) -> Plan:
         if previous is not None:  # the last run started from this directory did not end cleanly
             return Plan(previous, mode="auto")
     return Plan(generate_run_id())
+
+
+def predecessors(base_dir: str | None, run_id: str, entity: str, project: str) -> dict[str, int]:
+    """Earlier processes of this run whose journals lie in this directory, dead (their lock is
+    free): {writer id: last seq}. Sent as ``RunStart.after`` and with the writer claim, so the
+    server orders their records first and their leases do not block this process."""
+    from trackwell.sdk.journal import JournalError
+    from trackwell.sdk.sync import inspect
+
+    found: dict[str, int] = {}
+    for journal in earlier_journals(base_dir, run_id):
+        try:
+            state = inspect(journal)
+        except (OSError, JournalError):
+            continue  # unreadable: `trackwell sync` reports it; it cannot be ordered anyway
+        if not state.alive and (state.header.entity, state.header.project) == (entity, project):
+            found[state.header.writer] = state.last_seq
+    return found
+
+
+def shared_label(s: Settings) -> str:
+    """A shared-mode writer's label: the setting, else the distributed rank, else host-pid."""
+    import os
+    import socket
+
+    if s.label:
+        return str(s.label)
+    rank = os.environ.get("RANK")
+    return f"rank-{rank}" if rank is not None else f"{socket.gethostname()}-{os.getpid()}"
+
+
+def claim_writer(client: Client, path: tuple[str, str, str], claim: dict[str, Any]) -> None:
+    """Register this process's journal writer with the server: another live writer of the run is
+    a ``UsageError`` naming it (the server's message says how to share a run)."""
+    from trackwell.transport import ServerError
+
+    try:
+        client.request("POST", client.run_path(*path) + "/writers", json=claim, retry=False)
+    except ServerError as exc:
+        if exc.status == 409:
+            raise UsageError(f"cannot start run {'/'.join(path)}: {exc.detail}") from None
+        raise
 
 
 def needs_server(p: Plan) -> bool:

@@ -31,7 +31,7 @@ from trackwell.sdk.config import Config, Summary, as_dict
 from trackwell.sdk.console import ConsoleCapture
 from trackwell.sdk.errors import UsageError, warn
 from trackwell.sdk.journal import JournalHeader, JournalWriter, synced_path
-from trackwell.sdk.resume import needs_server, plan
+from trackwell.sdk.resume import needs_server, plan, predecessors, shared_label
 from trackwell.sdk.rundir import (
     clear_resume_id,
     create_run_dir,
@@ -76,6 +76,9 @@ class Run(RunBase):
         if offline and needs_server(p):
             raise UsageError(f"{'fork_from' if p.fork else 'resume_from'} needs the server: it reads the "
                              "run's history there; use mode='online'")
+        self._writer_id = uuid.uuid4().hex
+        # Earlier processes of this run found dead on this disk: ordered before this one.
+        self._after = predecessors(s.dir, self.id, self.entity, self.project) if p.mode is not None else {}
         if not offline:
             start_online(self, config)
         summary: dict[str, Any] = {}
@@ -90,7 +93,7 @@ class Run(RunBase):
         started = self.start_time - runtime  # so _runtime continues where the run left off
         self._rundir = create_run_dir(s.dir, self.id, offline, self.start_time)
         self._lock_fd = hold_writer_lock(self._rundir.journal)
-        header = JournalHeader(version=1, writer=uuid.uuid4().hex, entity=self.entity,
+        header = JournalHeader(version=1, writer=self._writer_id, entity=self.entity,
                                project=self.project, run_id=self.id, created=self.start_time,
                                mode=str(s.mode))
         journal = JournalWriter(self._rundir.journal, header, fsync_interval=float(s.fsync_interval or 1.0))
@@ -110,7 +113,7 @@ class Run(RunBase):
             name=self._name, group=self.group, job_type=self.job_type, tags=list(self.tags),
             notes=self.notes, config=self.config.as_dict(), host=socket.gethostname(),
             program=sys.argv[0] if sys.argv and sys.argv[0] else None,
-            python=sys.version.split()[0], resume=p.unresolved_mode)])
+            python=sys.version.split()[0], resume=p.unresolved_mode, **self._writer_fields())])
         on_written = self._uploader.wake if self._uploader is not None else None
         self._writer = Writer(journal, last_seq=1, started=started,
                               interval=float(s.flush_interval or 0.5), on_written=on_written,
@@ -128,6 +131,16 @@ class Run(RunBase):
         if s.console != "off":  # started last: our own init messages are not the run's output
             self._console = ConsoleCapture(self._console_lines)
             self._console.start()
+
+    def _writer_fields(self) -> dict[str, Any]:
+        """Who writes (RunStart and the writer claim carry it): the server's lease messages name it."""
+        s = self.settings
+        shared = s.mode == "shared"
+        return {"pid": os.getpid(), "label": shared_label(s) if shared else s.label, "shared": shared,
+                "primary": s.primary, "after": dict(self._after)}
+
+    def _writer_claim(self) -> dict[str, Any]:
+        return {"writer": self._writer_id, "host": socket.gethostname(), **self._writer_fields()}
 
     def _adopt(self, run: dict[str, Any]) -> None:
         """Fields not given to init() keep the server's values (W&B: tags and notes carry over)."""
