@@ -134,6 +134,17 @@ def test_a_flipped_payload_bit_loses_one_record_of_9999(tmp_path: Path, server: 
     assert len(steps) == 9996 and 4999 not in steps  # 9,997 History rows less the lost one
 
 
+def test_a_lost_run_start_is_rebuilt_from_the_header(tmp_path: Path, server: LiveServer) -> None:
+    """The server admits a writer by its first record: without it nothing else could land."""
+    journal, starts = _write_journal(tmp_path / "run", "nostart", 50)
+    _flip(journal, starts[0] + 8)  # inside the RunStart's payload
+    done = _sync(server, tmp_path / "run")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 record of run default/disk/nostart was lost to corruption" in done.stdout
+    assert "(seq 1); the rest were delivered" in done.stdout
+    assert _steps(server, "nostart") == list(range(48))
+
+
 @pytest.mark.parametrize("offset", [1, 4, 6, 12], ids=["file-magic", "version", "frame-magic", "header-body"])
 def test_a_flipped_header_byte_still_delivers_every_frame(
         tmp_path: Path, server: LiveServer, offset: int) -> None:
@@ -235,12 +246,16 @@ def test_appends_fdatasync_once_per_interval(tmp_path: Path, monkeypatch: pytest
     for i in range(0, 30, 10):
         every.append(records[i:i + 10])
     assert len(synced) == 3
+    every.sync_if_due()  # nothing written since the last sync: nothing to do
+    assert len(synced) == 3
     every.close()
 
     synced.clear()
     hourly = JournalWriter(tmp_path / "run-hourly.twj", _header("hourly"), fsync_interval=3600.0)
     for i in range(0, 30, 10):
         hourly.append(records[i:i + 10])
+    assert synced == []
+    hourly.sync_if_due()  # what a periodic caller does between appends: not due for an hour
     assert synced == []
     hourly.close()
     assert len(synced) == 1  # close always syncs

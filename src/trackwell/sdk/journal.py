@@ -138,6 +138,7 @@ class JournalWriter:
             raise
         self._end = os.lseek(self._fd, 0, os.SEEK_END)  # end of the last good frame
         self._synced_at = time.monotonic()
+        self._dirty = False  # written since the last sync
 
     def append(self, records: list[AnyRecord]) -> int:
         """Write the records as frames; returns the bytes written.
@@ -152,6 +153,7 @@ class JournalWriter:
             return 0
         try:
             self._write_all(buf)
+            self._dirty = True
             if time.monotonic() - self._synced_at >= self.fsync_interval:
                 self.sync()
         except OSError:
@@ -160,10 +162,17 @@ class JournalWriter:
         self._end = os.lseek(self._fd, 0, os.SEEK_CUR)  # O_APPEND: the offset is the file's end
         return len(buf)
 
+    def sync_if_due(self) -> None:
+        """Sync what was written if ``fsync_interval`` has passed: for a caller that wakes
+        periodically, so the last records before a quiet spell do not wait for the next append."""
+        if self._dirty and time.monotonic() - self._synced_at >= self.fsync_interval:
+            self.sync()
+
     def sync(self) -> None:
         """fdatasync: survive power loss, not just a process kill (the page cache covers that)."""
         (os.fdatasync if hasattr(os, "fdatasync") else os.fsync)(self._fd)  # macOS has no fdatasync
         self._synced_at = time.monotonic()
+        self._dirty = False
         for path in self._unsynced:
             _fsync_path(path)
         self._unsynced = []

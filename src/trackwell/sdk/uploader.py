@@ -14,6 +14,8 @@ journal.py) leave a hole in the seqs, which the server would answer with a seque
 forever. A ``Skipped`` placeholder ("lost to journal corruption") is sent for each lost seq
 instead: the rest is delivered exactly once and the loss is visible on the server;
 ``DeliveryResult.lost`` tells the caller, and `trackwell sync` never marks such a journal synced.
+A lost ``RunStart`` (seq 1) is rebuilt from the journal header instead: the server admits a
+writer by it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from trackwell.schema import Ack, AnyRecord, Batch, Exit, Skipped
+from trackwell.schema import Ack, AnyRecord, Batch, Exit, RunStart, Skipped
 from trackwell.sdk.breaker import CircuitBreaker
 from trackwell.sdk.deadletter import DeadLetter, DeadLetters, dead_path, dead_writer
 from trackwell.sdk.errors import warn
@@ -91,6 +93,7 @@ class _Stream:
         self._ack_file = ack_file
         self._dead_seqs = self.dead.seqs(writer)  # live set: add() updates it
         self._warned_keys: set[str] = set()
+        self._gaps: list[Loss] = []  # holes sent as placeholders that the reader did not report
         self._position = 0
 
     # -- where records come from ----------------------------------------------------------
@@ -129,6 +132,15 @@ class _Stream:
     def _losses(self) -> list[Loss]:
         raise NotImplementedError
 
+    def _gap(self, first: int, last: int) -> None:
+        """Placeholders go for seqs ``first..last``: make sure the loss is reported."""
+        if not any(loss.first_seq <= first and last <= loss.last_seq for loss in self._losses()):
+            self._gaps.append(Loss(first, last, None, None))
+
+    def _placeholder(self, seq: int, ts: float) -> AnyRecord:
+        """What stands in for a record lost on disk."""
+        return Skipped(seq=seq, ts=ts, reason=self._lost_reason(seq))
+
     def _lost_reason(self, seq: int) -> str:
         raise NotImplementedError
 
@@ -142,9 +154,11 @@ class _Stream:
                     self._position = pos
                 before = pos
                 continue
-            for seq in range(expected, record.seq):  # lost on disk: placeholders keep seqs gap-free
-                lost = Skipped(seq=seq, ts=record.ts, reason=self._lost_reason(seq))
-                batch, size = self._add(batch, size, (lost, before), _PLACEHOLDER_BYTES)
+            if record.seq > expected:  # lost on disk: placeholders keep the seqs gap-free
+                self._gap(expected, record.seq - 1)
+                for seq in range(expected, record.seq):
+                    batch, size = self._add(batch, size, (self._placeholder(seq, record.ts), before),
+                                            _PLACEHOLDER_BYTES)
             if record.seq in self._dead_seqs:  # set aside earlier: only ever its placeholder again
                 record = Skipped(seq=record.seq, ts=record.ts, reason=f"dead-lettered in {self.dead.path.name}")
             if self.budget.full(len(batch), size, rsize):  # inline: the hot path of sync
@@ -241,7 +255,17 @@ class Delivery(_Stream):
         self._position = self.reader.data_offset
 
     def _losses(self) -> list[Loss]:
-        return list(self.reader.losses)
+        return [*self.reader.losses, *self._gaps]
+
+    def _placeholder(self, seq: int, ts: float) -> AnyRecord:
+        if seq != 1:
+            return super()._placeholder(seq, ts)
+        # The server admits a writer by its RunStart: rebuild it from the header (name, config and
+        # the like are lost with it). An offline journal may have resumed the run: "allow" lets
+        # the server continue after an earlier process, or create the run if there was none.
+        h = self.reader.header
+        return RunStart(seq=1, ts=ts, entity=h.entity, project=h.project, run_id=h.run_id,
+                        resume="allow" if h.mode == "offline" else None)
 
     def _lost_reason(self, seq: int) -> str:
         for loss in self.reader.losses:
@@ -275,7 +299,7 @@ class DeadLetterRetry(_Stream):
 
     def _losses(self) -> list[Loss]:
         """Letters damaged on disk before they were retried (numbers, not journal seqs)."""
-        return [Loss(n, n, None, None) for n in self._lost]
+        return [*(Loss(n, n, None, None) for n in self._lost), *self._gaps]
 
     def _lost_reason(self, seq: int) -> str:
         return f"dead letter lost to corruption in {self.dead.path.name}"
