@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import msgspec
 import pytest
 
-from trackwell.schema import Batch, Exit, Preempting
+from trackwell.schema import Batch, Exit, Preempting, Skipped
 from trackwell.server import lifecycle
 from trackwell.server.ingest import Ingestor, InvalidBatch, ResumeConflict
 from trackwell.store.metadata import LifecycleError
@@ -95,3 +96,26 @@ def test_rewind_rebuilds_summaries_and_keeps_pinned_keys(
     assert ingestor.metadata.metric_summaries(pk)["x"]["count"] == 5
     with pytest.raises(ValueError, match="steps start at 0"):
         lifecycle.rewind(ingestor, *project, "r", -1)
+
+
+def test_dead_letter_retries_take_their_writers_offsets(ingestor: Ingestor, project: tuple[str, str],
+                                                        journal: Any) -> None:
+    """Letters of an offline-resumed journal are resent under a derived writer: they used to land
+    at unshifted steps (on top of the first process's history)."""
+    first = journal(*project, "r")
+    ingestor.apply(*project, "r", first.batch([first.start()] + [first.log({"x": float(i)}) for i in range(5)]
+                                              + [first.record(Exit, exit_code=0, runtime=5.0)]))
+    second = journal(*project, "r")
+    start, kept, refused, last = second.start(resume="allow"), second.log({"x": 100.0}), \
+        second.log({"x": 101.0}), second.log({"x": 102.0})
+    skipped = Skipped(seq=refused.seq, ts=refused.ts, reason="dead-lettered")
+    ingestor.apply(*project, "r", second.batch([start, kept, skipped, last]))
+    letters = journal(*project, "r", writer="d" * 32)
+    letter = msgspec.structs.replace(refused, seq=1)
+    letters.seq = 1
+    ingestor.apply(*project, "r", Batch(writer=letters.writer, records=[letter], parent=second.writer))
+    pk = ingestor.metadata.run_pk(*project, "r") or 0
+    got = {r["_step"]: r["x"] for r in ingestor.metrics.scan(pk, None, None, 100)[0]}
+    assert got == {0: 0.0, 1: 1.0, 2: 2.0, 3: 3.0, 4: 4.0, 5: 100.0, 6: 101.0, 7: 102.0}
+    with pytest.raises(InvalidBatch, match="has written nothing"):
+        ingestor.apply(*project, "r", Batch(writer="e" * 32, records=[letter], parent="f" * 32))
