@@ -48,6 +48,7 @@ class Seen:
     upstream_status: int | None = None  # what the server answered (None: not forwarded, or unreachable)
     upstream_done: threading.Event = field(default_factory=threading.Event, repr=False)
     body_sent: threading.Event = field(default_factory=threading.Event, repr=False)
+    handled: threading.Event = field(default_factory=threading.Event, repr=False)  # the proxy is done with it
     sent_at: float | None = None  # monotonic: the whole request was with the server
     answered_at: float | None = None  # monotonic: the server's answer came back
 
@@ -151,6 +152,14 @@ class FaultProxy:
         seen = Seen(h.command, h.path, h.headers.get("X-Trackwell-Retry-Id"), fault)
         with self._lock:
             self.seen.append(seen)
+        try:
+            self._inject(h, seen, body)
+        finally:
+            seen.handled.set()
+
+    def _inject(self, h: BaseHTTPRequestHandler, seen: Seen, body: bytes) -> None:
+        fault = seen.fault
+        with self._lock:
             held = self._held.pop(seen.retry_id, None) if seen.retry_id else None
         if held is not None:  # the retry of a request held back: the original completes first
             release, original = held

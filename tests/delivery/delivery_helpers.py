@@ -8,6 +8,8 @@ import os
 import select
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,14 @@ FAST_RETRIES = {
     "TRACKWELL_RETRY_MAX_INTERVAL": "0.3",
     "TRACKWELL_HTTP_TIMEOUT": "1.0",
 }
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.02)
 
 
 def logged(journal: Path) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 import warnings
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from delivery_helpers import assert_exactly_once, logged
+from delivery_helpers import assert_exactly_once, logged, wait_for
 from servers import scan_rows, start_server
 
 import trackwell
@@ -57,9 +56,9 @@ def test_a_body_over_the_limit_is_answered_413_with_the_limit(small_server: Any)
 
     assert httpx.post(url, content=chunks()).status_code == 413
     assert httpx.post(url, content=b"\x80").status_code == 422  # under the limit: reaches the app
-    time.sleep(0.2)
-    assert "POST /api/v1/runs/default/limits/r1/records 413" in small_server.log()
-    assert f"retry-id={rid}" in small_server.log()
+    # a request's log line is written after its response
+    wait_for(lambda: "POST /api/v1/runs/default/limits/r1/records 413" in small_server.log()
+             and f"retry-id={rid}" in small_server.log(), "the 413s in the server log", timeout=10)
 
 
 def test_batches_are_split_below_the_limit_the_server_names(small_server: Any, tmp_path: Path,

@@ -121,7 +121,9 @@ def test_kill_9_mid_upload_then_sync(live_server: Any, tmp_path: Path) -> None:
     deadline = time.monotonic() + 30
     while read_ack(journal) < 50 and time.monotonic() < deadline:  # the uploader is busy
         time.sleep(0.05)
-    time.sleep(0.7)
+    first_ack = read_ack(journal)
+    while read_ack(journal) == first_ack and time.monotonic() < deadline:  # and keeps going: kill mid-stream
+        time.sleep(0.01)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     acked_at_kill = read_ack(journal)
