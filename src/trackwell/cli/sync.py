@@ -64,7 +64,7 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
             if s.dead_pending:
                 what = "would retry" if retry_dead else "not retried without --retry-dead-letters:"
                 out.print(f"  {what} {s.dead_pending} dead-lettered records ({s.path.name}.dead)")
-        return
+        raise SystemExit(1 if failed or any(s.losses for s in states) else 0)  # as a real sync would
 
     from trackwell.transport import Client
 
