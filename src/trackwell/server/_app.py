@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from trackwell import __version__
-from trackwell.server import _errors
+from trackwell.server import _errors, validation
 from trackwell.server._catchup import catch_up_forever
 from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
 from trackwell.server._logging import RequestLog
@@ -20,6 +20,7 @@ from trackwell.server._reaper import DEFAULT_CRASH_TIMEOUT, reap_forever
 from trackwell.server.ingest import Ingestor
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.routers import ALL, pages
+from trackwell.server.routers._deps import checked_path
 
 API_PREFIX = "/api/v1"
 
@@ -27,8 +28,10 @@ API_PREFIX = "/api/v1"
 def create_app(db_url: str, metrics_path: str | Path, *,
                max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
                crash_timeout: float = DEFAULT_CRASH_TIMEOUT,
-               lease_timeout: float = DEFAULT_LEASE_TIMEOUT) -> FastAPI:
+               lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
+               max_keys_per_batch: int = validation.DEFAULT_MAX_KEYS_PER_BATCH) -> FastAPI:
     """The trackwell server: stores open (and the database migrates) when the app starts."""
+    validation.configure(validation.Limits(max_keys_per_batch=max_keys_per_batch))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,9 +52,10 @@ def create_app(db_url: str, metrics_path: str | Path, *,
             ingestor.close()
 
     app = FastAPI(title="trackwell", version=__version__, lifespan=lifespan)
+    checked = [Depends(checked_path)]  # entity/project/run id in a path: text a database can hold
     for router in ALL:
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(pages.router)  # outside the API prefix: the URLs the SDK prints
+        app.include_router(router, prefix=API_PREFIX, dependencies=checked)
+    app.include_router(pages.router, dependencies=checked)  # outside the API prefix: the URLs the SDK prints
     _errors.install(app)
     # inside RequestLog, so a refused body is still logged with its retry id
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)

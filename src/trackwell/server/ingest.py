@@ -25,19 +25,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from trackwell.schema import (
-    RESUME_MODES,
-    SUMMARY_MODES,
     Ack,
     AnyRecord,
     Batch,
-    Console,
-    DefineMetric,
     Exit,
     History,
     RunStart,
     decode_batch,
     encode,
 )
+from trackwell.server import validation
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT, WriterConflict, admit, fenced, live
 from trackwell.server.projector import Projector
 from trackwell.store import Stores, open_stores
@@ -73,34 +70,12 @@ class ResumeConflict(Exception):
 
 
 def validate(batch: Batch, entity: str, project: str, run_id: str) -> None:
-    if not batch.writer:
-        raise InvalidBatch("batch.writer is empty; every batch names the journal writer that made it")
-    records = batch.records
-    if not records:
-        return
-    first = records[0].seq
-    if first < 1:
-        raise InvalidBatch(f"records[0].seq is {first}; sequence numbers start at 1")
-    seqs = [rec.seq for rec in records]
-    if seqs != list(range(first, first + len(records))):
-        i = next(i for i, seq in enumerate(seqs) if seq != first + i)
-        raise InvalidBatch(f"records must be consecutive seqs of writer {batch.writer}: records[{i}].seq "
-                           f"is {seqs[i]}, expected {first + i}; split the upload at the gap")
-    for i, rec in enumerate(records):
-        if type(rec) is History:
-            continue
-        if isinstance(rec, RunStart) and (rec.entity, rec.project, rec.run_id) != (entity, project, run_id):
-            raise InvalidBatch(f"records[{i}] (seq {rec.seq}) starts run {rec.entity}/{rec.project}/{rec.run_id} "
-                               f"but the batch was posted to {entity}/{project}/{run_id}")
-        if isinstance(rec, DefineMetric) and rec.summary is not None and rec.summary not in SUMMARY_MODES:
-            raise InvalidBatch(f"records[{i}] (seq {rec.seq}) defines metric {rec.name!r} with summary "
-                               f"{rec.summary!r}; use one of {', '.join(SUMMARY_MODES)}")
-        if isinstance(rec, RunStart) and rec.resume is not None and rec.resume not in RESUME_MODES:
-            raise InvalidBatch(f"records[{i}] (seq {rec.seq}) has resume={rec.resume!r}; use one of "
-                               f"{', '.join(RESUME_MODES)}")
-        if isinstance(rec, Console) and len(rec.stream) > 16:
-            raise InvalidBatch(f"records[{i}] (seq {rec.seq}) has console stream {rec.stream[:40]!r}; "
-                               "use 'stdout' or 'stderr'")
+    """Refuse what the stores would refuse or could not read back (``server.validation``); an
+    ``InvalidBatch`` raised for one record carries its index and seq (``api_fields``)."""
+    try:
+        validation.check_batch(batch, entity, project, run_id)
+    except validation.InvalidValue as exc:
+        raise InvalidBatch(str(exc)) from exc
 
 
 class Ingestor:

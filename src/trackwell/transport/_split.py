@@ -1,8 +1,12 @@
 """Batch sizing and splitting: keep batches under the server's body limit, and when the server
-still refuses one (413 too large, 422 invalid), halve it recursively until the refusal is pinned
-on single items, which the caller sets aside (the SDK dead-letters them).
+still refuses one (413 too large, 422 invalid), pin the refusal on single items, which the caller
+sets aside (the SDK dead-letters them).
 
-Halving, not retrying: a refused batch is refused for what it holds, so sending it again as is
+A trackwell server's 422 for one bad record names it (``{"error": "invalid_record", "index": i,
+"seq": s}``): the items before it are sent, that one is set aside, and sending goes on after it,
+so a bad record costs two requests. Any other refusal halves the batch recursively.
+
+Splitting, not retrying: a refused batch is refused for what it holds, so sending it again as is
 would fail the same way; the transport's retry layer never sees these statuses as retryable.
 """
 
@@ -44,21 +48,38 @@ def server_limit(exc: ServerError) -> int | None:
     return int(value) if isinstance(value, int) and value > 0 else None
 
 
+def refused_index(exc: ServerError, count: int) -> int | None:
+    """The index of the one record a trackwell server's 422 names, if it is one of ``count``."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    index = body.get("index") if exc.status == 422 and body.get("error") == "invalid_record" else None
+    return index if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < count else None
+
+
 def send_halving(items: Sequence[T], send: Callable[[Sequence[T]], None],
                  refused: Callable[[T, ServerError], None],
                  budget: BatchBudget | None = None) -> None:
-    """``send(items)``; on 413/422 send each half the same way; a single refused item goes to
-    ``refused(item, error)``. Other errors propagate (what was already sent stays sent)."""
-    try:
-        send(items)
-    except ServerError as exc:
-        if exc.status not in REFUSED:
-            raise
-        if budget is not None:
-            budget.learn(exc)
-        if len(items) == 1:
-            refused(items[0], exc)
+    """``send(items)``; on 413/422 set aside the item a 422 names (sending the rest around it) or
+    send each half the same way; a single refused item goes to ``refused(item, error)``. Other
+    errors propagate (what was already sent stays sent)."""
+    while items:
+        try:
+            send(items)
             return
-        mid = len(items) // 2
-        send_halving(items[:mid], send, refused, budget)
-        send_halving(items[mid:], send, refused, budget)
+        except ServerError as exc:
+            if exc.status not in REFUSED:
+                raise
+            if budget is not None:
+                budget.learn(exc)
+            if len(items) == 1:
+                refused(items[0], exc)
+                return
+            index = refused_index(exc, len(items))
+            if index is None:
+                mid = len(items) // 2
+                send_halving(items[:mid], send, refused, budget)
+                send_halving(items[mid:], send, refused, budget)
+                return
+            if index:
+                send_halving(items[:index], send, refused, budget)
+            refused(items[index], exc)
+            items = items[index + 1:]  # a loop, not recursion: many bad records stay shallow

@@ -1,4 +1,8 @@
-"""History: downsampled buckets, sampled rows, paged scan, NDJSON export."""
+"""History: downsampled buckets, sampled rows, paged scan, NDJSON export.
+
+``keys`` selects metrics: ``keys=a,b`` (split at commas), ``keys=a&keys=b`` (each value one key,
+so a key may hold a comma) or ``keys=["a,b","c"]`` (a JSON array); without it, every key.
+"""
 
 from __future__ import annotations
 
@@ -8,46 +12,52 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from trackwell.server._encoding import json_bytes, respond
-from trackwell.server._errors import ApiError
+from trackwell.server._errors import ApiError, clip
 from trackwell.server.routers import _deps
+from trackwell.server.routers._deps import INT64_MAX, INT64_MIN
 
 router = APIRouter()
 _RUN = "/runs/{entity}/{project}/{run_id}"
+_KEYS = Query(None, description="keys=a,b; keys=a&keys=b (commas kept); or a JSON array of keys")
+
+
+def _step() -> int | None:
+    return Query(None, ge=INT64_MIN, le=INT64_MAX)  # type: ignore[no-any-return]
 
 
 @router.get(_RUN + "/history/buckets")
 def buckets(request: Request, entity: str, project: str, run_id: str, key: str,
-            buckets: int = Query(1000, ge=1, le=100_000), min_step: int | None = None,
-            max_step: int | None = None) -> Response:
+            buckets: int = Query(1000, ge=1, le=100_000), min_step: int | None = _step(),
+            max_step: int | None = _step()) -> Response:
     ref = _deps.run_ref(request, entity, project, run_id)
     store = _deps.metrics(request)
     result = store.downsample(ref, key, buckets, min_step, max_step)
     if not result["count"]:
         keys = store.keys(ref)
         if key not in keys:
-            shown = ", ".join(keys[:20]) + (", ..." if len(keys) > 20 else "")
-            raise ApiError(404, f"run {entity}/{project}/{run_id} has no metric {key!r}; "
+            shown = ", ".join(clip(k, 100) for k in keys[:20]) + (", ..." if len(keys) > 20 else "")
+            raise ApiError(404, f"run {clip(f'{entity}/{project}/{run_id}')} has no metric {clip(key)}; "
                                 f"its keys are: {shown or '(none logged yet)'}")
     return respond(request, result)
 
 
 @router.get(_RUN + "/history")
-def history(request: Request, entity: str, project: str, run_id: str, keys: str | None = None,
+def history(request: Request, entity: str, project: str, run_id: str, keys: list[str] | None = _KEYS,
             samples: int = Query(500, ge=1, le=100_000)) -> Response:
     ref = _deps.run_ref(request, entity, project, run_id)
     return respond(request, {"rows": _deps.metrics(request).sample(ref, _deps.split_keys(keys), samples)})
 
 
 @router.get(_RUN + "/history/scan")
-def scan(request: Request, entity: str, project: str, run_id: str, keys: str | None = None,
-         min_step: int | None = None, page_size: int = Query(1000, ge=1, le=100_000)) -> Response:
+def scan(request: Request, entity: str, project: str, run_id: str, keys: list[str] | None = _KEYS,
+         min_step: int | None = _step(), page_size: int = Query(1000, ge=1, le=100_000)) -> Response:
     ref = _deps.run_ref(request, entity, project, run_id)
     rows, next_step = _deps.metrics(request).scan(ref, _deps.split_keys(keys), min_step, page_size)
     return respond(request, {"rows": rows, "next_step": next_step})
 
 
 @router.get(_RUN + "/history/export")
-def export(request: Request, entity: str, project: str, run_id: str, keys: str | None = None) -> Response:
+def export(request: Request, entity: str, project: str, run_id: str, keys: list[str] | None = _KEYS) -> Response:
     ref = _deps.run_ref(request, entity, project, run_id)
     store, selected = _deps.metrics(request), _deps.split_keys(keys)
 

@@ -3,33 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from trackwell.server import lifecycle
-from trackwell.server._encoding import decode_body, respond
+from trackwell.server import lifecycle, validation
+from trackwell.server._encoding import decode_body, request_body, respond
 from trackwell.server._errors import ApiError
 from trackwell.server.routers import _deps
-from trackwell.server.routers.runs import RunFields
+from trackwell.server.routers.runs import RunFields, run_values
 from trackwell.store.metadata import LifecycleError
 
 router = APIRouter()
 _RUN = "/runs/{entity}/{project}/{run_id}"
+Step = Annotated[int, msgspec.Meta(ge=0, le=validation.INT64_MAX)]
 
 
 class RewindBody(msgspec.Struct, forbid_unknown_fields=True):
-    step: int
+    step: Step
 
 
 class ForkBody(RunFields, kw_only=True):
     """The new run's fields, plus where it branches off."""
 
-    source: str
-    step: int
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=validation.MAX_PATH_CHARS)]
+    step: Step
 
 
 async def _call(fn: Callable[..., dict[str, Any]], request: Request, *args: Any) -> Response:
@@ -57,17 +58,20 @@ async def resume(request: Request, entity: str, project: str, run_id: str) -> Re
     return await _call(lifecycle.resume_info, request, entity, project, run_id)
 
 
-@router.post(_RUN + "/rewind")
+@router.post(_RUN + "/rewind", openapi_extra=request_body(RewindBody))
 async def rewind(request: Request, entity: str, project: str, run_id: str) -> Response:
     body = _body(request, await request.body(), RewindBody, '{"step": N}')
     return await _call(lifecycle.rewind, request, entity, project, run_id, body.step)
 
 
-@router.post(_RUN + "/fork")
+@router.post(_RUN + "/fork", openapi_extra=request_body(ForkBody))
 async def fork(request: Request, entity: str, project: str, run_id: str) -> Response:
     body = _body(request, await request.body(), ForkBody, '{"source": "<run id>", "step": N}')
-    fields = {k: v for k, v in msgspec.structs.asdict(body).items()
-              if v is not None and k not in ("source", "step")}
+    fields = {k: v for k, v in run_values(body).items() if k not in ("source", "step")}
+    try:
+        validation.check_text(body.source, "source")
+    except validation.InvalidValue as exc:
+        raise ApiError(422, f"invalid body: {exc}") from None
     return await _call(lifecycle.fork, request, entity, project, run_id, body.source, body.step, fields)
 
 

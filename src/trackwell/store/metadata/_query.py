@@ -4,24 +4,37 @@ Ordering on a JSON path sorts by a tuple ``(type rank, number, text, pk)``: numb
 before strings, missing/null/other values last in either direction. Each rank fills exactly one
 of the value slots, so a cursor only compares the slots its rank fills; that keeps keyset
 pagination exact with NULLs and mixed types.
+
+Filters, orders and cursors come from clients: ``_query_checks`` bounds them before any SQL is
+built. ``$regex`` patterns are RE2 syntax (no backreferences or lookaround): linear time on
+SQLite, and a time budget per statement on both databases (``_engine``).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from trackwell.store.metadata._engine import REGEX_FUNCTIONS, compile_regex
+from trackwell.store.metadata._query_checks import (
+    BAD_CURSOR,
+    MAX_FIELD_CHARS,
+    QueryError,
+    check_cursor_value,
+    check_spec,
+    check_text,
+    comparable,
+    kind_of,
+    shown,
+)
 from trackwell.store.metadata._tables import runs
 
-
-class QueryError(ValueError):
-    """A filter, order or cursor the server cannot use (answered with HTTP 400)."""
+__all__ = ["QueryError", "compile_filters", "decode_cursor", "encode_cursor", "keyset_after", "order_components"]
 
 
 # API field name -> column. Aliases follow W&B's public API names.
@@ -55,7 +68,7 @@ class _JsonPath:
 
     def __init__(self, column: sa.ColumnElement[Any], parts: list[str], dialect: str) -> None:
         if not parts or any(not p for p in parts):
-            raise QueryError(f"empty path in field {column.name}.{'.'.join(parts)!r}")
+            raise QueryError(f"empty path in field {column.name}.{shown('.'.join(parts))}")
         if dialect == "postgresql":
             self.typeof: sa.ColumnElement[Any] = sa.func.jsonb_typeof(sa.func.jsonb_extract_path(column, *parts))
             raw = sa.func.jsonb_extract_path_text(column, *parts)
@@ -64,18 +77,19 @@ class _JsonPath:
             self.num: sa.ColumnElement[Any] = sa.case(
                 (self.typeof == "number", sa.cast(raw, sa.Float(precision=53))),
                 (self.typeof == "boolean", sa.case((raw == "true", 1.0), else_=0.0)))
-            self.text: sa.ColumnElement[Any] = sa.case((self.typeof == "string", raw))
+            self.text: sa.ColumnElement[Any] = sa.type_coerce(sa.case((self.typeof == "string", raw)), sa.Text())
             self.is_null = sa.or_(self.typeof.is_(None), self.typeof == "null")
         else:
             if any('"' in p for p in parts):
-                raise QueryError(f"a JSON path part cannot contain '\"': {parts!r}")
+                raise QueryError(f"a JSON path part cannot contain '\"': {shown('.'.join(parts))}")
             path = "$" + "".join(f'."{p}"' for p in parts)
             self.typeof = sa.func.json_type(column, path)
             raw = sa.func.json_extract(column, path)
             self.rank = sa.case((self.typeof.in_(["integer", "real"]), 0), (self.typeof == "text", 1),
                                 (self.typeof.in_(["true", "false"]), 2), else_=3)
-            self.num = sa.case((self.typeof.in_(["integer", "real", "true", "false"]), raw))
-            self.text = sa.case((self.typeof == "text", raw))
+            self.num = sa.type_coerce(sa.case((self.typeof.in_(["integer", "real", "true", "false"]), raw)),
+                                      sa.Float())
+            self.text = sa.type_coerce(sa.case((self.typeof == "text", raw)), sa.Text())
             self.is_null = sa.or_(self.typeof.is_(None), self.typeof == "null")
 
 
@@ -98,7 +112,7 @@ def _scalar_kind(field: str, op: str, value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "text"
-    raise QueryError(f"filter on {field!r}: {op} needs a number, string, bool or null, got {json.dumps(value)}")
+    raise QueryError(f"filter on {shown(field)}: {op} needs a number, string, bool or null, got {shown(value)}")
 
 
 class _Filters:
@@ -107,7 +121,7 @@ class _Filters:
 
     def compile(self, spec: Any) -> sa.ColumnElement[bool]:
         if not isinstance(spec, dict):
-            raise QueryError(f"filters must be a JSON object, got {json.dumps(spec)[:100]}")
+            raise QueryError(f"filters must be a JSON object, got {shown(spec)}")
         clauses: list[sa.ColumnElement[bool]] = []
         for key, value in spec.items():
             if key in ("$and", "$or"):
@@ -116,7 +130,7 @@ class _Filters:
                 parts = [self.compile(v) for v in value]
                 clauses.append(sa.and_(*parts) if key == "$and" else sa.or_(*parts))
             elif key.startswith("$"):
-                raise QueryError(f"unknown filter operator {key!r} at the top level; use $and, $or or a field name")
+                raise QueryError(f"unknown filter operator {shown(key)} at the top level; use $and, $or or a field name")
             else:
                 clauses.append(self._field(key, value))
         return sa.and_(sa.true(), *clauses)
@@ -130,22 +144,24 @@ class _Filters:
             return sa.and_(*(self._json(field, path, op, v) for op, v in ops.items()))
         column = _COLUMNS.get(field)
         if column is None:
-            raise QueryError(f"unknown filter field {field!r}; use one of {_FIELDS_HELP}")
+            raise QueryError(f"unknown filter field {shown(field)}; use one of {_FIELDS_HELP}")
         return sa.and_(*(self._column(field, column, op, v) for op, v in ops.items()))
 
     def _listed(self, field: str, op: str, value: Any) -> list[Any]:
         if not isinstance(value, list):
-            raise QueryError(f"filter on {field!r}: {op} needs a list, got {json.dumps(value)}")
+            raise QueryError(f"filter on {shown(field)}: {op} needs a list, got {shown(value)}")
         return value
 
-    def _regex(self, field: str, value: Any) -> str:
+    def _regex(self, field: str, value: Any, text: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
         if not isinstance(value, str):
-            raise QueryError(f"filter on {field!r}: $regex needs a string pattern")
+            raise QueryError(f"filter on {shown(field)}: $regex needs a string pattern")
         try:
-            re.compile(value)
-        except re.error as exc:
-            raise QueryError(f"filter on {field!r}: invalid $regex {value!r}: {exc}") from exc
-        return value
+            compile_regex(value)
+        except Exception as exc:  # re2.error; RE2 refuses what it cannot run in linear time
+            reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else exc
+            raise QueryError(f"filter on {shown(field)}: invalid $regex {shown(value)} ({reason}); patterns "
+                             "use RE2 syntax, without backreferences or lookaround") from None
+        return getattr(sa.func, REGEX_FUNCTIONS[self.dialect])(text, value, type_=sa.Boolean)
 
     def _in(self, field: str, op: str, value: Any,
             eq: Callable[[Any], sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]:
@@ -161,6 +177,7 @@ class _Filters:
             if field in _TIME_COLUMNS and isinstance(v, str):
                 v = _parse_time(field, v)
             _scalar_kind(field, "$eq", v)
+            comparable(field, column, op, v)
             return column.is_(None) if v is None else sa.and_(column.is_not(None), column == v)
 
         if op == "$eq":
@@ -171,13 +188,16 @@ class _Filters:
             return self._in(field, op, value, eq)
         if op in _COMPARE:
             if _scalar_kind(field, op, value) in ("null", "bool"):
-                raise QueryError(f"filter on {field!r}: {op} needs a number or string")
+                raise QueryError(f"filter on {shown(field)}: {op} needs a number or string")
+            comparable(field, column, op, value)
             return sa.and_(column.is_not(None), getattr(column, _COMPARE[op])(value))
         if op == "$exists":
             return column.is_not(None) if value else column.is_(None)
         if op == "$regex":
-            return sa.and_(column.is_not(None), column.regexp_match(self._regex(field, value)))
-        raise QueryError(f"unknown filter operator {op!r} on {field!r}; use $eq, $ne, $gt, $gte, $lt, "
+            if kind_of(column) is not str:
+                raise QueryError(f"filter on {shown(field)}: $regex needs a text field, and this one is a number")
+            return sa.and_(column.is_not(None), self._regex(field, value, column))
+        raise QueryError(f"unknown filter operator {shown(op)} on {shown(field)}; use $eq, $ne, $gt, $gte, $lt, "
                          "$lte, $in, $nin, $regex or $exists")
 
     def _json(self, field: str, path: _JsonPath, op: str, value: Any) -> sa.ColumnElement[bool]:
@@ -203,12 +223,12 @@ class _Filters:
                 return sa.and_(path.rank == 0, getattr(path.num, _COMPARE[op])(value))
             if kind == "text":
                 return sa.and_(path.rank == 1, getattr(path.text, _COMPARE[op])(value))
-            raise QueryError(f"filter on {field!r}: {op} needs a number or string")
+            raise QueryError(f"filter on {shown(field)}: {op} needs a number or string")
         if op == "$exists":
             return path.typeof.is_not(None) if value else path.typeof.is_(None)
         if op == "$regex":
-            return sa.and_(path.rank == 1, path.text.regexp_match(self._regex(field, value)))
-        raise QueryError(f"unknown filter operator {op!r} on {field!r}; use $eq, $ne, $gt, $gte, $lt, "
+            return sa.and_(path.rank == 1, self._regex(field, value, path.text))
+        raise QueryError(f"unknown filter operator {shown(op)} on {shown(field)}; use $eq, $ne, $gt, $gte, $lt, "
                          "$lte, $in, $nin, $regex or $exists")
 
     def _tag_exists(self, where: Callable[[sa.ColumnElement[Any]], sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]:
@@ -219,7 +239,7 @@ class _Filters:
     def _tags(self, op: str, value: Any) -> sa.ColumnElement[bool]:
         def has(tag: Any) -> sa.ColumnElement[bool]:
             if not isinstance(tag, str):
-                raise QueryError(f"filter on 'tags': tags are strings, got {json.dumps(tag)}")
+                raise QueryError(f"filter on 'tags': tags are strings, got {shown(tag)}")
             return self._tag_exists(lambda v: v == tag)
 
         if op == "$eq":
@@ -231,26 +251,29 @@ class _Filters:
         if op == "$all":
             return sa.and_(sa.true(), *(has(t) for t in self._listed("tags", op, value)))
         if op == "$regex":
-            pattern = self._regex("tags", value)
-            return self._tag_exists(lambda v: v.regexp_match(pattern))
+            return self._tag_exists(lambda v: self._regex("tags", value, v))
         if op == "$exists":
             return self._tag_exists(lambda v: sa.true()) if value else sa.not_(self._tag_exists(lambda v: sa.true()))
-        raise QueryError(f"unknown filter operator {op!r} on 'tags'; use a tag, $in, $nin, $all, $ne, $regex or $exists")
+        raise QueryError(f"unknown filter operator {shown(op)} on 'tags'; use a tag, $in, $nin, $all, $ne, $regex or $exists")
 
 
 def _parse_time(field: str, value: str) -> float:
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError as exc:
-        raise QueryError(f"filter on {field!r}: {value!r} is not Unix seconds or an ISO 8601 time") from exc
+        raise QueryError(f"filter on {shown(field)}: {shown(value)} is not Unix seconds or an ISO 8601 time") from exc
 
 
 def compile_filters(spec: Any, dialect: str) -> sa.ColumnElement[bool]:
+    check_spec(spec)
     return _Filters(dialect).compile(spec)
 
 
 def order_components(order: str, dialect: str) -> list[tuple[sa.ColumnElement[Any], bool]]:
     """``-summary.loss`` -> [(expr, descending), ...] ending with the primary key."""
+    check_text(order, "order")
+    if len(order) > MAX_FIELD_CHARS:
+        raise QueryError(f"order {shown(order)} is longer than {MAX_FIELD_CHARS} characters")
     descending = order.startswith("-")
     field = order.lstrip("+-").strip()
     path = _json_field(field, dialect)
@@ -260,7 +283,7 @@ def order_components(order: str, dialect: str) -> list[tuple[sa.ColumnElement[An
     else:
         column = _COLUMNS.get(field)
         if column is None:
-            raise QueryError(f"cannot order by {field!r}; use a column ({', '.join(sorted(_COLUMNS))}), "
+            raise QueryError(f"cannot order by {shown(field)}; use a column ({', '.join(sorted(_COLUMNS))}), "
                              "config.<path> or summary.<key>, with a leading - for descending")
         if not column.nullable:  # plain (index-friendly) keyset order
             return [(column, descending), (runs.c.pk, descending)]
@@ -274,6 +297,8 @@ def keyset_after(components: list[tuple[sa.ColumnElement[Any], bool]], cursor: l
     """Rows strictly after the cursor in the order; slots the cursor's rank leaves empty are skipped."""
     if len(cursor) != len(components):
         raise QueryError("cursor does not belong to this order; restart without a cursor")
+    for (expr, _), value in zip(components, cursor, strict=True):
+        check_cursor_value(expr, value)
     alternatives: list[sa.ColumnElement[bool]] = []
     equal: list[sa.ColumnElement[bool]] = []
     for (expr, desc), value in zip(components, cursor, strict=True):
@@ -291,8 +316,8 @@ def encode_cursor(values: list[Any]) -> str:
 def decode_cursor(cursor: str) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError as exc:
-        raise QueryError("malformed cursor; pass next_cursor exactly as returned, or omit it") from exc
+    except (ValueError, RecursionError) as exc:
+        raise QueryError(BAD_CURSOR) from exc
     if not isinstance(values, list):
-        raise QueryError("malformed cursor; pass next_cursor exactly as returned, or omit it")
+        raise QueryError(BAD_CURSOR)
     return values

@@ -1,0 +1,316 @@
+"""What the server accepts: every value is checked at the edge, so the stores never refuse what
+was acknowledged and everything stored can be read back.
+
+A record that breaks a rule is refused alone: ``InvalidRecord`` names its index in the batch,
+its seq and the problem, and the API answers 422 with ``{"error": "invalid_record", "index",
+"seq"}`` so the client dead-letters that one record and sends the rest (``transport._split``).
+
+The rules (the sizes are the columns of ``store/metadata/_tables.py``):
+
+- strings and keys anywhere: no NUL character (PostgreSQL text cannot hold it) and no lone
+  surrogate (not UTF-8: no database, msgpack or JSON encoder takes it);
+- entity, project, run id at most 128 characters; name, group, job type, host 256; metric keys
+  (history, summary, ``define_metric``) 512; writer id 64; writer label 128; console stream 16;
+- values are JSON-shaped (None, bool, int, float, str, list, dict with str keys), nested at most
+  64 deep, ints in [-2**63, 2**64) (what msgpack carries); NaN and ±Inf are kept;
+- seq in [1, 2**63); ``ts`` and runtimes finite; history steps in [0, 2**62] (room for resume
+  offsets and bucket arithmetic in int64); exit code and pid fit a 32-bit integer column;
+- at most ``max_keys_per_batch`` distinct history keys in one batch (default 10,000; `trackwell
+  server --max-keys-per-batch`): past it the answer is 422 ``too_many_keys``, without an index,
+  so a client splits the batch; a single record over the limit is refused as invalid.
+
+Non-finite floats in JSON columns are stored as the tag ``{"$float": "NaN" | "Infinity" |
+"-Infinity"}`` (PostgreSQL's JSONB has no NaN). Client data can never collide with the tag: a
+client dict whose only key is ``$float``, ``$$float``, ... is stored with one more ``$``
+(``{"$float": "abc"}`` is stored as ``{"$$float": "abc"}``) and given back as sent; on read only
+``{"$float": <one of the three names>}`` is a float, one ``$`` is taken off the escaped forms, and
+anything else is returned as stored (``store/metadata/_engine.py``: ``dumps``/``loads``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from trackwell.schema import (
+    RESUME_MODES,
+    SUMMARY_MODES,
+    AnyRecord,
+    Batch,
+    ConfigUpdate,
+    Console,
+    DefineMetric,
+    Exit,
+    History,
+    RunStart,
+    Skipped,
+    SummaryUpdate,
+)
+from trackwell.server._errors import clip
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+VALUE_INT_END = 2**64  # values: msgpack carries ints in [-2**63, 2**64)
+MAX_STEP = 2**62
+MAX_DEPTH = 64
+MAX_KEY_CHARS = 512
+MAX_NAME_CHARS = 256
+MAX_PATH_CHARS = 128
+MAX_WRITER_CHARS = 64
+MAX_LABEL_CHARS = 128
+MAX_STREAM_CHARS = 16
+MAX_PYTHON_CHARS = 64
+DEFAULT_MAX_KEYS_PER_BATCH = 10_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_keys_per_batch: int = DEFAULT_MAX_KEYS_PER_BATCH
+
+
+_limits = Limits()
+
+
+def configure(limits: Limits) -> None:
+    """The server's limits, set once when the app is created (one server per process)."""
+    global _limits
+    _limits = limits
+
+
+def limits() -> Limits:
+    return _limits
+
+
+class InvalidValue(ValueError):
+    """A value the server will not store; the message says where it is and why."""
+
+
+class InvalidRecord(InvalidValue):
+    """One record of a batch breaks a rule: the client should set that record aside."""
+
+    def __init__(self, index: int, record: AnyRecord, problem: str) -> None:
+        kind = type(record).__struct_config__.tag
+        super().__init__(f"records[{index}] (seq {record.seq}, {kind}): {problem}")
+        self.index = index
+        self.seq = record.seq
+        self.api_fields = {"error": "invalid_record", "index": index, "seq": record.seq}
+
+
+class TooManyKeys(InvalidValue):
+    """The batch as a whole names too many metric keys: the client should split it."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"the batch logs {count} distinct history keys, over this server's limit of {limit} "
+                         "per batch; send smaller batches, or raise `trackwell server --max-keys-per-batch`")
+        self.api_fields = {"error": "too_many_keys", "keys": count, "max_keys_per_batch": limit}
+
+
+# -- scalars -----------------------------------------------------------------------------
+
+def check_text(text: Any, where: str, max_chars: int | None = None) -> None:
+    if type(text) is not str:
+        raise InvalidValue(f"{where} must be a string, got {type(text).__name__}")
+    if max_chars is not None and len(text) > max_chars:
+        raise InvalidValue(f"{where} {clip(text)} is longer than {max_chars} characters; shorten it")
+    if "\x00" in text:
+        raise InvalidValue(f"{where} {clip(text)} contains a NUL character, which cannot be stored; remove it")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidValue(f"{where} {clip(text)} contains a lone surrogate ({text[exc.start]!r} at "
+                               f"position {exc.start}), which is not valid Unicode text; fix its encoding") from None
+
+
+def check_int(value: Any, where: str, lo: int, hi: int) -> None:
+    if type(value) is not int:
+        raise InvalidValue(f"{where} must be an integer, got {type(value).__name__}")
+    if not lo <= value <= hi:
+        raise InvalidValue(f"{where} is {clip(value)}, outside [{lo}, {hi}]")
+
+
+def check_finite(value: Any, where: str) -> None:
+    if type(value) not in (float, int) or not math.isfinite(value):
+        raise InvalidValue(f"{where} must be a finite number, got {clip(value)}")
+
+
+def check_key(key: Any, where: str) -> None:
+    check_text(key, where, MAX_KEY_CHARS)
+    if not key:
+        raise InvalidValue(f"{where} is empty; name it")
+
+
+# -- values ------------------------------------------------------------------------------
+
+def check_value(value: Any, where: str, depth: int = 0) -> None:
+    """A JSON-shaped value (config, summary, history): see the module docstring."""
+    kind = type(value)
+    if kind is float or kind is bool or value is None:
+        return
+    if kind is int:
+        if not INT64_MIN <= value < VALUE_INT_END:
+            raise InvalidValue(f"{where} is the integer {clip(value)}, outside [-2**63, 2**64); "
+                               "log it as a float or a string")
+        return
+    if kind is str:
+        check_text(value, where)
+        return
+    if kind is dict or kind is list:
+        if depth >= MAX_DEPTH:
+            raise InvalidValue(f"{where} is nested more than {MAX_DEPTH} levels deep; flatten it")
+        if kind is dict:
+            for k, v in value.items():
+                check_text(k, f"{where} key")
+                check_value(v, f"{where}.{k}" if len(k) <= 40 else f"{where}.{k[:40]}...", depth + 1)
+        else:
+            for i, v in enumerate(value):
+                check_value(v, f"{where}[{i}]", depth + 1)
+        return
+    raise InvalidValue(f"{where} is a {kind.__name__}; values are null, booleans, numbers, strings, lists "
+                       "and objects")
+
+
+def check_mapping(data: Any, where: str) -> None:
+    if type(data) is not dict:
+        raise InvalidValue(f"{where} must be an object, got {type(data).__name__}")
+    check_value(data, where)
+
+
+def check_tags(tags: Any, where: str = "tags") -> None:
+    if type(tags) is not list:
+        raise InvalidValue(f"{where} must be a list of strings, got {type(tags).__name__}")
+    for i, tag in enumerate(tags):
+        check_text(tag, f"{where}[{i}]")
+
+
+def check_run_path(entity: str, project: str, run_id: str) -> None:
+    for name, value in (("entity", entity), ("project", project), ("run id", run_id)):
+        check_text(value, name, MAX_PATH_CHARS)
+        if not value:
+            raise InvalidValue(f"{name} is empty")
+
+
+_NAME_FIELDS = ("name", "group", "job_type")
+
+
+def check_run_fields(fields: dict[str, Any]) -> None:
+    """The settable fields of a run (``PUT`` body, fork body, ``RunStart``)."""
+    for name in _NAME_FIELDS:
+        if fields.get(name) is not None:
+            check_text(fields[name], name, MAX_NAME_CHARS)
+    if fields.get("notes") is not None:
+        check_text(fields["notes"], "notes")
+    if fields.get("tags") is not None:
+        check_tags(fields["tags"])
+    if fields.get("config") is not None:
+        check_mapping(fields["config"], "config")
+
+
+# -- records -----------------------------------------------------------------------------
+
+def _check_start(rec: RunStart, path: tuple[str, str, str]) -> None:
+    if (rec.entity, rec.project, rec.run_id) != path:
+        raise InvalidValue(f"starts run {clip('/'.join((rec.entity, rec.project, rec.run_id)))} but the batch was "
+                           f"posted to {clip('/'.join(path))}")
+    check_run_fields({"name": rec.name, "group": rec.group, "job_type": rec.job_type, "notes": rec.notes,
+                      "tags": rec.tags, "config": rec.config})
+    if rec.host is not None:
+        check_text(rec.host, "host", MAX_NAME_CHARS)
+    if rec.program is not None:
+        check_text(rec.program, "program")
+    if rec.python is not None:
+        check_text(rec.python, "python", MAX_PYTHON_CHARS)
+    if rec.resume is not None and rec.resume not in RESUME_MODES:
+        raise InvalidValue(f"has resume={clip(rec.resume)}; use one of {', '.join(RESUME_MODES)}")
+    if rec.pid is not None:
+        check_int(rec.pid, "pid", 0, INT32_MAX)
+    if rec.label is not None:
+        check_text(rec.label, "label", MAX_LABEL_CHARS)
+    for writer, seq in rec.after.items():
+        check_text(writer, "after key (a writer id)", MAX_WRITER_CHARS)
+        check_int(seq, f"after[{writer!r}]", 0, INT64_MAX)
+
+
+def _check_history(rec: History, seen_keys: set[str]) -> None:
+    check_int(rec.step, "step", 0, MAX_STEP)
+    check_finite(rec.runtime, "runtime")
+    data = rec.data
+    new_keys = data.keys() - seen_keys
+    for key in new_keys:
+        check_key(key, "history key")
+    seen_keys |= new_keys
+    if not set(map(type, data.values())) <= {float}:  # the common case costs one pass in C
+        for key, value in data.items():
+            check_value(value, f"history value {key!r}" if len(key) <= 40 else "history value", 1)
+
+
+def _check_record(rec: AnyRecord, path: tuple[str, str, str], seen_keys: set[str]) -> None:
+    check_int(rec.seq, "seq", 1, INT64_MAX)
+    check_finite(rec.ts, "ts")
+    kind = type(rec)
+    if kind is History:
+        _check_history(rec, seen_keys)  # type: ignore[arg-type]
+    elif kind is RunStart:
+        _check_start(rec, path)  # type: ignore[arg-type]
+    elif kind is ConfigUpdate:
+        check_mapping(rec.data, "config")  # type: ignore[union-attr]
+    elif kind is SummaryUpdate:
+        for key, value in rec.update.items():  # type: ignore[union-attr]
+            check_key(key, "summary key")
+            check_value(value, f"summary value {clip(key, 40)}", 1)
+        for key in rec.remove:  # type: ignore[union-attr]
+            check_key(key, "summary key to remove")
+    elif kind is DefineMetric:
+        check_key(rec.name, "metric name")  # type: ignore[union-attr]
+        if rec.step_metric is not None:  # type: ignore[union-attr]
+            check_key(rec.step_metric, "step_metric")  # type: ignore[union-attr]
+        if rec.summary is not None and rec.summary not in SUMMARY_MODES:  # type: ignore[union-attr]
+            raise InvalidValue(f"defines metric {clip(rec.name)} with summary {clip(rec.summary)}; use one of "  # type: ignore[union-attr]
+                               f"{', '.join(SUMMARY_MODES)}")
+    elif kind is Console:
+        check_text(rec.stream, "console stream", MAX_STREAM_CHARS)  # type: ignore[union-attr]
+        for i, line in enumerate(rec.lines):  # type: ignore[union-attr]
+            check_text(line, f"console line {i}")
+    elif kind is Exit:
+        check_int(rec.exit_code, "exit_code", INT32_MIN, INT32_MAX)  # type: ignore[union-attr]
+        check_finite(rec.runtime, "runtime")  # type: ignore[union-attr]
+    elif kind is Skipped:
+        check_text(rec.reason, "reason")  # type: ignore[union-attr]
+
+
+def check_records(records: list[AnyRecord], path: tuple[str, str, str], max_keys: int | None = None) -> None:
+    """Raise ``InvalidRecord`` for the first record that breaks a rule, ``TooManyKeys`` when the
+    records together log more than ``max_keys`` distinct history keys."""
+    limit = _limits.max_keys_per_batch if max_keys is None else max_keys
+    seen_keys: set[str] = set()
+    for index, rec in enumerate(records):
+        try:
+            _check_record(rec, path, seen_keys)
+        except InvalidValue as exc:
+            raise InvalidRecord(index, rec, str(exc)) from None
+        if len(seen_keys) > limit:
+            width = len(rec.data) if type(rec) is History else 0  # type: ignore[union-attr]
+            if width > limit:  # splitting the batch cannot help this one
+                raise InvalidRecord(index, rec, f"logs {width} keys in one row, over this server's limit of "
+                                                f"{limit} per batch; log fewer keys per row")
+            raise TooManyKeys(len(seen_keys), limit)
+
+
+def check_batch(batch: Batch, entity: str, project: str, run_id: str) -> None:
+    """Everything about a batch the stores would refuse or could not read back."""
+    check_run_path(entity, project, run_id)
+    if not batch.writer:
+        raise InvalidValue("batch.writer is empty; every batch names the journal writer that made it")
+    check_text(batch.writer, "batch.writer", MAX_WRITER_CHARS)
+    records = batch.records
+    if not records:
+        return
+    first = records[0].seq
+    if first < 1:
+        raise InvalidValue(f"records[0].seq is {clip(first)}; sequence numbers start at 1")
+    for i, rec in enumerate(records):
+        if rec.seq != first + i:
+            raise InvalidValue(f"records must be consecutive seqs of writer {clip(batch.writer)}: records[{i}].seq "
+                               f"is {clip(rec.seq)}, expected {first + i}; split the upload at the gap")
+    check_records(records, (entity, project, run_id))
