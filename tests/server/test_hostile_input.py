@@ -199,3 +199,104 @@ def test_keys_per_batch_are_bounded_and_split_by_the_client(tmp_path: Path, back
         assert_readable(run)
     finally:
         server.stop()
+
+
+# -- 6e: slow clients ---------------------------------------------------------------------------
+
+def _closed_by_server(sock: socket.socket, deadline: float) -> bytes:
+    """Everything the server sent before closing the connection (fails if it never closes it)."""
+    received = b""
+    while True:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        chunk = sock.recv(65536)  # socket.timeout here: the server kept the connection open
+        if not chunk:
+            return received
+        received += chunk
+
+
+def test_slowloris_connections_are_closed_and_health_answers(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "server", "--header-timeout", "1", "--body-timeout", "1")
+    address = ("127.0.0.1", int(server.url.rsplit(":", 1)[1]))
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(300):
+            sockets.append(socket.create_connection(address))
+            sockets[-1].sendall(b"GET /api/v1/hea")  # half a request line, and then nothing
+        sockets.append(socket.create_connection(address))
+        sockets[-1].sendall(b"POST /api/v1/runs/t/p/r/records HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        assert httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200
+        deadline = time.monotonic() + 60
+        for sock in sockets:
+            _closed_by_server(sock, deadline)
+        assert httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200
+        end = time.monotonic() + 10
+        while "no complete request head" not in server.log() and time.monotonic() < end:
+            time.sleep(0.05)
+        closed_lines = server.log().count("no complete request head")
+        assert 1 <= closed_lines < 50  # 300 closures, one storm: collapsed by the log filter
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.stop()
+
+
+def test_connections_past_the_cap_get_503_at_once(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "server", "--max-connections", "20")
+    address = ("127.0.0.1", int(server.url.rsplit(":", 1)[1]))
+    sockets = [socket.create_connection(address) for _ in range(30)]
+    try:
+        deadline = time.monotonic() + 30
+        refused = [_closed_by_server(sock, deadline) for sock in sockets[20:]]
+        assert all(answer.startswith(b"HTTP/1.1 503") and b"too_many_connections" in answer for answer in refused)
+    finally:
+        for sock in sockets:
+            sock.close()
+    end = time.monotonic() + 30
+    while time.monotonic() < end:  # the idle ones are gone once closed: the server answers again
+        if httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the server kept answering 503 after the connections closed")
+    server.stop()
+
+
+# -- 6f: smaller ones ---------------------------------------------------------------------------
+
+def test_a_path_cannot_forge_a_log_line(live_server: LiveServer) -> None:
+    response = httpx.get(f"{live_server.url}/api/v1/runs/team/p%0Aforged%20line/r", timeout=10)
+    assert response.status_code == 404
+    end = time.monotonic() + 10
+    while "p%0Aforged" not in live_server.log() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert "GET /api/v1/runs/team/p%0Aforged%20line/r 404" in live_server.log()
+    assert not any(line.startswith("forged") for line in live_server.log().splitlines())
+
+
+def test_oversized_queries_are_400_and_echoes_are_clipped(shared_server: LiveServer, run_class: Any,
+                                                          assert_readable: Any) -> None:
+    run = run_class(shared_server.url)
+    assert run.post([run.start(), run.row({"a,b": 1.0, "c": 2.0, "a": 3.0})]).status_code == 200
+    base = f"{shared_server.url}/api/v1/runs/{run.entity}/{run.project}"
+    deep = '{"$or":[' * 1000 + '{"state":"running"}' + "]}" * 1000
+    listed = {"name": {"$in": [0] * 5000}}
+    cursor = base64.urlsafe_b64encode(json.dumps([[1], [2], [3], [4]]).encode()).decode()
+    for params, problem in [({"filters": deep}, "nested"), ({"filters": json.dumps(listed)}, "1000"),
+                            ({"cursor": cursor}, "cursor"), ({"order": "name\u0000"}, "NUL"),
+                            ({"filters": json.dumps({"name": 5})}, "string")]:
+        response = httpx.get(base, params=params, timeout=30)
+        assert response.status_code == 400 and problem in _detail(response), (problem, response.text[:300])
+
+    rows = httpx.get(f"{run.api}/history", params={"keys": json.dumps(["a,b"])}).json()["rows"]
+    assert rows == [{"_step": 0, "a,b": 1.0}]
+    rows = httpx.get(f"{run.api}/history", params=[("keys", "a,b"), ("keys", "c")]).json()["rows"]
+    assert rows == [{"_step": 0, "a,b": 1.0, "c": 2.0}]
+    rows = httpx.get(f"{run.api}/history/scan", params={"keys": "a,c"}).json()["rows"]
+    assert rows == [{"_step": 0, "a": 3.0, "c": 2.0}]  # keys=a,b keeps its meaning
+
+    missing = httpx.get(f"{run.api}/history/buckets", params={"key": "k" * 10_000})
+    assert missing.status_code == 404 and len(_detail(missing)) < 600 and "10000 characters" in _detail(missing)
+    for path in ("/api/v1/runs/team/p%00x/r", "/api/v1/runs/team/p/" + "r" * 200 + "/history"):
+        bad = httpx.get(shared_server.url + path)
+        assert bad.status_code == 422 and "run path" in _detail(bad)
+    assert_readable(run)

@@ -34,20 +34,39 @@ def _default_data_dir() -> str:
 @click.option("--writer-lease", default=90.0, show_default=True, type=click.FloatRange(min=0.1),
               metavar="SECONDS", help="A run's writer not heard from for this long loses its claim: another "
                                       "process may then resume the run.")
+@click.option("--max-keys-per-batch", default=10_000, show_default=True, type=click.IntRange(min=1),
+              help="Most distinct metric keys one upload batch may log; past it the batch is answered 422 "
+                   "and the client splits it.")
+@click.option("--header-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              metavar="SECONDS", help="A connection that has not sent a complete request head this long "
+                                      "after opening (or after its previous response) is closed.")
+@click.option("--body-timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
+              metavar="SECONDS", help="A request body that stalls (no byte) this long is abandoned and its "
+                                      "connection closed.")
+@click.option("--max-connections", default=None, type=click.IntRange(min=1),
+              show_default="1000, or fewer under a low open-files limit",
+              help="Open connections at most; one more is answered 503 and closed.")
 def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db: Path | None,
-           log_level: str, max_request_bytes: int, crash_timeout: float, writer_lease: float) -> None:
+           log_level: str, max_request_bytes: int, crash_timeout: float, writer_lease: float,
+           max_keys_per_batch: int, header_timeout: float, body_timeout: float, max_connections: int | None) -> None:
     """Run the trackwell server."""
     import logging
 
     import uvicorn
 
     from trackwell.server import create_app
+    from trackwell.server._limits import guarded_h11
+    from trackwell.server._logging import RepeatFilter
     from trackwell.store.metadata import normalize_url
 
     data_dir.mkdir(parents=True, exist_ok=True)
     url = normalize_url(db_url) if db_url else f"sqlite:///{data_dir / 'trackwell.db'}"
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # a storm of one warning becomes a count
+        handler.addFilter(RepeatFilter())
     app = create_app(url, metrics_db or data_dir / "metrics.duckdb", max_request_bytes=max_request_bytes,
-                     crash_timeout=crash_timeout, lease_timeout=writer_lease)
-    # Our request log carries the retry id, so uvicorn's access log would only duplicate it.
-    uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level.lower(), access_log=False)
+                     crash_timeout=crash_timeout, lease_timeout=writer_lease, max_keys_per_batch=max_keys_per_batch)
+    # Our request log carries the retry id, so uvicorn's access log would only duplicate it; with
+    # log_config=None uvicorn's own messages go through the handler (and filter) above.
+    uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level.lower(), access_log=False,
+                log_config=None, http=guarded_h11(header_timeout, body_timeout, max_connections))

@@ -1,16 +1,36 @@
-"""The request body limit: a body over ``max_bytes`` is answered 413 with the limit in the body,
-so a client can size its batches below it (the SDK halves a refused batch and learns the limit).
+"""Limits on what a client can hold: request bodies, and connections.
 
-Pure ASGI so it runs before any body is buffered: a declared Content-Length over the limit is
-refused without reading, and a chunked body is counted as it arrives.
+``BodyLimit``: a body over ``max_bytes`` is answered 413 with the limit in the body, so a client
+can size its batches below it (the SDK halves a refused batch and learns the limit). Pure ASGI so
+it runs before any body is buffered: a declared Content-Length over the limit is refused without
+reading, and a chunked body is counted as it arrives.
+
+``guarded_h11``: uvicorn's HTTP/1.1 protocol with the timeouts it lacks (its keep-alive timeout
+only runs between requests, so a client that sends half a request line holds its connection and
+file descriptor forever: slowloris). A request's head must arrive within ``header_timeout`` of the
+connection opening (or of the previous response); while a body arrives, ``body_timeout`` may
+pass without a byte. And at most ``max_connections`` are open: one more is answered 503 and
+closed at once, so a flood never exhausts the file descriptors that ``/health``, the databases
+and the accept loop need.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from typing import Any
+
+import h11
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 DEFAULT_MAX_REQUEST_BYTES = 8 * 1024 * 1024
+DEFAULT_HEADER_TIMEOUT = 10.0
+DEFAULT_BODY_TIMEOUT = 30.0
+_FDS_KEPT = 64  # file descriptors left for the databases, logs and the listening socket
+
+log = logging.getLogger("trackwell.server")
 
 
 class _TooLarge(Exception):
@@ -67,3 +87,97 @@ class BodyLimit:
                                 (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+def default_max_connections() -> int:
+    """1,000, or fewer when the process may open fewer files."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to read
+        return 1000
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 1000
+    return max(8, min(1000, soft - _FDS_KEPT))
+
+
+_BUSY = msgspec.json.encode({"detail": "the server has too many open connections; retry shortly",
+                             "error": "too_many_connections"})
+_BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                  b"retry-after: 1\r\ncontent-length: " + str(len(_BUSY)).encode() + b"\r\n\r\n" + _BUSY)
+
+
+class _GuardedH11(H11Protocol):
+    header_timeout = DEFAULT_HEADER_TIMEOUT
+    body_timeout = DEFAULT_BODY_TIMEOUT
+    max_connections = 1000
+    _timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            log.warning("refused a connection from %s: %d connections are open, the limit (--max-connections)",
+                        self._peer(), len(self.connections) - 1)
+            transport.write(_BUSY_RESPONSE)
+            transport.close()
+            return
+        self._arm(self.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.SEND_BODY:  # a byte of body: the idle clock restarts
+            self._arm(self.body_timeout)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        state = self.conn.their_state
+        if state is h11.SEND_BODY and self._timer is None:
+            self._arm(self.body_timeout)
+        elif state is not h11.IDLE and state is not h11.SEND_BODY:  # the whole request is in
+            self._disarm()
+
+    def on_response_complete(self) -> None:
+        self._arm(self.header_timeout)  # before super(): a pipelined request disarms it again
+        super().on_response_complete()
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._timer = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _too_slow(self) -> None:
+        self._timer = None
+        if self.transport.is_closing():
+            return
+        state = self.conn.their_state
+        if state is h11.SEND_BODY and self.flow.read_paused:  # we stopped reading, not the client
+            self._arm(self.body_timeout)
+            return
+        if state is h11.IDLE:
+            log.warning("closed a connection from %s: no complete request head within %g s (--header-timeout)",
+                        self._peer(), self.header_timeout)
+        elif state is h11.SEND_BODY:
+            log.warning("closed a connection from %s: no byte of the request body for %g s (--body-timeout)",
+                        self._peer(), self.body_timeout)
+        else:
+            return
+        self.transport.close()
+
+    def _peer(self) -> str:
+        return f"{self.client[0]}:{self.client[1]}" if self.client else "?"
+
+
+def guarded_h11(header_timeout: float = DEFAULT_HEADER_TIMEOUT, body_timeout: float = DEFAULT_BODY_TIMEOUT,
+                max_connections: int | None = None) -> type[Any]:
+    """The protocol class for ``uvicorn.run(http=...)``."""
+    return type("GuardedH11Protocol", (_GuardedH11,), {
+        "header_timeout": header_timeout, "body_timeout": body_timeout,
+        "max_connections": max_connections or default_max_connections()})
