@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 CLIP_CHARS = 200
 _MAX_DETAIL_CHARS = 2000  # a safety net: every echo is clipped on its own already
@@ -68,6 +69,12 @@ def install(app: FastAPI) -> None:
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return JSONResponse(_body(f"invalid request: {problems}"), status_code=422)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # The client left (or was cut off by --body-timeout) mid-body: nobody reads this answer,
+        # and it is no server error. 499 as nginx logs it.
+        return JSONResponse(_body("client closed the connection before the request body arrived"), status_code=499)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -77,7 +77,7 @@ class RepeatFilter(logging.Filter):
             if len(self._seen) > 1000:  # forget old kinds: bounded memory
                 self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self.window}
             if suppressed:
-                record.msg = f"{record.msg} [{suppressed} similar messages suppressed in the last {self.window:g} s]"
+                record.msg = f"{record.msg} [{suppressed} similar messages suppressed]"
             return True
         if state[1] < self.burst:
             state[1] += 1
