@@ -25,6 +25,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+import sys
 import threading
 import time
 from collections import deque
@@ -37,6 +38,12 @@ import httpx
 FAULTS = ("ok", "500", "502", "503", "429", "413", "422", "reset", "stall", "drop_response",
           "drop_response_late")
 _HOP_BY_HOP = ("content-length", "transfer-encoding", "connection", "content-encoding")
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients hang up: that is the game here
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -84,7 +91,7 @@ class FaultProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
