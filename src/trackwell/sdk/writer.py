@@ -50,6 +50,7 @@ class Writer:
         self.lost = 0  # records replaced by Skipped placeholders: finish() must say so
         self.failed: str | None = None  # why the thread stopped early (never expected)
         self.mirror = SummaryMirror(summary_seed)
+        self._last, self._modes = self.mirror.last, self.mirror.modes  # per row, without a method call
         self._journal = journal
         self._started = started
         self._interval = interval
@@ -131,8 +132,9 @@ class Writer:
             while q:
                 event = q.popleft()
                 try:
-                    if type(event) is tuple:
-                        on_log(*event, records)
+                    if type(event) is tuple:  # a log row: the hot path (unpacking beats *event)
+                        row, step, commit, ts = event
+                        on_log(row, step, commit, ts, records)
                     else:
                         handlers[type(event)](event, records)
                 except Exception as exc:  # noqa: BLE001 - one bad event must not stop the writer
@@ -206,7 +208,11 @@ class Writer:
         runtime = ts - self._started
         data["_runtime"] = runtime
         data["_timestamp"] = ts
-        self.mirror.add_row(data, self._row_step)
+        last = self._last
+        last.update(data)
+        last["_step"] = self._row_step
+        if self._modes:
+            self.mirror.aggregate(data)
         records.append(History(seq=0, ts=ts, step=self._row_step, runtime=runtime, data=data))
 
     # -- everything else ------------------------------------------------------------------
@@ -270,24 +276,18 @@ def _plain(value: Any, changed: list[bool]) -> Any:
 
 class SummaryMirror:
     """The run's summary as the script sees it (the server computes the same at ingest), kept
-    cheap per row: the last value of every key (one C-level dict.update), stats only for keys
-    with a min/max/mean mode; ``view()`` combines. Used by the writer thread only."""
+    cheap per row: the last value of every key (``last``, updated by the writer with one C-level
+    dict.update per row), stats only for keys with a min/max/mean mode (``aggregate``);
+    ``view()`` combines. Used by the writer thread only."""
 
     def __init__(self, seed: dict[str, Any] | None) -> None:
         self._seed = dict(seed or {})  # a resumed run's summary as the server had it
-        self._last: dict[str, Any] = {}
+        self.last: dict[str, Any] = {}
+        self.modes: dict[str, str] = {}  # define_metric name or glob -> mode
         self._explicit: dict[str, Any] = {}  # run.summary assignments: pinned
         self._removed: set[str] = set()  # del run.summary[key]: pinned away
-        self._modes: dict[str, str] = {}  # define_metric name or glob -> mode
         self._mode_of: dict[str, str] = {}  # resolved per key (cache)
         self._stats: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
-
-    def add_row(self, data: dict[str, Any], step: int) -> None:
-        last = self._last
-        last.update(data)
-        last["_step"] = step
-        if self._modes:
-            self._aggregate(data)
 
     def assign(self, update: dict[str, Any], remove: list[str]) -> None:
         self._explicit.update(update)
@@ -297,12 +297,12 @@ class SummaryMirror:
             self._removed.add(key)
 
     def define(self, name: str, mode: str) -> None:
-        self._modes[name] = mode
+        self.modes[name] = mode
         self._mode_of.clear()
 
     def view(self) -> dict[str, Any]:
         view = {k: v for k, v in self._seed.items() if k not in self._removed}
-        for key, value in self._last.items():
+        for key, value in self.last.items():
             if key in self._explicit or key in self._removed:
                 continue
             mode = self._mode_of.get(key) or self._resolve_mode(key)
@@ -314,7 +314,7 @@ class SummaryMirror:
         view.update(self._explicit)
         return view
 
-    def _aggregate(self, data: dict[str, Any]) -> None:
+    def aggregate(self, data: dict[str, Any]) -> None:
         mode_of = self._mode_of
         for key, value in data.items():
             mode = mode_of.get(key) or self._resolve_mode(key)
@@ -328,9 +328,9 @@ class SummaryMirror:
                 s[2], s[3] = s[2] + value, s[3] + 1
 
     def _resolve_mode(self, key: str) -> str:
-        mode = self._modes.get(key)
+        mode = self.modes.get(key)
         if mode is None:
-            mode = next((m for pattern, m in self._modes.items()
+            mode = next((m for pattern, m in self.modes.items()
                          if "*" in pattern and fnmatchcase(key, pattern)), "last")
         self._mode_of[key] = mode
         return mode
