@@ -124,7 +124,7 @@ def test_float_tag_is_escaped_and_bad_text_is_refused(shared_server: LiveServer,
 def test_integer_parameters_are_bounded(shared_server: LiveServer, run_class: Any, assert_readable: Any) -> None:
     run = run_class(shared_server.url)
     assert run.post([run.start(), run.row({"x": 1.0}), run.row({"x": 2.0}, step=2**62)]).status_code == 200
-    for path, params, name in [("/console", {"offset": BIG}, "offset"), ("/history/buckets", {"key": "x", "min_step": BIG}, "min_step"),
+    for path, params, name in [("/console", {"offset": BIG}, "offset"), ("/console", {"offset": 2**40}, "offset"), ("/history/buckets", {"key": "x", "min_step": BIG}, "min_step"),
                                ("/history/buckets", {"key": "x", "max_step": -BIG}, "max_step"),
                                ("/history/buckets", {"key": "x", "buckets": BIG}, "buckets"),
                                ("/history", {"samples": BIG}, "samples"), ("/history/scan", {"min_step": BIG}, "min_step"),
@@ -136,8 +136,10 @@ def test_integer_parameters_are_bounded(shared_server: LiveServer, run_class: An
         assert response.status_code == 422 and "step" in _detail(response)
     base = f"{shared_server.url}/api/v1/runs/{run.entity}/{run.project}"
     cursor = base64.urlsafe_b64encode(json.dumps([0, BIG, 1]).encode()).decode()
+    wide_pk = base64.urlsafe_b64encode(json.dumps([0, 1.0, 2**40]).encode()).decode()
     for params in [{"filters": json.dumps({"exit_code": BIG})}, {"filters": json.dumps({"summary.x": {"$gt": -BIG}})},
-                   {"limit": BIG}, {"cursor": cursor, "order": "runtime"}]:
+                   {"filters": json.dumps({"exit_code": {"$in": [1, 2**40]}})}, {"limit": BIG},
+                   {"cursor": cursor, "order": "runtime"}, {"cursor": wide_pk, "order": "runtime"}]:
         response = httpx.get(base, params=params)
         assert response.status_code == 400, (params, response.text[:300])
     buckets = httpx.get(f"{run.api}/history/buckets", params={"key": "x"}).json()

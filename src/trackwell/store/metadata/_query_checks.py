@@ -19,6 +19,7 @@ MAX_FILTER_DEPTH = 32
 MAX_LIST_VALUES = 1000
 MAX_FIELD_CHARS = 1000
 INT64 = (-(2**63), 2**63 - 1)
+INT32 = (-(2**31), 2**31 - 1)
 BAD_CURSOR = "malformed cursor; pass next_cursor exactly as returned, or omit it"
 _PG_QUERY_CANCELED, _PG_INVALID_REGEX = "57014", "2201B"
 
@@ -82,6 +83,8 @@ def comparable(field: str, column: sa.ColumnElement[Any], op: str, value: Any) -
         raise QueryError(f"filter on {shown(field)}: {op} compares text, so give a string, got {shown(value)}")
     if kind in (int, float) and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise QueryError(f"filter on {shown(field)}: {op} compares numbers, so give a number, got {shown(value)}")
+    if type(column.type) is sa.Integer and isinstance(value, int) and not INT32[0] <= value <= INT32[1]:
+        raise QueryError(f"filter on {shown(field)}: {shown(value)} is outside this 32-bit field's range")
 
 
 def check_cursor_value(expr: sa.ColumnElement[Any], value: Any) -> None:
@@ -91,7 +94,8 @@ def check_cursor_value(expr: sa.ColumnElement[Any], value: Any) -> None:
     kind = kind_of(expr)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise QueryError(BAD_CURSOR)
-    if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+    bounds = INT32 if type(expr.type) is sa.Integer else INT64  # PostgreSQL refuses a wider value
+    if isinstance(value, int) and not bounds[0] <= value <= bounds[1]:
         raise QueryError(BAD_CURSOR)
     if (kind is int and not isinstance(value, int)) or (kind is float and isinstance(value, str)) \
             or (kind is str and not isinstance(value, str)):
