@@ -137,8 +137,6 @@ def check_finite(value: Any, where: str) -> None:
 
 def check_key(key: Any, where: str) -> None:
     check_text(key, where, MAX_KEY_CHARS)
-    if not key:
-        raise InvalidValue(f"{where} is empty; name it")
 
 
 # -- values ------------------------------------------------------------------------------

@@ -128,5 +128,6 @@ def explain_failure(exc: BaseException, spec: Any) -> QueryError | None:
         return QueryError(f"$regex {patterns} took longer than this server's budget of {QUERY_BUDGET:g} s per "
                           "query; use a more specific pattern, or narrow the query with other filters")
     if sqlstate == _PG_INVALID_REGEX:
-        return QueryError(f"$regex {patterns} cannot be used here: {message}")
+        return QueryError(f"$regex {patterns} is refused by PostgreSQL's regex engine ({message}); use syntax "
+                          "both RE2 and PostgreSQL know (no \\p, \\z, \\Q or named groups)")
     return None
