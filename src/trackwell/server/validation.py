@@ -62,6 +62,7 @@ MAX_LABEL_CHARS = 128
 MAX_STREAM_CHARS = 16
 MAX_PYTHON_CHARS = 64
 DEFAULT_MAX_KEYS_PER_BATCH = 10_000
+_FLOAT = {float}
 
 
 @dataclass(frozen=True)
@@ -238,7 +239,7 @@ def _check_history(rec: History, seen_keys: set[str]) -> None:
     for key in new_keys:
         check_key(key, "history key")
     seen_keys |= new_keys
-    if not set(map(type, data.values())) <= {float}:  # the common case costs one pass in C
+    if not set(map(type, data.values())) <= _FLOAT:  # the common case costs one pass in C
         for key, value in data.items():
             check_value(value, f"history value {key!r}" if len(key) <= 40 else "history value", 1)
 
@@ -282,7 +283,13 @@ def check_records(records: list[AnyRecord], path: tuple[str, str, str], max_keys
     records together log more than ``max_keys`` distinct history keys."""
     limit = _limits.max_keys_per_batch if max_keys is None else max_keys
     seen_keys: set[str] = set()
+    finite = math.isfinite
     for index, rec in enumerate(records):
+        # The common row (known keys, float values, sane numbers) is checked inline: this runs
+        # for every row of every batch (seqs are checked once per batch: they are consecutive).
+        if type(rec) is History and 0 <= rec.step <= MAX_STEP and finite(rec.ts) and finite(rec.runtime) \
+                and rec.data.keys() <= seen_keys and set(map(type, rec.data.values())) <= _FLOAT:
+            continue
         try:
             _check_record(rec, path, seen_keys)
         except InvalidValue as exc:
@@ -307,8 +314,11 @@ def check_batch(batch: Batch, entity: str, project: str, run_id: str) -> None:
     first = records[0].seq
     if first < 1:
         raise InvalidValue(f"records[0].seq is {clip(first)}; sequence numbers start at 1")
-    for i, rec in enumerate(records):
-        if rec.seq != first + i:
-            raise InvalidValue(f"records must be consecutive seqs of writer {clip(batch.writer)}: records[{i}].seq "
-                               f"is {clip(rec.seq)}, expected {first + i}; split the upload at the gap")
+    seqs = [rec.seq for rec in records]
+    if seqs != list(range(first, first + len(records))):
+        i = next(i for i, seq in enumerate(seqs) if seq != first + i)
+        raise InvalidValue(f"records must be consecutive seqs of writer {clip(batch.writer)}: records[{i}].seq "
+                           f"is {clip(seqs[i])}, expected {first + i}; split the upload at the gap")
+    if first + len(records) - 1 > INT64_MAX:
+        raise InvalidRecord(len(records) - 1, records[-1], f"seq is {clip(records[-1].seq)}, over 2**63 - 1")
     check_records(records, (entity, project, run_id))
