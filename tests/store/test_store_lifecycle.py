@@ -19,7 +19,7 @@ def test_heartbeat_reaper_and_recovery(ingestor: Ingestor, project: tuple[str, s
     ingestor.apply(*project, "r", j.batch([j.start(), j.log({"x": 1.0})]))
     pk = ingestor.metadata.run_pk(*project, "r")
     assert pk is not None
-    assert ingestor.metadata.reap(time.time() - 60) == []  # heard from just now
+    assert pk not in ingestor.metadata.reap(time.time() - 60)  # heard from just now (others may be old)
     assert pk in ingestor.metadata.reap(time.time() + 1)  # (a shared PostgreSQL holds other runs too)
     assert ingestor.metadata.get_run(*project, "r")["state"] == "crashed"
     ack = ingestor.receive(*project, "r", Batch(writer=j.writer, records=[]))  # a heartbeat
