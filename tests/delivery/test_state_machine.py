@@ -1,12 +1,13 @@
 """Exactly-once under chaos, as a Hypothesis state machine, black-box: real SDK processes log
 rows (random keys and steps, ``commit=False`` merges, explicit steps) through a real fault proxy
-to a real server; rules inject faults (5xx, 429, 413/422 that split batches down to dead letters,
-resets, stalls, dropped answers, answers lost while the server applies), kill -9 and restart the
-server (sometimes with a small body limit, so the SDK shrinks its batches), kill -9 the logging
-process and resume the run in a new one, and SIGKILL `trackwell sync` runs of offline journals.
-At the end of every example the server's history equals what was logged: every row once, no
-extra, no missing; the only rows allowed to be absent are those a killed process had not
-journaled yet (they are cut where the next process of the run starts: the server's last step).
+to a real server; each rule's requests meet faults drawn for them (5xx, 429, 413/422 that split
+batches down to dead letters, resets, stalls, dropped answers, answers lost while the server
+applies, acks lost for good); other rules kill -9 and restart the server (sometimes with a small
+body limit, so the SDK shrinks its batches), kill -9 the logging process and resume the run in a
+new one, and SIGKILL `trackwell sync` runs of offline journals. At the end of every example the
+server's history equals what was logged: every row once, no extra, no missing; the only rows
+allowed to be absent are those a killed process had not journaled yet (they are cut where the
+next process of the run starts: the server's last step).
 
 Bounded in CI (``TRACKWELL_CHAOS_EXAMPLES`` examples of ``TRACKWELL_CHAOS_STEPS`` steps per
 store, 5 and 12 by default); set them higher for a longer run, ``TRACKWELL_CHAOS_SHRINK=1`` to
@@ -46,6 +47,10 @@ FAULTS = ("500", "502", "503", "429", "413", "422", "reset", "stall", "drop_resp
 # Applied, then every other attempt of that request fails (TRACKWELL_RETRY_MAX_ATTEMPTS is 3):
 # the client never learns it landed and later resends it inside a larger, overlapping batch.
 LOST_ACKS = (("drop_response", "503", "503"), ("drop_response_late", "reset", "reset"))
+# Refused down to one record (halving 1000 takes 10 refusals): it is dead-lettered, a placeholder
+# keeps the seqs whole, and `trackwell sync --retry-dead-letters` delivers it at the end.
+REFUSALS = (("413",) * 11, ("422",) * 11)
+DEAD, QUEUED = "examples with dead letters", "faults queued"  # tallies besides the rules
 SMALL_LIMIT = 16 * 1024  # a body limit that makes the SDK's default batches too large
 Call = tuple[dict[str, Any], int | None, bool | None]
 
@@ -114,6 +119,7 @@ def _values() -> st.SearchStrategy[Any]:
 
 _DATA = st.dictionaries(st.sampled_from(KEYS), _values(), min_size=1, max_size=3) | st.fixed_dictionaries(
     {"loss": _values(), "s": st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=8)})
+_FAULTS = st.lists(st.sampled_from(FAULTS), max_size=4) | st.sampled_from(LOST_ACKS + REFUSALS).map(list)
 _CALLS = st.lists(st.tuples(st.sampled_from(["plain", "plain", "merge", "commit", "step"]),
                             st.integers(0, 3), _DATA), min_size=1, max_size=40)
 
@@ -169,24 +175,28 @@ class Chaos(RuleBasedStateMachine):
     def start(self) -> None:
         self._logger()
 
-    @rule(calls=_CALLS)
-    def log(self, calls: list[tuple[str, int, dict[str, Any]]]) -> None:
+    def _inject(self, faults: list[str]) -> None:
+        """Faults for the requests the rule's action makes next (queued ones left over when an
+        example ends are dropped)."""
+        if faults:
+            self.tally[QUEUED] += len(faults)
+            self.cluster.proxy.queue(*faults)
+
+    @rule(calls=_CALLS, faults=_FAULTS)
+    def log(self, calls: list[tuple[str, int, dict[str, Any]]], faults: list[str]) -> None:
         self._count("log")
         logger = self._logger()
+        self._inject(faults)
         sent = [self.online.call(kind, jump, {**data, "g": self.online.gen}) for kind, jump, data in calls]
         assert logger.log(sent) == self.online.cur, "the SDK's run.step disagrees with W&B's row semantics"
 
-    @rule(seed=st.integers(0, 2**32), n=st.integers(100, 2500))
-    def log_many(self, seed: int, n: int) -> None:
+    @rule(seed=st.integers(0, 2**32), n=st.integers(100, 2500), faults=_FAULTS)
+    def log_many(self, seed: int, n: int, faults: list[str]) -> None:
         self._count("log_many")
         logger = self._logger()
+        self._inject(faults)
         sent = [self.online.call("plain", 0, {**row, "g": self.online.gen}) for row in _bulk(seed, n)]
         assert logger.log(sent) == self.online.cur
-
-    @rule(faults=st.lists(st.sampled_from(FAULTS), min_size=1, max_size=6) | st.sampled_from(LOST_ACKS))
-    def inject(self, faults: list[str]) -> None:
-        self._count("inject")
-        self.cluster.proxy.queue(*faults)
 
     @precondition(lambda self: self.process is not None)
     @rule(after=st.sampled_from([0.0, 0.05, 0.3]), settle=st.booleans())
@@ -226,11 +236,12 @@ class Chaos(RuleBasedStateMachine):
         self.offline.append((model, root))
 
     @precondition(lambda self: self.offline)
-    @rule(after=st.sampled_from([0.2, 0.5, 1.0, None]))
-    def sync_offline(self, after: float | None) -> None:
+    @rule(after=st.sampled_from([0.2, 0.5, 1.0, None]), faults=_FAULTS)
+    def sync_offline(self, after: float | None, faults: list[str]) -> None:
         """`trackwell sync` of the offline runs through the proxy, SIGKILLed ``after`` seconds
         (or left to finish: with faults it may still exit 1, leaving the rest for later)."""
         self._count("sync_killed" if after is not None else "sync")
+        self._inject(faults)
         process = sync([root for _, root in self.offline], self.cluster.proxy.url)
         if after is None:
             process.communicate(timeout=300)
@@ -251,6 +262,7 @@ class Chaos(RuleBasedStateMachine):
             done = sync([self.root], self.cluster.url, "--retry-dead-letters")
             out, _ = done.communicate(timeout=300)
             assert done.returncode == 0, out
+            self.tally[DEAD] += "retried" in out  # records a 413/422 pinned on them, delivered now
             for model in [self.online, *(m for m, _ in self.offline)]:
                 _assert_history(self.cluster.url, f"default/{self.project}/{model.run_id}", model)
         finally:
@@ -296,4 +308,6 @@ def test_every_row_exactly_once_under_chaos(cluster: ChaosServer) -> None:
     finally:
         print(f"\nchaos ({'PostgreSQL' if cluster.db else 'SQLite'}): {tally['examples']} examples, "
               f"{tally['steps']} steps in {time.monotonic() - started:.0f} s; rules: "
-              + ", ".join(f"{k} {v}" for k, v in sorted(tally.items()) if k not in ("examples", "steps")))
+              + ", ".join(f"{k} {v}" for k, v in sorted(tally.items()) if k not in ("examples", "steps", DEAD, QUEUED))
+              + f"; {DEAD}: {tally[DEAD]}; {QUEUED}: {tally[QUEUED]}, of which hit a request: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(Counter(x.fault for x in cluster.proxy.seen).items())))
