@@ -36,7 +36,7 @@ from trackwell.schema import (
 )
 from trackwell.server import validation
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT, WriterConflict, admit, fenced, live
-from trackwell.server.projector import Projector
+from trackwell.server.projector import Fresh, Projector
 from trackwell.store import Stores, open_stores
 from trackwell.store.metadata import Acceptance, WriterRow
 
@@ -135,11 +135,11 @@ class Ingestor:
         """Accept the batch into the log, project what can be, answer with the run's state."""
         validate(batch, entity, project, run_id)
         with self.lock(entity, project, run_id):
-            pk, accepted = self._accept(entity, project, run_id, batch)
+            pk, accepted, fresh = self._accept(entity, project, run_id, batch)
             if pk is None:
                 return Ack(writer=batch.writer, applied_seq=0, state=None)
             if self.project_inline:
-                self._project(pk, entity, project, run_id)
+                self._project(pk, entity, project, run_id, fresh)
         return Ack(writer=batch.writer, applied_seq=accepted, state=self.metadata.run_state(pk))
 
     def claim(self, entity: str, project: str, run_id: str, claim: WriterRow, auto_primary: bool = False) -> WriterRow:
@@ -175,22 +175,24 @@ class Ingestor:
 
     # -- accepting ------------------------------------------------------------------------
 
-    def _accept(self, entity: str, project: str, run_id: str, batch: Batch) -> tuple[int | None, int]:
-        """(run pk or None for a heartbeat of an unknown run, the writer's accepted seq)."""
+    def _accept(self, entity: str, project: str, run_id: str,
+                batch: Batch) -> tuple[int | None, int, Fresh | None]:
+        """(run pk or None for a heartbeat of an unknown run, the writer's accepted seq, the
+        records appended to the log now)."""
         writer, records = batch.writer, batch.records
         path = f"{entity}/{project}/{run_id}"
         pk = self.metadata.run_pk(entity, project, run_id)
         now = time.time()
         if not records:  # a heartbeat renews the lease
             if pk is None:
-                return None, 0
+                return None, 0, None
             with self.metadata.accepting(pk) as acc:
                 me = acc.writers.get(writer)
                 if me is not None:
                     fenced(me, acc.writers.values(), now, self.lease_timeout, path)
                     acc.update_writer(writer, lease_at=now)
             self.metadata.heartbeat(pk)
-            return pk, me.accepted_seq if me is not None else 0
+            return pk, (me.accepted_seq if me is not None else 0), None
         first, last = records[0].seq, records[-1].seq
         start = records[0] if first == 1 and isinstance(records[0], RunStart) else None
         if pk is None:
@@ -218,14 +220,14 @@ class Ingestor:
                 raise SequenceGap(me.accepted_seq, first, writer)
             if last <= me.accepted_seq:  # a retry of what the log has: answer from the mark
                 acc.update_writer(writer, lease_at=now)
-                return pk, me.accepted_seq
+                return pk, me.accepted_seq, None
             pending = records[me.accepted_seq + 1 - first:]
             last_step = self._check_steps(pending, me, path)
             ended = any(type(rec) is Exit for rec in pending)
             acc.append(writer, pending[0].seq, last, encode(pending), now)
             acc.update_writer(writer, accepted_seq=last, lease_at=now, last_step=last_step,
                               **({"ended": True} if ended else {}))
-        return pk, last
+        return pk, last, (writer, pending[0].seq, pending)
 
     def _admit(self, acc: Acceptance, claim: WriterRow, now: float, path: str, auto_primary: bool) -> WriterRow:
         if claim.shared and auto_primary:  # the first live shared writer is the primary
@@ -288,9 +290,9 @@ class Ingestor:
                 last = rec.step
         return last
 
-    def _project(self, pk: int, entity: str, project: str, run_id: str) -> int:
+    def _project(self, pk: int, entity: str, project: str, run_id: str, fresh: Fresh | None = None) -> int:
         try:
-            return self.projector.project(pk, entity, project, run_id)
+            return self.projector.project(pk, entity, project, run_id, fresh)
         except Exception:  # the records are in the log: the background catch-up retries them
             log.exception("projecting run %s/%s/%s failed; it stays in the ingest log and is retried",
                           entity, project, run_id)

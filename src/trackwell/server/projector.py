@@ -135,6 +135,9 @@ def continuation(metadata: MetadataStore, metrics: MetricStore, pk: int, entity:
     return last, nxt
 
 
+Fresh = tuple[str, int, list[AnyRecord]]  # (writer, first seq, records) just accepted
+
+
 def _deterministic(exc: BaseException) -> bool:
     """Errors a retry cannot fix (the data itself is refused), as opposed to a store that is down."""
     import duckdb
@@ -153,8 +156,11 @@ class Projector:
         self.metadata = stores.metadata
         self.metrics = stores.metrics
 
-    def project(self, run_pk: int, entity: str, project: str, run_id: str) -> int:
-        """Project every entry of the run that can be; returns how many are still waiting."""
+    def project(self, run_pk: int, entity: str, project: str, run_id: str, fresh: Fresh | None = None) -> int:
+        """Project every entry of the run that can be; returns how many are still waiting.
+
+        ``fresh``: the records just accepted, as (writer, first seq, records), so the request that
+        accepted them does not read back and decode what it has in memory."""
         blocked: set[str] = set()  # writers waiting for an earlier process's records
         while True:
             entries = self.metadata.log_entries(run_pk)
@@ -179,7 +185,8 @@ class Projector:
                     w = self._resolve(run_pk, w, continuation(self.metadata, self.metrics, run_pk, entity, project,
                                                               run_id))
                     writers[w.writer] = w
-                self._project_entry(run_pk, w, entry)
+                cached = fresh[2] if fresh is not None and fresh[:2] == (entry.writer, entry.first_seq) else None
+                self._project_entry(run_pk, w, entry, cached)
                 progressed = True
             if not progressed:
                 return len(entries)
@@ -201,22 +208,29 @@ class Projector:
         self.metadata.set_offsets(run_pk, w.writer, step_offset, runtime_offset)
         return dataclasses.replace(w, waiting=False, step_offset=step_offset, runtime_offset=runtime_offset)
 
-    def _project_entry(self, run_pk: int, w: WriterRow, entry: LogEntry) -> None:
-        records: list[AnyRecord] = _records.decode(entry.body)
-        if w.step_offset or w.runtime_offset:
-            records = shifted(records, w.step_offset, w.runtime_offset)
-        if w.shared and not w.is_primary and w.label:
-            records = as_secondary(records, w.label)
+    def _project_entry(self, run_pk: int, w: WriterRow, entry: LogEntry, records: list[AnyRecord] | None) -> None:
+        if records is None:
+            records = _records.decode(self.metadata.log_body(entry.id))
         store = "metrics"
         try:
-            mark = self.metrics.applied(run_pk, w.writer)
-            if entry.last_seq > mark:
-                pending = records[max(mark + 1 - entry.first_seq, 0):]
-                self.metrics.append(run_pk, w.writer, entry.last_seq, build_points(pending), mark)
-            store = "metadata"
+            metric = self.metrics.mark(run_pk, w.writer)
+            offsets = (w.step_offset, w.runtime_offset)
+            if offsets == (0, 0.0):  # a writer resumed before the ingest log kept its offsets in DuckDB
+                offsets = (metric.step_offset, metric.runtime_offset)
+            if offsets != (0, 0.0):
+                records = shifted(records, *offsets)
+            if w.shared and not w.is_primary and w.label:
+                records = as_secondary(records, w.label)
             sql_mark = self.metadata.writer_mark(run_pk, w.writer)
-            pending = records[max(sql_mark + 1 - entry.first_seq, 0):]
-            stats, others_last = batch_stats(build_points(pending)) if pending else ({}, {})
+            sql_pending = records[max(sql_mark + 1 - entry.first_seq, 0):]
+            sql_points = build_points(sql_pending) if sql_pending else PointBatch.empty()
+            if entry.last_seq > metric.applied:
+                points = sql_points if metric.applied == sql_mark else \
+                    build_points(records[max(metric.applied + 1 - entry.first_seq, 0):])
+                self.metrics.append(run_pk, w.writer, entry.last_seq, points, metric.applied)
+            store = "metadata"
+            pending = sql_pending
+            stats, others_last = batch_stats(sql_points) if pending else ({}, {})
             self.metadata.apply_entry(run_pk, w.writer, entry.id, pending, stats, others_last, sql_mark)
         except Exception as exc:
             if not _deterministic(exc) or entry.attempts + 1 < _MAX_ATTEMPTS:

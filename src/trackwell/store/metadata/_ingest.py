@@ -79,6 +79,10 @@ class IngestMixin:
         with self.engine.connect() as conn:
             return _log.entries(conn, run_pk, limit)
 
+    def log_body(self, entry_id: int) -> bytes:
+        with self.engine.connect() as conn:
+            return _log.body(conn, entry_id)
+
     def pending_runs(self) -> list[tuple[int, str, str, str]]:
         """Runs with log entries not yet projected: (pk, entity, project, run_id)."""
         with self.engine.connect() as conn:

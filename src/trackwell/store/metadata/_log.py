@@ -60,7 +60,6 @@ class LogEntry:
     writer: str
     first_seq: int
     last_seq: int
-    body: bytes
     attempts: int
 
 
@@ -92,10 +91,13 @@ def append(conn: sa.Connection, run_pk: int, writer: str, first: int, last: int,
 
 
 def entries(conn: sa.Connection, run_pk: int, limit: int = 64) -> list[LogEntry]:
-    rows = conn.execute(sa.select(_L.id, _L.writer, _L.first_seq, _L.last_seq, _L.body, _L.attempts)
+    rows = conn.execute(sa.select(_L.id, _L.writer, _L.first_seq, _L.last_seq, _L.attempts)
                         .where(_L.run_pk == run_pk).order_by(_L.id).limit(limit))
-    return [LogEntry(r.id, r.writer, int(r.first_seq), int(r.last_seq), bytes(r.body), int(r.attempts))
-            for r in rows]
+    return [LogEntry(r.id, r.writer, int(r.first_seq), int(r.last_seq), int(r.attempts)) for r in rows]
+
+
+def body(conn: sa.Connection, entry_id: int) -> bytes:
+    return bytes(conn.execute(sa.select(_L.body).where(_L.id == entry_id)).scalar_one())
 
 
 def delete(conn: sa.Connection, entry_id: int) -> None:
@@ -112,5 +114,5 @@ def pending_runs(conn: sa.Connection, limit: int = 1000) -> list[int]:
 
 def quarantine(conn: sa.Connection, run_pk: int, entry: LogEntry, store: str, error: str, now: float) -> None:
     conn.execute(ingest_quarantine.insert().values(
-        run_pk=run_pk, writer=entry.writer, first_seq=entry.first_seq, last_seq=entry.last_seq, body=entry.body,
-        store=store, error=error[:4000], created_at=now))
+        run_pk=run_pk, writer=entry.writer, first_seq=entry.first_seq, last_seq=entry.last_seq,
+        body=body(conn, entry.id), store=store, error=error[:4000], created_at=now))
