@@ -119,3 +119,23 @@ def test_dead_letter_retries_take_their_writers_offsets(ingestor: Ingestor, proj
     assert got == {0: 0.0, 1: 1.0, 2: 2.0, 3: 3.0, 4: 4.0, 5: 100.0, 6: 101.0, 7: 102.0}
     with pytest.raises(InvalidBatch, match="has written nothing"):
         ingestor.apply(*project, "r", Batch(writer="e" * 32, records=[letter], parent="f" * 32))
+
+
+def test_a_long_fork_chain_reads_through_every_ancestor(ingestor: Ingestor, project: tuple[str, str],
+                                                        journal: Any) -> None:
+    """Forks of forks, deeper than the metric store's OR form (the join path), each branching
+    lower: every fork reads its ancestors up to the lowest branch step, then its own rows."""
+    j = journal(*project, "f0")
+    ingestor.apply(*project, "f0", j.batch([j.start()] + [j.log({"x": float(i)}) for i in range(40)]))
+    source = "f0"
+    for n in range(1, 13):
+        lifecycle.fork(ingestor, *project, f"f{n}", source, 40 - 2 * n, {})
+        source = f"f{n}"
+    child = journal(*project, "f12")
+    child.step = 17
+    ingestor.apply(*project, "f12", child.batch([child.start(), child.log({"x": 1000.0})]))
+    pk, segments = ingestor.metadata.lineage(*project, "f12") or (0, [])
+    assert len(segments) == 13 and segments[-1][1] == 16  # f0, read up to the lowest branch step
+    rows = ingestor.metrics.scan(segments, None, None, 100)[0]
+    assert [r["x"] for r in rows] == [float(i) for i in range(17)] + [1000.0]
+    assert lifecycle.resume_info(ingestor, *project, "f12")["next_step"] == 18

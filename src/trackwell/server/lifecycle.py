@@ -78,7 +78,8 @@ def _fork(ing: Ingestor, entity: str, project: str, run_id: str, source: str, st
     parent = ing.metadata.get_run(entity, project, source)
     assert parent is not None
     read = [(pk, step if ceiling is None else min(ceiling, step)) for pk, ceiling in segments]
-    if not ing.metadata.create_fork(entity, project, run_id, parent, step, ing.metrics.stats(read), dict(fields)):
+    if not ing.metadata.create_fork(entity, project, run_id, parent, step, read, ing.metrics.stats(read),
+                                    dict(fields)):
         raise LifecycleError(f"run {entity}/{project}/{run_id} already exists; fork into a new run id "
                              "(or leave the id out to get a generated one)")
     return resume_info(ing, entity, project, run_id)

@@ -6,7 +6,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -172,16 +172,19 @@ class MetadataStore(IngestMixin):
         ancestor up to the lowest branch step on the way (None if the run does not exist)."""
         r = runs.c
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(r.pk, r.fork_parent, r.fork_step).where(
+            row = conn.execute(sa.select(r.pk, r.fork_parent, r.fork_step, r.lineage).where(
                 r.entity == entity, r.project == project, r.run_id == run_id)).first()
             if row is None:
                 return None
             segments: list[Segment] = [(row.pk, None)]
+            if row.lineage is not None:  # kept on the row at fork time
+                return row.pk, segments + [(int(pk), None if c is None else int(c)) for pk, c in row.lineage]
+            # a fork made before runs.lineage existed: walk its chain
             ceiling: int | None = None
             seen = {row.pk}
             while row.fork_parent is not None:
                 ceiling = row.fork_step if ceiling is None else min(ceiling, row.fork_step)
-                row = conn.execute(sa.select(r.pk, r.fork_parent, r.fork_step).where(
+                row = conn.execute(sa.select(r.pk, r.fork_parent, r.fork_step, r.lineage).where(
                     r.entity == entity, r.project == project, r.run_id == row.fork_parent)).first()
                 if row is None or row.pk in seen:  # a deleted ancestor: read what remains
                     break
@@ -198,16 +201,17 @@ class MetadataStore(IngestMixin):
             return [(row.run_id, int(row.fork_step)) for row in rows]
 
     def create_fork(self, entity: str, project: str, run_id: str, parent: dict[str, Any], step: int,
-                    stats: HistoryStats, fields: dict[str, Any]) -> bool:
-        """Create ``run_id`` as a fork of ``parent`` at ``step``, its summaries built from the
-        history it reads through; False if the id is taken."""
+                    ancestors: Sequence[Segment], stats: HistoryStats, fields: dict[str, Any]) -> bool:
+        """Create ``run_id`` as a fork of ``parent`` at ``step`` reading ``ancestors`` (the parent's
+        segments capped at ``step``), its summaries built from them; False if the id is taken."""
         config = {**parent["config"], **fields.pop("config", {})}
         with self.write() as conn:
             if conn.execute(sa.select(runs.c.pk).where(runs.c.entity == entity, runs.c.project == project,
                                                        runs.c.run_id == run_id)).first() is not None:
                 return False
             pk = self._create(conn, entity, project, run_id, {
-                **fields, "config": config, "fork_parent": parent["id"], "fork_step": step})
+                **fields, "config": config, "fork_parent": parent["id"], "fork_step": step,
+                "lineage": [[pk, ceiling] for pk, ceiling in ancestors]})
             self._rebuild_summaries(conn, pk, stats, time.time())
             add_event(conn, "run_forked", pk, {"parent": parent["id"], "step": step}, time.time())
         return True

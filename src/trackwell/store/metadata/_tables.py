@@ -74,6 +74,8 @@ runs = sa.Table(
     # A fork reads its parent's history up to fork_step (same entity and project) by reference.
     sa.Column("fork_parent", sa.String(128)),
     sa.Column("fork_step", sa.BigInteger),
+    # A fork's ancestors as [[pk, step ceiling], ...] from the parent up: one read for any depth.
+    sa.Column("lineage", Json),
     sa.UniqueConstraint("entity", "project", "run_id", name="uq_runs_path"),
 )
 sa.Index("ix_runs_project_created", runs.c.entity, runs.c.project, runs.c.created_at)

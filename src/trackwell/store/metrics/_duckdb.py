@@ -46,10 +46,22 @@ CREATE TABLE IF NOT EXISTS hidden_other_values (
 """
 
 
+_MAX_OR_SEGMENTS = 4
+_STEP_MAX = 2**63 - 1
+
+
 def _run_sql(run: RunRef, params: dict[str, Any], alias: str = "") -> str:
-    """``run_pk = $r0`` for a plain run; for a fork, each segment up to its step ceiling."""
+    """``run_pk = $r0`` for a plain run; for a fork, each segment up to its step ceiling. A long
+    fork chain joins against its segments instead of OR-ing one condition each: DuckDB plans a
+    400-term OR in ~250 ms, the join in a few."""
+    segs = segments(run)
+    if len(segs) > _MAX_OR_SEGMENTS:
+        params["seg_pks"] = [pk for pk, _ in segs]
+        params["seg_ceilings"] = [_STEP_MAX if c is None else c for _, c in segs]
+        return (f"({alias}step <= (SELECT s.c FROM (SELECT unnest($seg_pks) AS pk, unnest($seg_ceilings) AS c) s "
+                f"WHERE s.pk = {alias}run_pk))")
     parts = []
-    for i, (pk, ceiling) in enumerate(segments(run)):
+    for i, (pk, ceiling) in enumerate(segs):
         params[f"r{i}"] = pk
         if ceiling is None:
             parts.append(f"{alias}run_pk = $r{i}")
