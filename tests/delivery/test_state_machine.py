@@ -145,7 +145,6 @@ class Chaos(RuleBasedStateMachine):
         self.process: SdkProcess | None = None
         self.processes = 0  # started for the online run
         self.offline: list[tuple[RunModel, Path]] = []
-        self.syncing: Any = None
         self.tally["examples"] += 1
 
     def _count(self, what: str) -> None:
