@@ -145,8 +145,6 @@ def test_a_hand_made_batch_cannot_bypass_the_limit(small_server: Any) -> None:
     assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: a writer whose RunStart was dead-lettered is "
-                                       "answered 409 'applied 0, starts at seq 1' forever (server/ingest.py _accept)")
 def test_a_refused_run_start_is_set_aside_and_the_rows_still_delivered(small_server: Any, tmp_path: Path) -> None:
     """The first record can be the one refused (config nested past the server's limit: 422): it
     is dead-lettered like any other, and the run's rows still reach the server."""

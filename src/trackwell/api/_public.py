@@ -170,7 +170,7 @@ class Run:
         """Up to ``samples`` rows spread evenly over the run (first and last step included)."""
         params: dict[str, Any] = {"samples": samples}
         if keys:
-            params["keys"] = ",".join(keys)
+            params["keys"] = json.dumps(list(keys))  # the JSON form: keys may contain commas
         rows = self._api.client.get(self._base + "/history", params)["rows"]
         return _frame(rows, pandas)
 
@@ -181,7 +181,7 @@ class Run:
         while True:
             params: dict[str, Any] = {"page_size": page_size}
             if keys:
-                params["keys"] = ",".join(keys)
+                params["keys"] = json.dumps(list(keys))  # the JSON form: keys may contain commas
             if next_step is not None:
                 params["min_step"] = next_step
             page = self._api.client.get(self._base + "/history/scan", params)

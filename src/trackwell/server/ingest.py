@@ -31,6 +31,7 @@ from trackwell.schema import (
     Exit,
     History,
     RunStart,
+    Skipped,
     decode_batch,
     encode,
 )
@@ -195,6 +196,10 @@ class Ingestor:
             return pk, (me.accepted_seq if me is not None else 0), None
         first, last = records[0].seq, records[-1].seq
         start = records[0] if first == 1 and isinstance(records[0], RunStart) else None
+        if first == 1 and type(records[0]) is Skipped:
+            # Its RunStart was refused and set aside by the client: admit the writer as a
+            # continuation of whatever the run holds (offsets resolved), with default fields.
+            start = RunStart(seq=1, ts=records[0].ts, entity=entity, project=project, run_id=run_id, resume="allow")
         if pk is None:
             if first > 1:
                 raise SequenceGap(0, first, writer)

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from trackwell.schema import Batch, decode_batch
-from trackwell.server._encoding import decode_body, is_msgpack_body, respond
+from trackwell.server._encoding import decode_body, is_msgpack_body, request_body, respond
 from trackwell.server._errors import ApiError
 from trackwell.server.ingest import (
     ConcurrentIngest,
@@ -42,7 +42,7 @@ class WriterClaim(msgspec.Struct, forbid_unknown_fields=True):
     after: dict[str, int] = {}
 
 
-@router.post("/runs/{entity}/{project}/{run_id}/writers")
+@router.post("/runs/{entity}/{project}/{run_id}/writers", openapi_extra=request_body(WriterClaim))
 async def claim_writer(request: Request, entity: str, project: str, run_id: str) -> Response:
     """Claim the run for a writer: 409 ``writer_conflict`` naming the live writer that holds it."""
     try:
@@ -62,7 +62,7 @@ async def claim_writer(request: Request, entity: str, project: str, run_id: str)
                              "primary": got.is_primary, "accepted_seq": got.accepted_seq})
 
 
-@router.post("/runs/{entity}/{project}/{run_id}/records")
+@router.post("/runs/{entity}/{project}/{run_id}/records", openapi_extra=request_body(Batch))
 async def post_records(request: Request, entity: str, project: str, run_id: str) -> Response:
     body = await request.body()
     try:

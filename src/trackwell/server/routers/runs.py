@@ -14,8 +14,7 @@ from trackwell.server import validation
 from trackwell.server._encoding import decode_body, request_body, respond
 from trackwell.server._errors import ApiError, run_not_found
 from trackwell.server.routers import _deps
-from trackwell.store.metadata import QueryError, filters_from_json
-from trackwell.store.metadata._query_checks import explain_failure
+from trackwell.store.metadata import QueryError, explain_failure, filters_from_json
 
 router = APIRouter()
 
