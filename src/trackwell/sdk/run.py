@@ -46,7 +46,7 @@ from trackwell.sdk.writer import Writer
 _time = time.time
 _monotonic = time.monotonic
 _WAKE_AT = 4096  # queued log calls that wake the writer early: bounds memory in tight loops
-_STEP_END = 2**63  # steps are signed 64-bit on the server and in the metric store
+_STEP_END = 2**62 + 1  # the server accepts steps up to 2**62 (headroom for bucket arithmetic in int64)
 
 
 class Run(RunBase):
@@ -163,7 +163,7 @@ class Run(RunBase):
             q, self._q = self._q, None
         assert q is not None  # set until the first finish()
         q.append(ev.Commit())
-        q.append(ev.Exited(0 if exit_code is None else int(exit_code), _time()))
+        q.append(ev.Exited(_exit_code(exit_code), _time()))
         # The journal first, always; then the server, within finish_timeout or a signal's grace.
         end = deadline if deadline is not None else _monotonic() + float(self.settings.finish_timeout or 0)
         journaled = self._writer.close(60.0 if deadline is None else deadline - _monotonic())
@@ -262,7 +262,7 @@ class Run(RunBase):
                     return self._ignore_lower_step(row, s, cur)
             if s >= _STEP_END:
                 raise ValueError(f"log(step={s}) for keys {sorted(row)}: run {self.id} cannot go past step "
-                                 f"2**63 - 1 (steps are signed 64-bit integers); nothing was logged")
+                                 f"2**62 (the server's limit); nothing was logged")
             if commit is None:
                 commit = step is None
             q.append((row, s, commit, _time()))
@@ -359,6 +359,15 @@ class Run(RunBase):
     def _record_traceback(self, lines: list[str]) -> None:
         if self._console is None:  # capture off: still keep the traceback in the run's log
             self._console_lines("stderr", lines)
+
+
+def _exit_code(code: int | None) -> int:
+    """The code to record: a process's exit status fits 32 bits (the server's column); anything
+    else (``finish(exit_code=2**40)``) is recorded as 1, a failure, rather than refused."""
+    if code is None:
+        return 0
+    code = int(code)
+    return code if -(2**31) <= code < 2**31 else 1
 
 
 def _as_step(step: Any) -> int:

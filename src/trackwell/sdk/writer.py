@@ -141,6 +141,7 @@ class Writer:
                     warn(f"trackwell writer skipped an event: {type(exc).__name__}: {exc}")
             if records:
                 self._write(records)
+            self._journal.sync_if_due()  # a quiet spell still reaches the disk within fsync_interval
         finally:
             self.draining = False
             barriers, self._barriers = self._barriers, []
