@@ -1,4 +1,5 @@
-# The README's two commands. Each creates .venv if needed and installs what it needs.
+# The README's two commands. Each creates .venv if needed and installs what it needs:
+# demo the server extra (it starts a server), test the dev extra (server + test tools).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +11,7 @@ $(BIN)/pip:
 	$(BIN)/pip install -q --upgrade pip
 
 demo: $(BIN)/pip
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[server]'
 	$(BIN)/trackwell demo
 
 test: $(BIN)/pip
@@ -23,5 +24,5 @@ lint: $(BIN)/pip
 	$(BIN)/mypy
 
 bench: $(BIN)/pip
-	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q -e '.[server]'
 	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -52,12 +52,21 @@ def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db:
     """Run the trackwell server."""
     import logging
 
-    import uvicorn
+    try:
+        import uvicorn
 
-    from trackwell.server import create_app
-    from trackwell.server._limits import guarded_h11
-    from trackwell.server._logging import RepeatFilter
-    from trackwell.store.metadata import normalize_url
+        from trackwell.server import create_app
+        from trackwell.server._limits import guarded_h11
+        from trackwell.server._logging import RepeatFilter
+        from trackwell.store.metadata import normalize_url
+    except ModuleNotFoundError as exc:
+        # The extra's own packages are checked before we get here; this is one of their
+        # dependencies missing (a partial install): the same fix.
+        if exc.name is None or exc.name.partition(".")[0] == "trackwell":
+            raise
+        from trackwell.cli import server_extra_message
+
+        raise click.ClickException(server_extra_message("server", [exc.name])) from None
 
     data_dir.mkdir(parents=True, exist_ok=True)
     url = normalize_url(db_url) if db_url else f"sqlite:///{data_dir / 'trackwell.db'}"
