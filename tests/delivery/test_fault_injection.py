@@ -19,9 +19,9 @@ from servers import scan_rows
 import trackwell
 from trackwell.sdk import TrackwellWarning
 from trackwell.sdk.deadletter import DeadLetters
+from trackwell.sdk.delivery import deliver, retry_dead_letters
 from trackwell.sdk.journal import synced_path
-from trackwell.sdk.uploader import deliver, retry_dead_letters
-from trackwell.transport import Client
+from trackwell.sdk.sinks import HttpSink
 
 RETRIED = ("500", "502", "503", "429", "reset", "stall", "drop_response", "drop_response_late")
 FORWARDED = ("ok", "drop_response", "drop_response_late")  # faults that reach the server
@@ -47,9 +47,9 @@ def _retry_dead_letters(journal: Path, url: str) -> int:
     """What `trackwell sync --retry-dead-letters` does, straight to the server (no proxy)."""
     if not DeadLetters(journal).letters():
         return 0
-    with Client(url) as client, warnings.catch_warnings():
+    with HttpSink.connect(url) as sink, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return retry_dead_letters(journal, client).sent
+        return retry_dead_letters(journal, sink).sent
 
 
 def _server_log(server: Any, until: Callable[[str], bool]) -> str:
@@ -135,8 +135,8 @@ def test_finish_does_not_hang_on_a_stalled_server_and_sync_delivers_the_rest(
         proxy.close()
     journal = run.journal_path()
     assert not synced_path(journal).exists()
-    with Client(server.url) as client:
-        deliver(journal, client)
+    with HttpSink.connect(server.url) as sink:
+        deliver(journal, sink)
     assert_exactly_once(server.url, journal)
 
 
@@ -154,8 +154,8 @@ def test_the_client_times_out_while_the_server_applies_and_the_retry_is_answered
     proxy = FaultProxy(server.url, drop_delay=30)
     proxy.queue(*["drop_response_late", "ok"] * 3)  # each retry goes through
     try:
-        with Client(proxy.url, timeout=0.5, initial_wait=0.01, max_wait=0.05) as client:
-            result = deliver(journal, client)
+        with HttpSink.connect(proxy.url, timeout=0.5, initial_wait=0.01, max_wait=0.05) as sink:
+            result = deliver(journal, sink)
         proxy.wait_forwarded()
     finally:
         proxy.close()

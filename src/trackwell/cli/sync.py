@@ -10,8 +10,8 @@ import click
 
 if TYPE_CHECKING:
     from trackwell.sdk.journal import Loss
+    from trackwell.sdk.sinks import Sink
     from trackwell.sdk.sync import JournalState
-    from trackwell.transport import Client
 
 
 @click.command()
@@ -66,9 +66,9 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
                 out.print(f"  {what} {s.dead_pending} dead-lettered records ({s.path.name}.dead)")
         raise SystemExit(1 if failed or any(s.losses for s in states) else 0)  # as a real sync would
 
-    from trackwell.transport import Client
+    from trackwell.sdk.sinks import HttpSink
 
-    with Client(base_url) as client, Progress(
+    with HttpSink.connect(base_url) as sink, Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=out) as progress:
         total = progress.add_task("records", total=sum(max(s.pending, 1 if include_synced else 0)
@@ -77,7 +77,7 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
         for s in states:
             progress.update(total, description=s.label)
             try:
-                outcome = sync_journal(s, client, lambda n: progress.advance(total, n),
+                outcome = sync_journal(s, sink, lambda n: progress.advance(total, n),
                                        recheck=include_synced)
             except Exception as exc:  # noqa: BLE001 - report per run, continue with the others
                 failed += 1
@@ -85,7 +85,7 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
                                        f"unchanged, run sync again once fixed ({s.run_dir})")
                 continue
             r = outcome.result
-            failed += _dead_letters(progress.console, s, client, retry_dead, lambda n: progress.advance(total, n))
+            failed += _dead_letters(progress.console, s, sink, retry_dead, lambda n: progress.advance(total, n))
             for line in _damage(s, r.lost, delivered=not outcome.remaining):
                 progress.console.print(line)
             if outcome.marked_synced:
@@ -117,7 +117,7 @@ def _damage(s: JournalState, losses: list[Loss], delivered: bool) -> list[str]:
     return lines
 
 
-def _dead_letters(out: Any, s: JournalState, client: Client, retry: bool, advance: Callable[[int], None]) -> int:
+def _dead_letters(out: Any, s: JournalState, sink: Sink, retry: bool, advance: Callable[[int], None]) -> int:
     """Retry (or point at) a journal's dead letters; returns 1 if some are still not delivered."""
     from trackwell.sdk.deadletter import DeadLetters
     from trackwell.sdk.sync import inspect, retry_dead
@@ -131,7 +131,7 @@ def _dead_letters(out: Any, s: JournalState, client: Client, retry: bool, advanc
                   f"kept in {dead_file}; fix the cause, then `trackwell sync --retry-dead-letters`")
         return 1
     try:
-        r = retry_dead(state, client, advance)
+        r = retry_dead(state, sink, advance)
     except Exception as exc:  # noqa: BLE001 - report per run, continue with the others
         out.print(f"[red]failed[/]   {s.label}: retrying dead letters: {exc} ({dead_file})")
         return 1

@@ -10,19 +10,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from trackwell.sdk.errors import UsageError
-from trackwell.sdk.resume import claim_writer, needs_server, resolve_online
+from trackwell.sdk.resume import Plan, claim_writer, needs_server, resolve_online
 from trackwell.sdk.rundir import earlier_journals
 
 if TYPE_CHECKING:
-    from trackwell.sdk.run import Run
+    from trackwell.sdk._base import RunBase
+    from trackwell.transport import Client
 
 
-def start_online(run: Run, config: dict[str, Any]) -> None:
-    """Resolve ``run``'s plan with the server and create a new run (for its display name)."""
+def start_online(run: RunBase, p: Plan, config: dict[str, Any], claim: dict[str, Any]) -> None:
+    """Resolve ``run``'s plan ``p`` with the server, create a new run (for its display name) and
+    claim the run for this process's writer (``claim``: the writer claim's body)."""
     # httpx is imported only here: offline and disabled runs never pay for it
     from trackwell.transport import Client, ServerError, TransportError
 
-    s, p = run.settings, run._plan
+    s = run.settings
     fields: dict[str, Any] = {k: v for k, v in (("name", run._name), ("group", run.group),
                                 ("job_type", run.job_type), ("notes", run.notes)) if v is not None}
     if run._tags_given:
@@ -38,7 +40,7 @@ def start_online(run: Run, config: dict[str, Any]) -> None:
             run._name = run._name or (info.get("name") if isinstance(info, dict) else None)
             p.resolved = True
         # One owner per step: refused here (not later in the uploader) if another process writes it.
-        claim_writer(probe, (run.entity, run.project, run.id), run._writer_claim())
+        claim_writer(probe, (run.entity, run.project, run.id), claim)
         name = run._name or p.run.get("name") or run.id
         how = ("forked" if p.fork else "rewound" if p.rewind_step is not None else "resumed") if p.run else "run"
         at = f" from step {p.starting_step}" if p.run else ""
@@ -57,18 +59,21 @@ def start_online(run: Run, config: dict[str, Any]) -> None:
         probe.close()
 
 
-def _deliver_earlier(run: Run, client: Any) -> None:
+def _deliver_earlier(run: RunBase, client: Client) -> None:
     """Before asking for the last step, deliver what earlier processes of this run left in this
     directory (e.g. killed before their uploader caught up): otherwise their steps would come
     after the resumed ones and collide."""
+    from trackwell.sdk.sinks import HttpSink
     from trackwell.sdk.sync import inspect, sync_journal
+
+    sink = HttpSink(client)  # not closed here: the client is the caller's
 
     for journal in earlier_journals(run.settings.dir, run.id):
         try:
             state = inspect(journal)
             if state.alive or (state.header.entity, state.header.project) != (run.entity, run.project):
                 continue
-            sync_journal(state, client)
+            sync_journal(state, sink)
         except Exception as exc:  # noqa: BLE001 - the resume goes on; say how to fix it
             run._say(f"could not deliver {journal} of an earlier process of run {run.id} ({exc}); "
                      f"its steps may collide with this one's: `trackwell sync {journal.parent}`", problem=True)

@@ -20,7 +20,7 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trackwell.schema import RunStart
 from trackwell.sdk import _state, exits
@@ -42,6 +42,9 @@ from trackwell.sdk.rundir import (
 from trackwell.sdk.settings import Settings
 from trackwell.sdk.values import PLAIN, RowNormalizer
 from trackwell.sdk.writer import Writer
+
+if TYPE_CHECKING:
+    from trackwell.sdk.uploader import Uploader
 
 _time = time.time
 _monotonic = time.monotonic
@@ -80,7 +83,7 @@ class Run(RunBase):
         # Earlier processes of this run found dead on this disk: ordered before this one.
         self._after = predecessors(s.dir, self.id, self.entity, self.project) if p.mode is not None else {}
         if not offline:
-            start_online(self, config)
+            start_online(self, p, config, self._writer_claim())
         summary: dict[str, Any] = {}
         runtime = 0.0
         if p.run:  # resumed, rewound or forked: carry the server's view of the run over
@@ -98,15 +101,13 @@ class Run(RunBase):
                                mode=str(s.mode))
         journal = JournalWriter(self._rundir.journal, header, fsync_interval=float(s.fsync_interval or 1.0))
         self.config = Config(config, self._config_changed, bool(s.strict))
-        self._client: Any = None
-        self._uploader: Any = None
+        self._uploader: Uploader | None = None
         if not offline:
+            from trackwell.sdk.sinks import HttpSink
             from trackwell.sdk.uploader import Uploader
-            from trackwell.transport import Client
 
-            self._client = Client(s.base_url, s.api_key)
-            self._uploader = Uploader(self._rundir.journal, self._client, f"run {self.path}",
-                                      on_state=self._on_state,
+            self._uploader = Uploader(self._rundir.journal, HttpSink.connect(s.base_url, s.api_key),
+                                      f"run {self.path}", on_state=self._on_state,
                                       heartbeat_interval=float(s.heartbeat_interval or 30.0))
         journal.append([RunStart(
             seq=1, ts=self.start_time, entity=self.entity, project=self.project, run_id=self.id,
@@ -173,7 +174,7 @@ class Run(RunBase):
             if self._uploader is not None:
                 done = self._uploader.wait_for(last, end - _monotonic())
                 self._uploader.stop(min(1.0, end - _monotonic()))
-                self._client.close()
+                self._uploader.sink.close()
                 if done:
                     synced_path(self._rundir.journal).touch()
                     if not quiet and not lost:

@@ -1,6 +1,6 @@
 """`trackwell sync`'s engine: find journals, deliver them, mark them synced when complete.
 
-A journal whose records were damaged on disk is delivered around the hole (see uploader.py)
+A journal whose records were damaged on disk is delivered around the hole (see delivery.py)
 but never marked synced, so every later `trackwell sync` reports the loss again and exits
 non-zero: a clean "synced" always means every record the run wrote reached the server.
 """
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from trackwell.schema import Exit
 from trackwell.sdk.deadletter import DeadLetters, dead_path
+from trackwell.sdk.delivery import DeliveryResult, Progress, deliver, retry_dead_letters
 from trackwell.sdk.journal import (
     JOURNAL_SUFFIX,
     JournalHeader,
@@ -23,10 +24,9 @@ from trackwell.sdk.journal import (
     synced_path,
 )
 from trackwell.sdk.rundir import writer_alive
-from trackwell.sdk.uploader import DeliveryResult, Progress, deliver, retry_dead_letters
 
 if TYPE_CHECKING:
-    from trackwell.transport import Client
+    from trackwell.sdk.sinks import Sink
 
 
 def find_journals(paths: Iterable[str | Path]) -> list[Path]:
@@ -100,12 +100,12 @@ class SyncOutcome:
         return max(0, self.result.last_seq - self.result.acked)
 
 
-def sync_journal(state: JournalState, client: Client, progress: Progress | None = None,
+def sync_journal(state: JournalState, sink: Sink, progress: Progress | None = None,
                  recheck: bool = False) -> SyncOutcome:
     """Deliver one journal; mark it synced only once its last record is acknowledged, the run
     is over (an Exit record, or no process holds the journal any more: it crashed) and no record
     was lost to damage on disk (``result.lost``)."""
-    result = deliver(state.path, client, progress, recheck=recheck)
+    result = deliver(state.path, sink, progress, recheck=recheck)
     over = result.saw_exit or not writer_alive(state.path)
     marked = result.complete and result.last_seq > 0 and over and not result.lost
     if marked:
@@ -113,14 +113,14 @@ def sync_journal(state: JournalState, client: Client, progress: Progress | None 
     return SyncOutcome(state, result, marked)
 
 
-def retry_dead(state: JournalState, client: Client, progress: Progress | None = None) -> DeliveryResult:
+def retry_dead(state: JournalState, sink: Sink, progress: Progress | None = None) -> DeliveryResult:
     """Resend a finished journal's dead letters under their own writer (exactly once).
 
     Only once no process writes the journal: its uploader may still be appending letters.
     """
     if writer_alive(state.path):
         raise RuntimeError("the run is still running; retry its dead letters after it finished")
-    return retry_dead_letters(state.path, client, progress)
+    return retry_dead_letters(state.path, sink, progress)
 
 
 def iter_states(journals: Iterable[Path]) -> Iterator[tuple[Path, JournalState | Exception]]:
