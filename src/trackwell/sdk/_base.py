@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from trackwell.schema import SUMMARY_MODES
-from trackwell.sdk import _state, exits
+from trackwell.sdk import _grace, exits
 from trackwell.sdk.config import Config, Summary
 from trackwell.sdk.errors import UsageError, warn
 from trackwell.sdk.settings import Settings
@@ -105,7 +105,7 @@ class RunBase(abc.ABC):
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         code = 0 if exc is None else exits.code_for(exc)
-        self._finish(code, False, clean=code == 0, deadline=_state.signal_deadline())
+        self._finish(code, False, clean=code == 0, deadline=_grace.deadline())
 
     @property
     def name(self) -> str:

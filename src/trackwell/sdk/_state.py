@@ -22,7 +22,7 @@ import traceback
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from trackwell.sdk import exits, signals
+from trackwell.sdk import _grace, exits, signals
 
 if TYPE_CHECKING:
     from trackwell.sdk._base import RunBase
@@ -32,7 +32,6 @@ _current: RunBase | None = None
 _live: list[RunBase] = []
 _lock = threading.RLock()  # re-entrant: a signal handler may run while the main thread holds it
 _hooks_installed = False
-_signal_deadline: float | None = None  # set while a signal is ending the process
 
 
 def current() -> RunBase | None:
@@ -67,12 +66,6 @@ def _publish(run: RunBase | None) -> None:
         module.summary = run.summary if run is not None else None  # type: ignore[attr-defined]
 
 
-def signal_deadline() -> float | None:
-    """When a signal is ending the process (its Python handler raised), the time.monotonic() by
-    which the runs must be finished; None otherwise."""
-    return _signal_deadline if exits.state.signal is not None else None
-
-
 def install_hooks(s: Settings) -> None:
     """atexit finishes unfinished runs with the process's exit code; signals flush and finish.
     Only recording runs install them: a disabled run leaves the process as it found it."""
@@ -98,14 +91,12 @@ def _on_uncaught(tp: type[BaseException], value: BaseException, tb: TracebackTyp
 
 
 def _on_signal(signum: int, preempt: bool, ending: bool) -> None:
-    global _signal_deadline
     runs = list(_live)
     if not runs:
         return
     grace = min(float(run.settings.signal_grace or 20.0) for run in runs)
     deadline = time.monotonic() + grace
-    if _signal_deadline is None or exits.state.signal is None:
-        _signal_deadline = deadline  # a Python handler that raises ends the process on this budget
+    _grace.begin(deadline)  # a Python handler that raises ends the process on this budget
     for run in runs:
         try:
             if preempt:
@@ -120,7 +111,7 @@ def _on_signal(signum: int, preempt: bool, ending: bool) -> None:
 
 def _finish_all() -> None:
     code = exits.process_exit_code()
-    deadline = signal_deadline()
+    deadline = _grace.deadline()
     for run in list(_live):
         try:
             run._finish(code, False, clean=code == 0, deadline=deadline)
