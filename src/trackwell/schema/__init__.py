@@ -2,7 +2,6 @@
 
 from trackwell.schema.records import (
     RESUME_MODES,
-    SUMMARY_MODES,
     Ack,
     AnyRecord,
     Batch,
@@ -20,6 +19,7 @@ from trackwell.schema.records import (
     decode_record,
     encode,
 )
+from trackwell.schema.summary import SUMMARY_MODES
 
 __all__ = [
     "RESUME_MODES",

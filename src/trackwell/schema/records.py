@@ -113,7 +113,6 @@ class Ack(msgspec.Struct, kw_only=True):
     state: str | None = None  # the run's state after the batch: tells a client it was killed
 
 
-SUMMARY_MODES = ("min", "max", "mean", "last", "none")
 RESUME_MODES = ("must", "allow", "never", "auto")
 
 _encoder = msgspec.msgpack.Encoder()

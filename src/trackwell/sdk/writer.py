@@ -12,11 +12,9 @@ reports. ``failed`` says why the thread stopped, should it ever stop early.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from collections.abc import Callable
-from fnmatch import fnmatchcase
 from typing import Any
 
 from trackwell.schema import (
@@ -31,6 +29,7 @@ from trackwell.schema import (
     SummaryUpdate,
     encode,
 )
+from trackwell.schema.summary import AGGREGATES, KeyStats, history_summary, summary_mode
 from trackwell.sdk import events as ev
 from trackwell.sdk.errors import warn
 from trackwell.sdk.journal import JournalWriter
@@ -213,7 +212,7 @@ class Writer:
         last.update(data)
         last["_step"] = self._row_step
         if self._modes:
-            self.mirror.aggregate(data)
+            self.mirror.aggregate(data, self._row_step)
         records.append(History(seq=0, ts=ts, step=self._row_step, runtime=runtime, data=data))
 
     # -- everything else ------------------------------------------------------------------
@@ -276,10 +275,10 @@ def _plain(value: Any, changed: list[bool]) -> Any:
 
 
 class SummaryMirror:
-    """The run's summary as the script sees it (the server computes the same at ingest), kept
-    cheap per row: the last value of every key (``last``, updated by the writer with one C-level
-    dict.update per row), stats only for keys with a min/max/mean mode (``aggregate``);
-    ``view()`` combines. Used by the writer thread only."""
+    """The run's summary as the script sees it, by the rules the server applies at ingest
+    (``trackwell.schema.summary``), kept cheap per row: the newest value of every key (``last``,
+    updated by the writer with one C-level dict.update per row), statistics only for keys under
+    min/max/mean (``aggregate``); ``view()`` combines. Used by the writer thread only."""
 
     def __init__(self, seed: dict[str, Any] | None) -> None:
         self._seed = dict(seed or {})  # a resumed run's summary as the server had it
@@ -288,7 +287,7 @@ class SummaryMirror:
         self._explicit: dict[str, Any] = {}  # run.summary assignments: pinned
         self._removed: set[str] = set()  # del run.summary[key]: pinned away
         self._mode_of: dict[str, str] = {}  # resolved per key (cache)
-        self._stats: dict[str, list[float]] = {}  # key -> [min, max, sum, count]
+        self._stats: dict[str, KeyStats] = {}  # numeric values of the keys under min/max/mean
 
     def assign(self, update: dict[str, Any], remove: list[str]) -> None:
         self._explicit.update(update)
@@ -307,31 +306,24 @@ class SummaryMirror:
             if key in self._explicit or key in self._removed:
                 continue
             mode = self._mode_of.get(key) or self._resolve_mode(key)
-            if mode == "last":
-                view[key] = value
-            elif mode != "none":
-                s = self._stats.get(key)  # no stats: only non-numbers/NaN were logged
-                view[key] = value if s is None else {"min": s[0], "max": s[1], "mean": s[2] / s[3]}[mode]
+            # ``value`` is the key's newest value of any type: what "last" picks by step
+            found, shown = history_summary(self._stats.get(key) if mode in AGGREGATES else None, (0, value), mode)
+            if found:
+                view[key] = shown
         view.update(self._explicit)
         return view
 
-    def aggregate(self, data: dict[str, Any]) -> None:
-        mode_of = self._mode_of
+    def aggregate(self, data: dict[str, Any], step: int) -> None:
+        mode_of, stats = self._mode_of, self._stats
         for key, value in data.items():
             mode = mode_of.get(key) or self._resolve_mode(key)
-            if mode in ("min", "max", "mean") and type(value) in (int, float):
-                # as on the server: min/max skip NaN, mean includes it (NaN in, NaN mean)
-                s = self._stats.get(key)
+            if mode in AGGREGATES and type(value) in (int, float):
+                s = stats.get(key)
                 if s is None:
-                    s = self._stats[key] = [math.inf, -math.inf, 0.0, 0]
-                if value == value:
-                    s[0], s[1] = min(s[0], value), max(s[1], value)
-                s[2], s[3] = s[2] + value, s[3] + 1
+                    stats[key] = KeyStats.of(value, step)
+                else:
+                    s.add(value, step)
 
     def _resolve_mode(self, key: str) -> str:
-        mode = self.modes.get(key)
-        if mode is None:
-            mode = next((m for pattern, m in self.modes.items()
-                         if "*" in pattern and fnmatchcase(key, pattern)), "last")
-        self._mode_of[key] = mode
+        mode = self._mode_of[key] = summary_mode(self.modes, key)
         return mode

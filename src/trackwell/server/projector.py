@@ -26,8 +26,9 @@ import msgspec
 import numpy as np
 
 from trackwell.schema import AnyRecord, ConfigUpdate, Exit, History, RunStart, Skipped
+from trackwell.schema.summary import KeyStats
 from trackwell.store import Stores
-from trackwell.store.metadata import KeyStats, LogEntry, MetadataStore, WriterRow
+from trackwell.store.metadata import LogEntry, MetadataStore, WriterRow
 from trackwell.store.metrics import MetricStore, PointBatch
 
 log = logging.getLogger("trackwell.server.projector")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +19,7 @@ from trackwell.schema import (
     RunStart,
     SummaryUpdate,
 )
+from trackwell.schema.summary import KeyStats, advance_step, summarize
 from trackwell.store.metadata._lifecycle import (
     CRASHED,
     PREEMPTING,
@@ -38,38 +36,6 @@ from trackwell.store.metadata._tables import (
 )
 
 
-@dataclass
-class KeyStats:
-    """Numeric statistics of one metric key: over one batch at ingest, or over a run's history."""
-
-    count: int
-    sum: float
-    min: float | None
-    max: float | None
-    last: float
-    last_step: int
-
-    def merged(self, later: KeyStats) -> KeyStats:
-        newer = later.last_step >= self.last_step
-        return KeyStats(
-            count=self.count + later.count,
-            sum=self.sum + later.sum,
-            min=_fold(min, self.min, later.min),
-            max=_fold(max, self.max, later.max),
-            last=later.last if newer else self.last,
-            last_step=later.last_step if newer else self.last_step,
-        )
-
-
-def _fold(pick: Any, a: float | None, b: float | None) -> float | None:
-    # NaN never wins min/max (a chart's range should survive one NaN point).
-    if a is None or math.isnan(a):
-        return b
-    if b is None or math.isnan(b):
-        return a
-    return float(pick(a, b))
-
-
 def insert_for(conn: sa.Connection, table: sa.Table) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (same API on SQLite and PostgreSQL)."""
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
@@ -77,15 +43,6 @@ def insert_for(conn: sa.Connection, table: sa.Table) -> Any:
 
 def add_event(conn: sa.Connection, kind: str, run_pk: int, payload: dict[str, Any], now: float) -> None:
     conn.execute(events.insert().values(kind=kind, run_pk=run_pk, payload=payload, created_at=now))
-
-
-def summary_mode(modes: dict[str, str], key: str) -> str:
-    if key in modes:
-        return modes[key]
-    for pattern, mode in modes.items():
-        if "*" in pattern and fnmatchcase(key, pattern):
-            return mode
-    return "last"
 
 
 def _merge_metric_summaries(conn: sa.Connection, run_pk: int, stats: dict[str, KeyStats]) -> dict[str, KeyStats]:
@@ -106,20 +63,6 @@ def _merge_metric_summaries(conn: sa.Connection, run_pk: int, stats: dict[str, K
                              "min": s.min, "max": s.max, "count": s.count, "sum": s.sum}
                             for k, s in merged.items()])
     return merged
-
-
-def history_summary(stats: KeyStats | None, other: tuple[int, Any] | None, mode: str) -> tuple[bool, Any]:
-    if mode == "last":
-        if other is not None and (stats is None or other[0] >= stats.last_step):
-            return True, other[1]
-        return (True, stats.last) if stats is not None else (False, None)
-    if stats is None or mode == "none":
-        return False, None
-    if mode == "min":
-        return True, stats.min
-    if mode == "max":
-        return True, stats.max
-    return True, stats.sum / stats.count  # mean
 
 
 def touch(conn: sa.Connection, run: dict[str, Any], run_pk: int, now: float) -> None:
@@ -196,16 +139,9 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
             mark_preempting(conn, run, run_pk, now)
 
     merged = _merge_metric_summaries(conn, run_pk, stats)
-    for key in set(merged) | set(others_last):
-        if key in pinned:
-            continue
-        found, value = history_summary(merged.get(key), others_last.get(key),
-                                        summary_mode(run["metric_modes"], key))
-        if found:
-            run["summary"][key] = value
-    if stats and "_step" not in pinned:  # W&B's summary carries the last step too
-        last_step = max(s.last_step for s in stats.values())
-        run["summary"]["_step"] = max(last_step, run["summary"].get("_step", last_step))
+    summarize(run["summary"], pinned, run["metric_modes"], merged, others_last)
+    if stats:
+        advance_step(run["summary"], pinned, max(s.last_step for s in stats.values()))
     if console_rows:
         conn.execute(console_lines.insert(), console_rows)
     if history_seqs:

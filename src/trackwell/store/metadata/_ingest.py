@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from trackwell.schema import AnyRecord
+from trackwell.schema.summary import KeyStats
 from trackwell.store.metadata import _log
-from trackwell.store.metadata._apply import KeyStats, add_event, apply_records
+from trackwell.store.metadata._apply import add_event, apply_records
 from trackwell.store.metadata._lifecycle import for_update
 from trackwell.store.metadata._log import LogEntry, WriterRow
 from trackwell.store.metadata._tables import run_writers, runs

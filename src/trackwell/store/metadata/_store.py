@@ -11,16 +11,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trackwell.schema.summary import KeyStats, summarize
 from trackwell.store.metadata import _query
-from trackwell.store.metadata._apply import (
-    KeyStats,
-    add_event,
-    history_summary,
-    insert_for,
-    mark_preempting,
-    summary_mode,
-    touch,
-)
+from trackwell.store.metadata._apply import add_event, insert_for, mark_preempting, touch
 from trackwell.store.metadata._engine import create_engine, upgrade
 from trackwell.store.metadata._ingest import IngestMixin
 from trackwell.store.metadata._lifecycle import (
@@ -233,13 +226,7 @@ class MetadataStore(IngestMixin):
                 {"run_pk": run_pk, "key": k, "last": s.last, "last_step": s.last_step, "min": s.min,
                  "max": s.max, "count": s.count, "sum": s.sum} for k, s in merged.items()])
         summary = {k: v for k, v in row["summary"].items() if k in pinned}
-        for key in set(merged) | set(stats.others):
-            if key in pinned:
-                continue
-            found, value = history_summary(merged.get(key), stats.others.get(key),
-                                           summary_mode(row["metric_modes"], key))
-            if found:
-                summary[key] = value
+        summarize(summary, pinned, row["metric_modes"], merged, stats.others)
         runtime = merged["_runtime"].last if "_runtime" in merged else 0.0
         conn.execute(runs.update().where(runs.c.pk == run_pk).values(
             summary=summary, runtime=runtime, updated_at=now))
