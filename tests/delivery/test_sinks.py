@@ -5,6 +5,8 @@ SQLite and DuckDB files; the only stand-in is a sink that raises while "down".""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import uuid
 import warnings
@@ -20,8 +22,16 @@ from trackwell.schema import Ack, Batch, DefineMetric, History, RunStart
 from trackwell.sdk import TrackwellWarning
 from trackwell.sdk.deadletter import DeadLetters
 from trackwell.sdk.delivery import deliver
-from trackwell.sdk.journal import JournalHeader, JournalReader, JournalWriter, read_ack, write_ack
+from trackwell.sdk.journal import (
+    JournalHeader,
+    JournalReader,
+    JournalWriter,
+    read_ack,
+    synced_path,
+    write_ack,
+)
 from trackwell.sdk.sinks import InProcessSink, Target
+from trackwell.sdk.sync import inspect, sync_journal
 from trackwell.sdk.uploader import Uploader
 from trackwell.server.ingest import (
     ConcurrentIngest,
@@ -91,8 +101,10 @@ def test_a_run_delivered_in_process_lands_exactly_once(ingestor: Ingestor, tmp_p
     write_ack(journal, 50)  # a stale .ack ahead of the server: it answers with a gap, delivery heals it
     sink = _sink(ingestor)
 
-    result = deliver(journal, sink)
+    outcome = sync_journal(inspect(journal), sink)  # `trackwell sync`'s engine, in process
+    result = outcome.result
     assert result.complete and result.acked == last == read_ack(journal) and result.saw_exit
+    assert outcome.marked_synced and synced_path(journal).exists()
     assert deliver(journal, sink).sent == 0  # nothing past the ack
     again = deliver(journal, sink, recheck=True)  # the last record resent: acknowledged, not re-applied
     assert again.complete and again.sent == 1
@@ -166,3 +178,14 @@ def test_the_uploader_backs_off_while_its_sink_raises_and_catches_up_exactly_onc
             writer.close()
     outage = [w for w in caught if issubclass(w.category, TrackwellWarning)]
     assert len(outage) == 1 and "cannot upload run default/sinks/outage yet" in str(outage[0].message)
+
+
+def test_the_seam_loads_no_http_or_server_code(tmp_path: Path) -> None:
+    """Delivery and its sinks import without httpx or the server: an in-process sink is handed
+    its receiver, and HttpSink loads the transport only when it connects."""
+    code = ("import sys\n"
+            "import trackwell.sdk.delivery, trackwell.sdk.sinks, trackwell.sdk.sync, trackwell.sdk.uploader\n"
+            "print([m for m in ('httpx', 'trackwell.transport', 'trackwell.server') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["[]"]
