@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from delivery_helpers import ChaosServer, SdkProcess, point_counts, sync
 from hypothesis import HealthCheck, Phase, settings
@@ -37,7 +38,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from servers import scan_rows
+from servers import get_run, scan_rows
 
 EXAMPLES = int(os.environ.get("TRACKWELL_CHAOS_EXAMPLES", "5"))
 STEPS = int(os.environ.get("TRACKWELL_CHAOS_STEPS", "12"))
@@ -279,10 +280,20 @@ def _assert_history(url: str, path: str, model: RunModel) -> None:
     for row in got:
         seen = {k: v for k, v in row.items() if k in keys and v is not None}
         assert seen == model.rows[row["_step"]], f"{path}: step {row['_step']} differs"
-    counts = point_counts(url, path)
+    point_counts(url, path)  # the metric store's counts agree with the summaries kept at ingest
+    metrics = httpx.get(f"{url}/api/v1/runs/{path}/metrics", timeout=30).json()["metrics"]
     for key in keys - {"s"}:
-        assert counts.get(key, 0) == sum(key in r for r in model.rows.values()), \
-            f"{path}: {key}: points applied more than once (or lost)"
+        points = [(step, row[key]) for step, row in sorted(model.rows.items()) if key in row]
+        if not points:
+            assert key not in metrics, f"{path}: {key}: never logged, yet summarized"
+            continue
+        values = [v for _, v in points]
+        m = metrics[key]
+        assert (m["count"], m["last_step"], m["last"], m["min"], m["max"]) == \
+            (len(points), points[-1][0], values[-1], min(values), max(values)), \
+            f"{path}: {key}: the summary kept at ingest is not the logged history's (points applied twice or lost?)"
+    run = get_run(url, path)
+    assert run["state"] == "finished", f"{path}: the last process finished, yet the run is {run['state']}: {run}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
