@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -100,6 +101,19 @@ class ChaosServer:
         if self.server.process.poll() is None:
             self.kill()
         self.server = self._start(max_request_bytes)
+
+    def log_size(self) -> int:
+        return self.server.log_path.stat().st_size
+
+    def troubles(self, since: int) -> list[str]:
+        """Server log lines after byte ``since`` that are bugs whatever the chaos: a 5xx answer,
+        an ERROR (a store refusing records, a failed projection), a traceback."""
+        with open(self.server.log_path, "rb") as f:
+            f.seek(since)
+            lines = f.read().decode(errors="replace").splitlines()
+        return [line for line in lines
+                if re.search(r" (GET|POST|PUT|PATCH|DELETE) \S+ 5\d\d ", line) or " ERROR " in line
+                or line.startswith("Traceback")]
 
     def close(self) -> None:
         self.proxy.close()

@@ -142,6 +142,7 @@ class Chaos(RuleBasedStateMachine):
         self.root.mkdir()
         self.project = f"chaos-{uuid.uuid4().hex[:8]}"
         self.cluster.proxy.resume()
+        self.log_from = self.cluster.log_size()
         self.online = RunModel(uuid.uuid4().hex[:12])
         self.process: SdkProcess | None = None
         self.processes = 0  # started for the online run
@@ -265,6 +266,8 @@ class Chaos(RuleBasedStateMachine):
             self.tally[DEAD] += "retried" in out  # records a 413/422 pinned on them, delivered now
             for model in [self.online, *(m for m, _ in self.offline)]:
                 _assert_history(self.cluster.url, f"default/{self.project}/{model.run_id}", model)
+            troubles = self.cluster.troubles(self.log_from)
+            assert not troubles, "the server answered 5xx or logged errors:\n" + "\n".join(troubles[:20])
         finally:
             if self.process is not None:
                 self.process.kill()
