@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import typing
 from typing import Any
 
 import numpy as np
 import pytest
 
 from trackwell.schema import (
+    AnyRecord,
     Batch,
     ConfigUpdate,
     Console,
@@ -20,6 +22,7 @@ from trackwell.schema import (
 )
 from trackwell.server.ingest import Ingestor, InvalidBatch, SequenceGap
 from trackwell.server.projector import batch_stats, build_points
+from trackwell.store.metadata._apply import APPLY
 
 
 def _state(ing: Ingestor, entity: str, project: str, run_id: str) -> tuple:
@@ -181,3 +184,8 @@ def test_batch_stats_match_numpy(journal: Any) -> None:
         vals = np.array([v for _, v in series])
         assert (s.count, s.min, s.max, s.last, s.last_step) == (len(vals), vals.min(), vals.max(), vals[-1], series[-1][0])
         assert s.sum == pytest.approx(vals.sum())
+
+
+def test_every_record_type_has_a_handler() -> None:
+    """Record application dispatches on the record's type: a new record type needs its handler."""
+    assert set(APPLY) == set(typing.get_args(AnyRecord))

@@ -1,8 +1,9 @@
-"""Applying journal records to the metadata database, inside the caller's transaction."""
+"""Applying journal records to the metadata database, inside the caller's transaction: each
+record type has its handler (``APPLY``); the batch's history statistics are folded in once."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from trackwell.schema import (
     History,
     Preempting,
     RunStart,
+    Skipped,
     SummaryUpdate,
 )
 from trackwell.schema.summary import KeyStats, advance_step, summarize
@@ -81,6 +83,95 @@ def mark_preempting(conn: sa.Connection, run: dict[str, Any], run_pk: int, now: 
         add_event(conn, "run_preempting", run_pk, {}, now)
 
 
+class _Applying:
+    """One run's row while a writer's records are applied to it, and what they add besides."""
+
+    def __init__(self, conn: sa.Connection, run_pk: int, writer: str, now: float) -> None:
+        self.conn, self.run_pk, self.writer, self.now = conn, run_pk, writer, now
+        row = conn.execute(for_update(sa.select(runs).where(runs.c.pk == run_pk), conn)).mappings().one()
+        self.run: dict[str, Any] = dict(row)
+        for key in ("config", "summary", "metric_modes"):
+            self.run[key] = dict(self.run[key])
+        self.pinned: set[str] = set(self.run["pinned"])
+        self.console_rows: list[dict[str, Any]] = []
+        self.history_seqs: list[int] = []
+
+    def event(self, kind: str, payload: dict[str, Any]) -> None:
+        add_event(self.conn, kind, self.run_pk, payload, self.now)
+
+
+def _history(a: _Applying, rec: History) -> None:
+    # its points are in the batch statistics (``stats``); the row keeps the runtime
+    a.history_seqs.append(rec.seq)
+    a.run["runtime"] = max(a.run["runtime"] or 0.0, rec.runtime)
+
+
+def _run_start(a: _Applying, rec: RunStart) -> None:
+    run = a.run
+    for field in ("name", "group", "job_type", "notes", "host", "program", "python"):
+        value = getattr(rec, field)
+        if value is not None:
+            run[field] = value
+    if rec.tags:
+        run["tags"] = list(rec.tags)
+    run["config"].update(rec.config)
+    others = a.conn.execute(sa.select(sa.func.count()).select_from(run_writers).where(
+        run_writers.c.run_pk == a.run_pk, run_writers.c.writer != a.writer)).scalar_one()
+    if others:  # another process wrote this run before: it is being resumed
+        a.event("run_resumed", {"writer": a.writer, "previous_state": run["state"]})
+    run["state"], run["exit_code"] = RUNNING, None
+
+
+def _config(a: _Applying, rec: ConfigUpdate) -> None:
+    a.run["config"].update(rec.data)
+
+
+def _summary(a: _Applying, rec: SummaryUpdate) -> None:
+    summary = a.run["summary"]
+    summary.update(rec.update)
+    a.pinned.update(rec.update)
+    for key in rec.remove:  # stays pinned: later history must not bring it back
+        summary.pop(key, None)
+        a.pinned.add(key)
+
+
+def _define_metric(a: _Applying, rec: DefineMetric) -> None:
+    if rec.summary is not None:
+        a.run["metric_modes"][rec.name] = rec.summary
+
+
+def _console(a: _Applying, rec: Console) -> None:
+    run = a.run
+    for text in rec.lines:
+        a.console_rows.append({"run_pk": a.run_pk, "line": run["console_count"], "stream": rec.stream,
+                               "text": text, "ts": rec.ts})
+        run["console_count"] += 1
+
+
+def _exit(a: _Applying, rec: Exit) -> None:
+    run = a.run
+    run["state"], event = exit_state(run["state"], rec.exit_code)
+    run["exit_code"] = rec.exit_code
+    run["runtime"] = max(run["runtime"] or 0.0, rec.runtime)
+    if event is not None:
+        a.event(event, {"exit_code": rec.exit_code, "runtime": rec.runtime})
+
+
+def _preempting(a: _Applying, _rec: Preempting) -> None:
+    mark_preempting(a.conn, a.run, a.run_pk, a.now)
+
+
+def _skipped(_a: _Applying, _rec: Skipped) -> None:
+    """A placeholder for a record the client set aside: it only keeps the seqs gap-free."""
+
+
+# Every record type and what applying it does (``tests/store`` checks that none is missing).
+APPLY: dict[type, Callable[[_Applying, Any], None]] = {
+    History: _history, RunStart: _run_start, ConfigUpdate: _config, SummaryUpdate: _summary,
+    DefineMetric: _define_metric, Console: _console, Exit: _exit, Preempting: _preempting, Skipped: _skipped,
+}
+
+
 def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequence[AnyRecord],
                   stats: dict[str, KeyStats], others_last: dict[str, tuple[int, Any]], now: float) -> None:
     """Apply ``records`` (all past this writer's mark) and move the mark to the last one.
@@ -88,67 +179,21 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
     ``stats`` / ``others_last`` summarize the History records among them (computed vectorized by
     the ingest path), so no point is handled one by one here.
     """
-    row = conn.execute(for_update(sa.select(runs).where(runs.c.pk == run_pk), conn)).mappings().one()
-    run: dict[str, Any] = dict(row)
-    for key in ("config", "summary", "metric_modes"):
-        run[key] = dict(run[key])
-    pinned = set(run["pinned"])
-    console_rows: list[dict[str, Any]] = []
-    history_seqs: list[int] = []
-    touch(conn, run, run_pk, now)
+    a = _Applying(conn, run_pk, writer, now)
+    touch(conn, a.run, run_pk, now)
     for rec in records:
-        if isinstance(rec, History):
-            history_seqs.append(rec.seq)
-            run["runtime"] = max(run["runtime"] or 0.0, rec.runtime)
-        elif isinstance(rec, RunStart):
-            for field in ("name", "group", "job_type", "notes", "host", "program", "python"):
-                value = getattr(rec, field)
-                if value is not None:
-                    run[field] = value
-            if rec.tags:
-                run["tags"] = list(rec.tags)
-            run["config"].update(rec.config)
-            others = conn.execute(sa.select(sa.func.count()).select_from(run_writers).where(
-                run_writers.c.run_pk == run_pk, run_writers.c.writer != writer)).scalar_one()
-            if others:  # another process wrote this run before: it is being resumed
-                add_event(conn, "run_resumed", run_pk, {"writer": writer, "previous_state": run["state"]}, now)
-            run["state"], run["exit_code"] = RUNNING, None
-        elif isinstance(rec, ConfigUpdate):
-            run["config"].update(rec.data)
-        elif isinstance(rec, SummaryUpdate):
-            run["summary"].update(rec.update)
-            pinned.update(rec.update)
-            for key in rec.remove:  # stays pinned: later history must not bring it back
-                run["summary"].pop(key, None)
-                pinned.add(key)
-        elif isinstance(rec, DefineMetric):
-            if rec.summary is not None:
-                run["metric_modes"][rec.name] = rec.summary
-        elif isinstance(rec, Console):
-            for text in rec.lines:
-                console_rows.append({"run_pk": run_pk, "line": run["console_count"], "stream": rec.stream,
-                                     "text": text, "ts": rec.ts})
-                run["console_count"] += 1
-        elif isinstance(rec, Exit):
-            run["state"], event = exit_state(run["state"], rec.exit_code)
-            run["exit_code"] = rec.exit_code
-            run["runtime"] = max(run["runtime"] or 0.0, rec.runtime)
-            if event is not None:
-                add_event(conn, event, run_pk, {"exit_code": rec.exit_code, "runtime": rec.runtime}, now)
-        elif isinstance(rec, Preempting):
-            mark_preempting(conn, run, run_pk, now)
-
+        APPLY[type(rec)](a, rec)
+    run, pinned = a.run, a.pinned
     merged = _merge_metric_summaries(conn, run_pk, stats)
     summarize(run["summary"], pinned, run["metric_modes"], merged, others_last)
     if stats:
         advance_step(run["summary"], pinned, max(s.last_step for s in stats.values()))
-    if console_rows:
-        conn.execute(console_lines.insert(), console_rows)
-    if history_seqs:
-        add_event(conn, "metrics_applied", run_pk,
-                  {"writer": writer, "first_seq": history_seqs[0], "last_seq": history_seqs[-1],
-                   "rows": len(history_seqs), "points": sum(s.count for s in stats.values()),
-                   "keys": sorted(set(stats) | set(others_last))}, now)
+    if a.console_rows:
+        conn.execute(console_lines.insert(), a.console_rows)
+    if a.history_seqs:
+        a.event("metrics_applied", {"writer": writer, "first_seq": a.history_seqs[0], "last_seq": a.history_seqs[-1],
+                                    "rows": len(a.history_seqs), "points": sum(s.count for s in stats.values()),
+                                    "keys": sorted(set(stats) | set(others_last))})
 
     run["pinned"] = sorted(pinned)
     run["updated_at"] = now
