@@ -171,8 +171,6 @@ def test_a_refused_run_start_is_set_aside_and_the_rows_still_delivered(small_ser
     assert [r["i"] for r in scan_rows(small_server.url, f"default/refused-start/{run_id}")] == list(range(5))
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: a resumed writer whose RunStart was set aside is "
-                                       "shifted by the run's last step a second time (found by test_state_machine)")
 def test_a_resumed_run_whose_run_start_is_refused_keeps_its_steps(small_server: Any, tmp_path: Path) -> None:
     """An online resume resolves its first step at init (the server's last step + 1); if its
     RunStart is then refused and set aside, its rows must still land at the steps it logged."""
@@ -194,8 +192,6 @@ def test_a_resumed_run_whose_run_start_is_refused_keeps_its_steps(small_server: 
     assert [(r["_step"], r["i"]) for r in rows] == [(i, i) for i in range(12)]
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: a RunStart delivered from the dead letters after the "
-                                       "run finished sets it back to running (found by test_state_machine)")
 def test_a_run_start_retried_after_the_run_finished_leaves_it_finished(small_server: Any, tmp_path: Path) -> None:
     run_id = uuid.uuid4().hex[:12]
     path = f"default/late-start/{run_id}"

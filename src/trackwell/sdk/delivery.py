@@ -46,6 +46,31 @@ Progress = Callable[[int], None]
 Item = tuple[AnyRecord, int]  # a record and the position to resume from once it is acknowledged
 
 
+def _plain(text: str | None, limit: int) -> str | None:
+    """``text`` if any server takes it (short, no NUL or lone surrogate), else None."""
+    if text is None or len(text) > limit or "\x00" in text:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return text
+
+
+def placeholder(record: AnyRecord, reason: str) -> AnyRecord:
+    """What goes in a refused record's place. A refused ``RunStart`` keeps the writer's identity
+    (resume mode, shared-mode label, the earlier processes it continues) without the fields that
+    can be refused, so the server still places this writer's steps right; anything else is a
+    ``Skipped``."""
+    if isinstance(record, RunStart):
+        return RunStart(seq=record.seq, ts=record.ts, entity=record.entity, project=record.project,
+                        run_id=record.run_id, resume=record.resume, shared=record.shared, primary=record.primary,
+                        label=_plain(record.label, 128), host=_plain(record.host, 256),
+                        pid=record.pid if record.pid is not None and 0 <= record.pid < 2**31 else None,
+                        after=dict(record.after) if len(record.after) <= 1000 else {})
+    return Skipped(seq=record.seq, ts=record.ts, reason=reason)
+
+
 class PlaceholderRefused(Exception):
     """Even a tiny Skipped placeholder (or heartbeat) was refused: something in front of the
     server is misbehaving. Transient for the uploader: the dead letter is on disk, retry later."""
@@ -160,7 +185,7 @@ class _Stream:
                     batch, size = self._add(batch, size, (self._placeholder(seq, record.ts), before),
                                             _PLACEHOLDER_BYTES)
             if record.seq in self._dead_seqs:  # set aside earlier: only ever its placeholder again
-                record = Skipped(seq=record.seq, ts=record.ts, reason=f"dead-lettered in {self.dead.path.name}")
+                record = placeholder(record, f"dead-lettered in {self.dead.path.name}")
             if self.budget.full(len(batch), size, rsize):  # inline: the hot path of sync
                 self._send(batch)
                 batch, size = [], 0
@@ -205,7 +230,7 @@ class _Stream:
         from trackwell.transport import REFUSED, ServerError, server_limit
 
         record, pos = item
-        if isinstance(record, Skipped):
+        if isinstance(record, Skipped) or record.seq in self._dead_seqs:  # the placeholder itself
             raise PlaceholderRefused(f"the server refused a placeholder record ({exc})")
         limit = server_limit(exc)
         size = len(msgspec.msgpack.encode(record))
@@ -215,7 +240,7 @@ class _Stream:
         self.dead_lettered += 1
         self._warn(letter)
         try:
-            self._post([(Skipped(seq=record.seq, ts=record.ts, reason=reason), pos)])
+            self._post([(placeholder(record, reason), pos)])
         except ServerError as again:
             if again.status in REFUSED:
                 raise PlaceholderRefused(f"the server refused a placeholder record ({again})") from again

@@ -197,9 +197,9 @@ class Ingestor:
         first, last = records[0].seq, records[-1].seq
         start = records[0] if first == 1 and isinstance(records[0], RunStart) else None
         if first == 1 and type(records[0]) is Skipped:
-            # Its RunStart was refused and set aside by the client: admit the writer as a
-            # continuation of whatever the run holds (offsets resolved), with default fields.
-            start = RunStart(seq=1, ts=records[0].ts, entity=entity, project=project, run_id=run_id, resume="allow")
+            # Its RunStart was refused and set aside by an older client (today's sends a stripped
+            # RunStart): admit the writer with default fields, its steps as they are.
+            start = RunStart(seq=1, ts=records[0].ts, entity=entity, project=project, run_id=run_id)
         if pk is None:
             if first > 1:
                 raise SequenceGap(0, first, writer)

@@ -222,6 +222,9 @@ class Projector:
                 records = shifted(records, *offsets)
             if w.shared and not w.is_primary and w.label:
                 records = as_secondary(records, w.label)
+            if w.parent is not None:  # a dead-letter retry: a late RunStart is config, not a restart
+                records = [ConfigUpdate(seq=r.seq, ts=r.ts, data=r.config) if type(r) is RunStart else r
+                           for r in records]
             sql_mark = self.metadata.writer_mark(run_pk, w.writer)
             sql_pending = records[max(sql_mark + 1 - entry.first_seq, 0):]
             sql_points = build_points(sql_pending) if sql_pending else PointBatch.empty()

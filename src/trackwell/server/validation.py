@@ -59,6 +59,7 @@ MAX_NAME_CHARS = 256
 MAX_PATH_CHARS = 128
 MAX_WRITER_CHARS = 64
 MAX_LABEL_CHARS = 128
+MAX_AFTER = 1000  # earlier writers a resumed process names (journals found on its disk)
 MAX_STREAM_CHARS = 16
 MAX_PYTHON_CHARS = 64
 DEFAULT_MAX_KEYS_PER_BATCH = 10_000
@@ -226,9 +227,31 @@ def _check_start(rec: RunStart, path: tuple[str, str, str]) -> None:
         check_int(rec.pid, "pid", 0, INT32_MAX)
     if rec.label is not None:
         check_text(rec.label, "label", MAX_LABEL_CHARS)
+    if len(rec.after) > MAX_AFTER:
+        raise InvalidValue(f"after names {len(rec.after)} earlier writers; at most {MAX_AFTER}")
     for writer, seq in rec.after.items():
         check_text(writer, "after key (a writer id)", MAX_WRITER_CHARS)
         check_int(seq, f"after[{writer!r}]", 0, INT64_MAX)
+
+
+def check_writer_claim(writer: str, host: str | None, pid: int | None, label: str | None,
+                       after: dict[str, int], path: tuple[str, str, str]) -> None:
+    """``POST .../writers``: what ``run_writers`` can hold (as a RunStart's writer fields)."""
+    check_run_path(*path)
+    check_text(writer, "writer", MAX_WRITER_CHARS)
+    if not writer:
+        raise InvalidValue("writer is empty; send the journal's writer id")
+    if host is not None:
+        check_text(host, "host", MAX_NAME_CHARS)
+    if pid is not None:
+        check_int(pid, "pid", 0, INT32_MAX)
+    if label is not None:
+        check_text(label, "label", MAX_LABEL_CHARS)
+    if len(after) > MAX_AFTER:
+        raise InvalidValue(f"after names {len(after)} earlier writers; at most {MAX_AFTER}")
+    for earlier, seq in after.items():
+        check_text(earlier, "after key (a writer id)", MAX_WRITER_CHARS)
+        check_int(seq, f"after[{clip(earlier)}]", 0, INT64_MAX)
 
 
 def _check_history(rec: History, seen_keys: set[str]) -> None:

@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from trackwell.schema import Batch, decode_batch
+from trackwell.server import validation
 from trackwell.server._encoding import decode_body, is_msgpack_body, request_body, respond
-from trackwell.server._errors import ApiError
+from trackwell.server._errors import ApiError, clip
 from trackwell.server.ingest import (
     ConcurrentIngest,
     InvalidBatch,
@@ -49,8 +50,11 @@ async def claim_writer(request: Request, entity: str, project: str, run_id: str)
         claim = decode_body(request, await request.body(), WriterClaim)
     except ValueError as exc:
         raise ApiError(422, f"invalid writer claim for run {entity}/{project}/{run_id}: {exc}") from exc
-    if not 1 <= len(claim.writer) <= 64:
-        raise ApiError(422, "writer must be 1 to 64 characters (the journal's writer id)")
+    try:
+        validation.check_writer_claim(claim.writer, claim.host, claim.pid, claim.label, claim.after,
+                                      (entity, project, run_id))
+    except validation.InvalidValue as exc:
+        raise ApiError(422, f"invalid writer claim for run {clip(f'{entity}/{project}/{run_id}')}: {exc}") from exc
     row = WriterRow(writer=claim.writer, host=claim.host, pid=claim.pid, label=claim.label, shared=claim.shared,
                     is_primary=claim.primary is not False, after=dict(claim.after))
     try:
