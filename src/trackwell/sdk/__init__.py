@@ -5,12 +5,12 @@ imported only when a run goes online or a journal is synced.
 """
 
 from trackwell.sdk.config import Config, Summary
+from trackwell.sdk.delivery import DeliveryResult, deliver
 from trackwell.sdk.disabled import DisabledRun
 from trackwell.sdk.errors import ConfigError, TrackwellWarning, UsageError
 from trackwell.sdk.run import Run
 from trackwell.sdk.settings import Settings
 from trackwell.sdk.start import define_metric, finish, init, log, mark_preempting
-from trackwell.sdk.uploader import DeliveryResult, deliver
 
 __all__ = [
     "Config",

@@ -13,13 +13,12 @@ from typing import Any
 
 from trackwell.schema import Ack
 from trackwell.sdk.breaker import CircuitBreaker
-from trackwell.sdk.delivery import Delivery, DeliveryResult, PlaceholderRefused, deliver
+from trackwell.sdk.delivery import Delivery, PlaceholderRefused
 from trackwell.sdk.errors import warn
 from trackwell.sdk.journal import JournalError, read_ack
 from trackwell.sdk.sinks import Sink
 
-# ``trackwell.sdk`` imports these two from here (their home is delivery.py)
-__all__ = ["DeliveryResult", "Uploader", "deliver"]
+__all__ = ["Uploader"]
 
 _IDLE_POLL = 5.0  # the writer wakes us after each write; this only bounds a missed wake-up
 
