@@ -1,12 +1,25 @@
-"""Relational metadata: runs, writer marks, metric summaries, console lines, events outbox."""
+"""Relational metadata: runs, states, the ingest log and writer marks, metric summaries, console
+lines, the events outbox; one interface per concern (``_interfaces``), all implemented by
+``MetadataStore`` over one SQLAlchemy engine."""
 
 from trackwell.store.metadata._engine import normalize_url
 from trackwell.store.metadata._ingest import Acceptance
+from trackwell.store.metadata._interfaces import (
+    Accepting,
+    ConsoleStore,
+    EventStore,
+    IngestLogStore,
+    Run,
+    RunStore,
+    StateStore,
+)
 from trackwell.store.metadata._lifecycle import STATES, LifecycleError
 from trackwell.store.metadata._log import LogEntry, WriterRow
 from trackwell.store.metadata._query import QueryError
 from trackwell.store.metadata._query_checks import explain_failure
-from trackwell.store.metadata._store import MAX_LIMIT, MetadataStore, filters_from_json
+from trackwell.store.metadata._runs import MAX_LIMIT, filters_from_json
+from trackwell.store.metadata._store import MetadataStore
 
-__all__ = ["MAX_LIMIT", "Acceptance", "STATES", "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "filters_from_json",
-           "WriterRow", "explain_failure", "normalize_url"]
+__all__ = ["MAX_LIMIT", "STATES", "Acceptance", "Accepting", "ConsoleStore", "EventStore", "IngestLogStore",
+           "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunStore", "StateStore", "WriterRow",
+           "explain_failure", "filters_from_json", "normalize_url"]

@@ -14,6 +14,7 @@ from trackwell.schema import AnyRecord
 from trackwell.schema.summary import KeyStats
 from trackwell.store.metadata import _log
 from trackwell.store.metadata._apply import add_event, apply_records
+from trackwell.store.metadata._database import Database
 from trackwell.store.metadata._lifecycle import for_update
 from trackwell.store.metadata._log import LogEntry, WriterRow
 from trackwell.store.metadata._tables import run_writers, runs
@@ -40,17 +41,9 @@ class Acceptance:
     def append(self, writer: str, first: int, last: int, body: bytes, now: float) -> None:
         _log.append(self.conn, self.run_pk, writer, first, last, body, now)
 
-    def event(self, kind: str, payload: dict[str, Any], now: float) -> None:
-        add_event(self.conn, kind, self.run_pk, payload, now)
 
-
-class IngestMixin:
-    """Methods of ``MetadataStore`` for the ingest log (see ``_log``)."""
-
-    engine: sa.Engine
-
-    def write(self) -> contextlib.AbstractContextManager[sa.Connection]:
-        raise NotImplementedError
+class SqlIngestLog(Database):
+    """``IngestLogStore`` on the metadata database (see ``_log``)."""
 
     @contextlib.contextmanager
     def accepting(self, run_pk: int) -> Iterator[Acceptance]:
@@ -66,13 +59,6 @@ class IngestMixin:
         """The writer's seq applied to this database (its projection checkpoint)."""
         with self.engine.connect() as conn:
             mark = conn.execute(sa.select(run_writers.c.applied_seq).where(
-                run_writers.c.run_pk == run_pk, run_writers.c.writer == writer)).scalar()
-        return int(mark or 0)
-
-    def accepted_mark(self, run_pk: int, writer: str) -> int:
-        """The writer's seq the server has in its log: what the client is acknowledged."""
-        with self.engine.connect() as conn:
-            mark = conn.execute(sa.select(run_writers.c.accepted_seq).where(
                 run_writers.c.run_pk == run_pk, run_writers.c.writer == writer)).scalar()
         return int(mark or 0)
 
