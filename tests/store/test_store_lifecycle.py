@@ -9,9 +9,8 @@ import msgspec
 import pytest
 
 from trackwell.schema import Batch, Exit, Preempting, Skipped
-from trackwell.server import lifecycle
 from trackwell.server.ingest import Ingestor, InvalidBatch, ResumeConflict
-from trackwell.store.metadata import LifecycleError
+from trackwell.server.services import Conflict
 
 
 def test_heartbeat_reaper_and_recovery(ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:
@@ -32,16 +31,16 @@ def test_heartbeat_reaper_and_recovery(ingestor: Ingestor, project: tuple[str, s
 def test_killed_run_keeps_its_state_through_exit(ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:
     j = journal(*project, "r")
     ingestor.apply(*project, "r", j.batch([j.start()]))
-    lifecycle.stop(ingestor, *project, "r")
+    ingestor.services.lifecycle.stop(*project, "r")
     assert ingestor.receive(*project, "r", j.batch([j.log({"x": 1.0})])).state == "killed"
     ingestor.apply(*project, "r", j.batch([j.record(Preempting), j.record(Exit, exit_code=255, runtime=1.0)]))
     run = ingestor.metadata.get_run(*project, "r")
     assert (run["state"], run["exit_code"]) == ("killed", 255)
-    lifecycle.stop(ingestor, *project, "r")  # again: harmless
+    ingestor.services.lifecycle.stop(*project, "r")  # again: harmless
     done = journal(*project, "done")
     ingestor.apply(*project, "done", done.batch([done.start(), done.record(Exit, exit_code=0, runtime=1.0)]))
-    with pytest.raises(LifecycleError, match="already ended"):
-        lifecycle.stop(ingestor, *project, "done")
+    with pytest.raises(Conflict, match="already ended"):
+        ingestor.services.lifecycle.stop(*project, "done")
 
 
 def test_offline_resume_offsets_are_stored_and_replays_are_idempotent(
@@ -89,13 +88,13 @@ def test_rewind_rebuilds_summaries_and_keeps_pinned_keys(
     ingestor.apply(*project, "r", j.batch([j.start(), j.record(SummaryUpdate, update={"note": "kept"})]
                                           + [j.log({"x": float(i), "late": 1.0} if i > 6 else {"x": float(i)})
                                              for i in range(10)]))
-    info = lifecycle.rewind(ingestor, *project, "r", 4)
+    info = ingestor.services.lifecycle.rewind(*project, "r", 4)
     assert (info["last_step"], info["next_step"]) == (4, 5)
     assert info["run"]["summary"] == {"note": "kept", "x": 4.0}
     pk = ingestor.metadata.run_pk(*project, "r") or 0
     assert ingestor.metadata.metric_summaries(pk)["x"]["count"] == 5
     with pytest.raises(ValueError, match="steps start at 0"):
-        lifecycle.rewind(ingestor, *project, "r", -1)
+        ingestor.services.lifecycle.rewind(*project, "r", -1)
 
 
 def test_dead_letter_retries_take_their_writers_offsets(ingestor: Ingestor, project: tuple[str, str],
@@ -129,7 +128,7 @@ def test_a_long_fork_chain_reads_through_every_ancestor(ingestor: Ingestor, proj
     ingestor.apply(*project, "f0", j.batch([j.start()] + [j.log({"x": float(i)}) for i in range(40)]))
     source = "f0"
     for n in range(1, 13):
-        lifecycle.fork(ingestor, *project, f"f{n}", source, 40 - 2 * n, {})
+        ingestor.services.lifecycle.fork(*project, f"f{n}", source, 40 - 2 * n, {})
         source = f"f{n}"
     child = journal(*project, "f12")
     child.step = 17
@@ -138,4 +137,4 @@ def test_a_long_fork_chain_reads_through_every_ancestor(ingestor: Ingestor, proj
     assert len(segments) == 13 and segments[-1][1] == 16  # f0, read up to the lowest branch step
     rows = ingestor.metrics.scan(segments, None, None, 100)[0]
     assert [r["x"] for r in rows] == [float(i) for i in range(17)] + [1000.0]
-    assert lifecycle.resume_info(ingestor, *project, "f12")["next_step"] == 18
+    assert ingestor.services.lifecycle.resume_info(*project, "f12")["next_step"] == 18

@@ -1,6 +1,7 @@
-"""The trackwell server: app factory, routers, ingest."""
+"""The trackwell server: app factory, routers, services, ingest."""
 
 from trackwell.server._app import API_PREFIX, create_app
-from trackwell.server.ingest import ConcurrentIngest, Ingestor, InvalidBatch, SequenceGap
+from trackwell.server.ingest import Ingestor
+from trackwell.server.services import ConcurrentIngest, InvalidBatch, SequenceGap, Services
 
-__all__ = ["API_PREFIX", "ConcurrentIngest", "Ingestor", "InvalidBatch", "SequenceGap", "create_app"]
+__all__ = ["API_PREFIX", "ConcurrentIngest", "Ingestor", "InvalidBatch", "SequenceGap", "Services", "create_app"]

@@ -17,10 +17,10 @@ from trackwell.server._catchup import catch_up_forever
 from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
 from trackwell.server._logging import RequestLog
 from trackwell.server._reaper import DEFAULT_CRASH_TIMEOUT, reap_forever
-from trackwell.server.ingest import Ingestor
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
-from trackwell.server.routers import ALL, pages
-from trackwell.server.routers._deps import checked_path
+from trackwell.server.routers import ALL, _deps, pages
+from trackwell.server.services import Services
+from trackwell.store import open_stores
 
 API_PREFIX = "/api/v1"
 
@@ -38,10 +38,10 @@ def create_app(db_url: str, metrics_path: str | Path, *,
         # TRACKWELL_DEFER_PROJECTION=1 leaves projection to the catch-up task (diagnostics, and
         # the tests of the recovery path).
         inline = os.environ.get("TRACKWELL_DEFER_PROJECTION", "") not in ("1", "true")
-        ingestor = app.state.ingestor = Ingestor.open(db_url, metrics_path, lease_timeout=lease_timeout,
-                                                      project_inline=inline)
-        tasks = [asyncio.create_task(reap_forever(ingestor.metadata, crash_timeout)),
-                 asyncio.create_task(catch_up_forever(ingestor))]
+        stores = open_stores(db_url, metrics_path)
+        services = app.state.services = Services.over(stores, lease_timeout=lease_timeout, project_inline=inline)
+        tasks = [asyncio.create_task(reap_forever(services.lifecycle, crash_timeout)),
+                 asyncio.create_task(catch_up_forever(services.ingest))]
         try:
             yield
         finally:
@@ -49,14 +49,15 @@ def create_app(db_url: str, metrics_path: str | Path, *,
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            ingestor.close()
+            stores.close()
 
     app = FastAPI(title="trackwell", version=__version__, lifespan=lifespan)
-    checked = [Depends(checked_path)]  # entity/project/run id in a path: text a database can hold
+    checked = [Depends(_deps.checked_path)]  # entity/project/run id in a path: text a database can hold
     for router in ALL:
         app.include_router(router, prefix=API_PREFIX, dependencies=checked)
     app.include_router(pages.router, dependencies=checked)  # outside the API prefix: the URLs the SDK prints
     _errors.install(app)
+    _deps.install(app)  # the services' errors
     # inside RequestLog, so a refused body is still logged with its retry id
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
     app.add_middleware(RequestLog)

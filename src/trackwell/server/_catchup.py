@@ -8,17 +8,17 @@ import logging
 
 from starlette.concurrency import run_in_threadpool
 
-from trackwell.server.ingest import Ingestor
+from trackwell.server.services import IngestService
 
 log = logging.getLogger("trackwell.server.catchup")
 CATCH_UP_INTERVAL = 1.0
 
 
-async def catch_up_forever(ingestor: Ingestor, interval: float = CATCH_UP_INTERVAL) -> None:
+async def catch_up_forever(ingest: IngestService, interval: float = CATCH_UP_INTERVAL) -> None:
     waiting_before = 0
     while True:
         try:
-            waiting = await run_in_threadpool(ingestor.catch_up)
+            waiting = await run_in_threadpool(ingest.catch_up)
         except Exception:  # a store hiccup must not end the task: the log keeps everything
             log.exception("ingest catch-up pass failed; retrying")
         else:

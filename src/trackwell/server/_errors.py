@@ -60,10 +60,14 @@ def _body(detail: str, **extra: Any) -> dict[str, Any]:
     return {"detail": detail, **extra}
 
 
+def answer(exc: ApiError) -> JSONResponse:
+    return JSONResponse(_body(exc.detail, **{**_cause_fields(exc), **exc.extra}), status_code=exc.status_code)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(exc.detail, **{**_cause_fields(exc), **exc.extra}), status_code=exc.status_code)
+        return answer(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,7 +9,7 @@ import time
 
 from starlette.concurrency import run_in_threadpool
 
-from trackwell.store.metadata import MetadataStore
+from trackwell.server.services import LifecycleService
 
 DEFAULT_CRASH_TIMEOUT = 300.0
 log = logging.getLogger("trackwell.reaper")
@@ -20,11 +20,11 @@ def reap_interval(crash_timeout: float) -> float:
     return max(0.1, min(crash_timeout / 4, 30.0))
 
 
-async def reap_forever(metadata: MetadataStore, crash_timeout: float) -> None:
+async def reap_forever(lifecycle: LifecycleService, crash_timeout: float) -> None:
     while True:
         await asyncio.sleep(reap_interval(crash_timeout))
         try:
-            pks = await run_in_threadpool(metadata.reap, time.time() - crash_timeout)
+            pks = await run_in_threadpool(lifecycle.reap, time.time() - crash_timeout)
         except Exception:  # a database hiccup must not end the reaper
             log.exception("crash reaper pass failed; retrying")
             continue

@@ -27,8 +27,7 @@ import numpy as np
 
 from trackwell.schema import AnyRecord, ConfigUpdate, Exit, History, RunStart, Skipped
 from trackwell.schema.summary import KeyStats
-from trackwell.store import Stores
-from trackwell.store.metadata import LogEntry, MetadataStore, WriterRow
+from trackwell.store.metadata import IngestLogStore, LogEntry, RunStore, WriterRow
 from trackwell.store.metrics import MetricStore, PointBatch
 
 log = logging.getLogger("trackwell.server.projector")
@@ -121,14 +120,14 @@ def batch_stats(points: PointBatch) -> tuple[dict[str, KeyStats], dict[str, tupl
     return stats, others_last
 
 
-def continuation(metadata: MetadataStore, metrics: MetricStore, pk: int, entity: str, project: str,
+def continuation(runs: RunStore, metrics: MetricStore, pk: int, entity: str, project: str,
                  run_id: str) -> tuple[int | None, int]:
     """The run's last visible step and the step a resuming writer starts at (a fork without
     history of its own continues after its branch step)."""
-    found = metadata.lineage(entity, project, run_id)
+    found = runs.lineage(entity, project, run_id)
     segments = found[1] if found is not None else [(pk, None)]
     last = metrics.last_step(segments)
-    run = metadata.get_run(entity, project, run_id) or {}
+    run = runs.get_run(entity, project, run_id) or {}
     fork = run.get("forked_from")
     nxt = 0 if last is None else last + 1
     if fork is not None:
@@ -153,9 +152,18 @@ def _deterministic(exc: BaseException) -> bool:
 class Projector:
     """Brings the stores up to the ingest log of a run. Callers hold the run's ingest lock."""
 
-    def __init__(self, stores: Stores) -> None:
-        self.metadata = stores.metadata
-        self.metrics = stores.metrics
+    def __init__(self, runs: RunStore, log: IngestLogStore, metrics: MetricStore) -> None:
+        self._runs, self._log, self._metrics = runs, log, metrics
+
+    def settle(self, run_pk: int, entity: str, project: str, run_id: str, fresh: Fresh | None = None) -> int:
+        """``project``, a failure logged instead of raised (the records are in the log: the
+        background catch-up retries them); -1 then."""
+        try:
+            return self.project(run_pk, entity, project, run_id, fresh)
+        except Exception:
+            log.exception("projecting run %s/%s/%s failed; it stays in the ingest log and is retried",
+                          entity, project, run_id)
+            return -1
 
     def project(self, run_pk: int, entity: str, project: str, run_id: str, fresh: Fresh | None = None) -> int:
         """Project every entry of the run that can be; returns how many are still waiting.
@@ -164,11 +172,11 @@ class Projector:
         accepted them does not read back and decode what it has in memory."""
         blocked: set[str] = set()  # writers waiting for an earlier process's records
         while True:
-            entries = self.metadata.log_entries(run_pk)
+            entries = self._log.log_entries(run_pk)
             todo = [e for e in entries if e.writer not in blocked]
             if not todo:
                 return len(entries)
-            writers = self.metadata.writers(run_pk)
+            writers = self._log.writers(run_pk)
             progressed = False
             for entry in todo:
                 if entry.writer in blocked:
@@ -179,11 +187,11 @@ class Projector:
                     continue
                 if w.waiting and w.parent is not None:  # resends its parent's records: its offsets
                     parent = writers[w.parent]
-                    self.metadata.set_offsets(run_pk, w.writer, parent.step_offset, parent.runtime_offset)
+                    self._log.set_offsets(run_pk, w.writer, parent.step_offset, parent.runtime_offset)
                     w = dataclasses.replace(w, waiting=False, step_offset=parent.step_offset,
                                             runtime_offset=parent.runtime_offset)
                 elif w.waiting:
-                    w = self._resolve(run_pk, w, continuation(self.metadata, self.metrics, run_pk, entity, project,
+                    w = self._resolve(run_pk, w, continuation(self._runs, self._metrics, run_pk, entity, project,
                                                               run_id))
                     writers[w.writer] = w
                 cached = fresh[2] if fresh is not None and fresh[:2] == (entry.writer, entry.first_seq) else None
@@ -203,18 +211,18 @@ class Projector:
     def _resolve(self, run_pk: int, w: WriterRow, cont: tuple[int | None, int]) -> WriterRow:
         """An offline resume's offsets, now that everything before it is in the stores."""
         _, next_step = cont
-        run = self.metadata.run_by_pk(run_pk)
+        run = self._runs.run_by_pk(run_pk)
         step_offset = next_step if next_step > 0 else 0
         runtime_offset = float(run["runtime"] or 0.0) if step_offset else 0.0
-        self.metadata.set_offsets(run_pk, w.writer, step_offset, runtime_offset)
+        self._log.set_offsets(run_pk, w.writer, step_offset, runtime_offset)
         return dataclasses.replace(w, waiting=False, step_offset=step_offset, runtime_offset=runtime_offset)
 
     def _project_entry(self, run_pk: int, w: WriterRow, entry: LogEntry, records: list[AnyRecord] | None) -> None:
         if records is None:
-            records = _records.decode(self.metadata.log_body(entry.id))
+            records = _records.decode(self._log.log_body(entry.id))
         store = "metrics"
         try:
-            metric = self.metrics.mark(run_pk, w.writer)
+            metric = self._metrics.mark(run_pk, w.writer)
             offsets = (w.step_offset, w.runtime_offset)
             if offsets == (0, 0.0):  # a writer resumed before the ingest log kept its offsets in DuckDB
                 offsets = (metric.step_offset, metric.runtime_offset)
@@ -225,25 +233,25 @@ class Projector:
             if w.parent is not None:  # a dead-letter retry: a late RunStart is config, not a restart
                 records = [ConfigUpdate(seq=r.seq, ts=r.ts, data=r.config) if type(r) is RunStart else r
                            for r in records]
-            sql_mark = self.metadata.writer_mark(run_pk, w.writer)
+            sql_mark = self._log.writer_mark(run_pk, w.writer)
             sql_pending = records[max(sql_mark + 1 - entry.first_seq, 0):]
             sql_points = build_points(sql_pending) if sql_pending else PointBatch.empty()
             if entry.last_seq > metric.applied:
                 points = sql_points if metric.applied == sql_mark else \
                     build_points(records[max(metric.applied + 1 - entry.first_seq, 0):])
-                self.metrics.append(run_pk, w.writer, entry.last_seq, points, metric.applied)
+                self._metrics.append(run_pk, w.writer, entry.last_seq, points, metric.applied)
             store = "metadata"
             pending = sql_pending
             stats, others_last = batch_stats(sql_points) if pending else ({}, {})
-            self.metadata.apply_entry(run_pk, w.writer, entry.id, pending, stats, others_last, sql_mark)
+            self._log.apply_entry(run_pk, w.writer, entry.id, pending, stats, others_last, sql_mark)
         except Exception as exc:
             if not _deterministic(exc) or entry.attempts + 1 < _MAX_ATTEMPTS:
-                self.metadata.count_attempt(entry.id)
+                self._log.count_attempt(entry.id)
                 raise
             log.error("quarantining records %d-%d of writer %s of run %d: the %s store refused them (%s)",
                       entry.first_seq, entry.last_seq, w.writer, run_pk, store, exc)
             if store == "metrics":
-                self.metrics.append(run_pk, w.writer, entry.last_seq, PointBatch.empty(),
-                                    self.metrics.applied(run_pk, w.writer))
-            self.metadata.quarantine_entry(run_pk, w.writer, entry, store, f"{type(exc).__name__}: {exc}",
+                self._metrics.append(run_pk, w.writer, entry.last_seq, PointBatch.empty(),
+                                    self._metrics.applied(run_pk, w.writer))
+            self._log.quarantine_entry(run_pk, w.writer, entry, store, f"{type(exc).__name__}: {exc}",
                                            time.time())

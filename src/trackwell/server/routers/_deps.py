@@ -1,43 +1,57 @@
-"""Shared router helpers: the stores on ``app.state``, run lookup, checked parameters."""
+"""Shared router helpers: the services on ``app.state``, checked parameters."""
 
 from __future__ import annotations
 
 import json
 
-from fastapi import Request
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from trackwell.server import validation
-from trackwell.server._errors import ApiError, run_not_found
-from trackwell.server.ingest import Ingestor
-from trackwell.store.metadata import MetadataStore
-from trackwell.store.metrics import MetricStore, Segment
+from trackwell.server._errors import ApiError, answer, run_not_found
+from trackwell.server.services import (
+    ConsoleService,
+    HistoryService,
+    IngestService,
+    LifecycleService,
+    RunNotFound,
+    RunsService,
+    Services,
+)
 
 
-def ingestor(request: Request) -> Ingestor:
-    return request.app.state.ingestor  # type: ignore[no-any-return]
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
 
 
-def metadata(request: Request) -> MetadataStore:
-    return ingestor(request).metadata
+def runs(request: Request) -> RunsService:
+    return services(request).runs
 
 
-def metrics(request: Request) -> MetricStore:
-    return ingestor(request).metrics
+def history(request: Request) -> HistoryService:
+    return services(request).history
 
 
-def run_pk(request: Request, entity: str, project: str, run_id: str) -> int:
-    pk = metadata(request).run_pk(entity, project, run_id)
-    if pk is None:
-        raise run_not_found(entity, project, run_id)
-    return pk
+def console(request: Request) -> ConsoleService:
+    return services(request).console
 
 
-def run_ref(request: Request, entity: str, project: str, run_id: str) -> list[Segment]:
-    """What history reads go through: the run, and for a fork its ancestors up to the branch."""
-    found = metadata(request).lineage(entity, project, run_id)
-    if found is None:
-        raise run_not_found(entity, project, run_id)
-    return found[1]
+def lifecycle(request: Request) -> LifecycleService:
+    return services(request).lifecycle
+
+
+def ingest(request: Request) -> IngestService:
+    return services(request).ingest
+
+
+def install(app: FastAPI) -> None:
+    """A service's ``RunNotFound``, from any route: 404 naming the run and how to list runs."""
+
+    async def _run_not_found(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RunNotFound)
+        return answer(run_not_found(exc.entity, exc.project, exc.run_id))
+
+    app.add_exception_handler(RunNotFound, _run_not_found)
 
 
 # Query integers are bound (422 naming the parameter) before they reach a store: int64 columns.

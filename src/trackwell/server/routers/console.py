@@ -12,6 +12,5 @@ router = APIRouter()  # ``offset`` is bound by the 32-bit line number column
 @router.get("/runs/{entity}/{project}/{run_id}/console")
 def console(request: Request, entity: str, project: str, run_id: str,
             offset: int = Query(0, ge=0, le=2**31 - 1), limit: int = Query(1000, ge=1, le=10_000)) -> Response:
-    pk = _deps.run_pk(request, entity, project, run_id)
-    lines, next_offset = _deps.metadata(request).console(pk, offset, limit)
+    lines, next_offset = _deps.console(request).lines(entity, project, run_id, offset, limit)
     return respond(request, {"lines": lines, "next_offset": next_offset})

@@ -6,8 +6,6 @@ so a key may hold a comma) or ``keys=["a,b","c"]`` (a JSON array); without it, e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
@@ -15,6 +13,7 @@ from trackwell.server._encoding import json_bytes, respond
 from trackwell.server._errors import ApiError, clip
 from trackwell.server.routers import _deps
 from trackwell.server.routers._deps import INT64_MAX, INT64_MIN
+from trackwell.server.services import MetricNotFound
 
 router = APIRouter()
 _RUN = "/runs/{entity}/{project}/{run_id}"
@@ -29,45 +28,33 @@ def _step() -> int | None:
 def buckets(request: Request, entity: str, project: str, run_id: str, key: str,
             buckets: int = Query(1000, ge=1, le=100_000), min_step: int | None = _step(),
             max_step: int | None = _step()) -> Response:
-    ref = _deps.run_ref(request, entity, project, run_id)
-    store = _deps.metrics(request)
-    result = store.downsample(ref, key, buckets, min_step, max_step)
-    if not result["count"]:
-        keys = store.keys(ref)
-        if key not in keys:
-            shown = ", ".join(clip(k, 100) for k in keys[:20]) + (", ..." if len(keys) > 20 else "")
-            raise ApiError(404, f"run {clip(f'{entity}/{project}/{run_id}')} has no metric {clip(key)}; "
-                                f"its keys are: {shown or '(none logged yet)'}")
+    try:
+        result = _deps.history(request).buckets(entity, project, run_id, key, buckets, min_step, max_step)
+    except MetricNotFound as exc:
+        keys = exc.keys
+        shown = ", ".join(clip(k, 100) for k in keys[:20]) + (", ..." if len(keys) > 20 else "")
+        raise ApiError(404, f"run {clip(exc.path)} has no metric {clip(key)}; "
+                            f"its keys are: {shown or '(none logged yet)'}") from exc
     return respond(request, result)
 
 
 @router.get(_RUN + "/history")
 def history(request: Request, entity: str, project: str, run_id: str, keys: list[str] | None = _KEYS,
             samples: int = Query(500, ge=1, le=100_000)) -> Response:
-    ref = _deps.run_ref(request, entity, project, run_id)
-    return respond(request, {"rows": _deps.metrics(request).sample(ref, _deps.split_keys(keys), samples)})
+    rows = _deps.history(request).sample(entity, project, run_id, _deps.split_keys(keys), samples)
+    return respond(request, {"rows": rows})
 
 
 @router.get(_RUN + "/history/scan")
 def scan(request: Request, entity: str, project: str, run_id: str, keys: list[str] | None = _KEYS,
          min_step: int | None = _step(), page_size: int = Query(1000, ge=1, le=100_000)) -> Response:
-    ref = _deps.run_ref(request, entity, project, run_id)
-    rows, next_step = _deps.metrics(request).scan(ref, _deps.split_keys(keys), min_step, page_size)
+    rows, next_step = _deps.history(request).scan(entity, project, run_id, _deps.split_keys(keys), min_step,
+                                                  page_size)
     return respond(request, {"rows": rows, "next_step": next_step})
 
 
 @router.get(_RUN + "/history/export")
 def export(request: Request, entity: str, project: str, run_id: str, keys: list[str] | None = _KEYS) -> Response:
-    ref = _deps.run_ref(request, entity, project, run_id)
-    store, selected = _deps.metrics(request), _deps.split_keys(keys)
-
-    def lines() -> Iterator[bytes]:
-        min_step: int | None = None
-        while True:
-            rows, min_step = store.scan(ref, selected, min_step, 5000)
-            if rows:
-                yield b"".join(json_bytes(row) + b"\n" for row in rows)
-            if min_step is None:
-                return
-
-    return StreamingResponse(lines(), media_type="application/x-ndjson")
+    pages = _deps.history(request).export(entity, project, run_id, _deps.split_keys(keys))
+    return StreamingResponse((b"".join(json_bytes(row) + b"\n" for row in rows) for rows in pages),
+                             media_type="application/x-ndjson")

@@ -10,12 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from trackwell.server import lifecycle, validation
+from trackwell.server import validation
 from trackwell.server._encoding import decode_body, request_body, respond
 from trackwell.server._errors import ApiError
 from trackwell.server.routers import _deps
 from trackwell.server.routers.runs import RunFields, run_values
-from trackwell.store.metadata import LifecycleError
+from trackwell.server.services import Conflict
 
 router = APIRouter()
 _RUN = "/runs/{entity}/{project}/{run_id}"
@@ -35,10 +35,10 @@ class ForkBody(RunFields, kw_only=True):
 
 async def _call(fn: Callable[..., dict[str, Any]], request: Request, *args: Any) -> Response:
     try:
-        result = await run_in_threadpool(fn, _deps.ingestor(request), *args)
+        result = await run_in_threadpool(fn, *args)
     except LookupError as exc:
         raise ApiError(404, str(exc)) from exc
-    except LifecycleError as exc:
+    except Conflict as exc:
         raise ApiError(409, str(exc)) from exc
     except ValueError as exc:
         raise ApiError(400, str(exc)) from exc
@@ -55,13 +55,13 @@ def _body(request: Request, body: bytes, kind: type[Any], example: str) -> Any:
 @router.get(_RUN + "/resume")
 async def resume(request: Request, entity: str, project: str, run_id: str) -> Response:
     """``{"run": {...}, "last_step": n or null, "next_step": n}``: where a resumed writer goes on."""
-    return await _call(lifecycle.resume_info, request, entity, project, run_id)
+    return await _call(_deps.lifecycle(request).resume_info, request, entity, project, run_id)
 
 
 @router.post(_RUN + "/rewind", openapi_extra=request_body(RewindBody))
 async def rewind(request: Request, entity: str, project: str, run_id: str) -> Response:
     body = _body(request, await request.body(), RewindBody, '{"step": N}')
-    return await _call(lifecycle.rewind, request, entity, project, run_id, body.step)
+    return await _call(_deps.lifecycle(request).rewind, request, entity, project, run_id, body.step)
 
 
 @router.post(_RUN + "/fork", openapi_extra=request_body(ForkBody))
@@ -72,14 +72,14 @@ async def fork(request: Request, entity: str, project: str, run_id: str) -> Resp
         validation.check_text(body.source, "source")
     except validation.InvalidValue as exc:
         raise ApiError(422, f"invalid body: {exc}") from None
-    return await _call(lifecycle.fork, request, entity, project, run_id, body.source, body.step, fields)
+    return await _call(_deps.lifecycle(request).fork, request, entity, project, run_id, body.source, body.step, fields)
 
 
 @router.post(_RUN + "/stop")
 async def stop(request: Request, entity: str, project: str, run_id: str) -> Response:
-    return await _call(lifecycle.stop, request, entity, project, run_id)
+    return await _call(_deps.lifecycle(request).stop, request, entity, project, run_id)
 
 
 @router.post(_RUN + "/preempting")
 async def preempting(request: Request, entity: str, project: str, run_id: str) -> Response:
-    return await _call(lifecycle.preempting, request, entity, project, run_id)
+    return await _call(_deps.lifecycle(request).preempting, request, entity, project, run_id)

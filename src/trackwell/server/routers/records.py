@@ -12,15 +12,14 @@ from trackwell.schema import Batch, decode_batch
 from trackwell.server import validation
 from trackwell.server._encoding import decode_body, is_msgpack_body, request_body, respond
 from trackwell.server._errors import ApiError, clip
-from trackwell.server.ingest import (
+from trackwell.server.routers import _deps
+from trackwell.server.services import (
     ConcurrentIngest,
     InvalidBatch,
     ResumeConflict,
     SequenceGap,
     WriterConflict,
 )
-from trackwell.server.routers import _deps
-from trackwell.store.metadata import WriterRow
 
 router = APIRouter()
 
@@ -55,11 +54,10 @@ async def claim_writer(request: Request, entity: str, project: str, run_id: str)
                                       (entity, project, run_id))
     except validation.InvalidValue as exc:
         raise ApiError(422, f"invalid writer claim for run {clip(f'{entity}/{project}/{run_id}')}: {exc}") from exc
-    row = WriterRow(writer=claim.writer, host=claim.host, pid=claim.pid, label=claim.label, shared=claim.shared,
-                    is_primary=claim.primary is not False, after=dict(claim.after))
     try:
-        got = await run_in_threadpool(_deps.ingestor(request).claim, entity, project, run_id, row,
-                                      claim.primary is None)
+        got = await run_in_threadpool(_deps.ingest(request).claim, entity, project, run_id, claim.writer,
+                                      host=claim.host, pid=claim.pid, label=claim.label, shared=claim.shared,
+                                      primary=claim.primary, after=claim.after)
     except WriterConflict as exc:
         raise writer_conflict(exc) from exc
     return respond(request, {"writer": got.writer, "label": got.label, "shared": got.shared,
@@ -75,7 +73,7 @@ async def post_records(request: Request, entity: str, project: str, run_id: str)
     except Exception as exc:  # msgspec raises several types; all mean "not a valid batch"
         raise ApiError(422, f"invalid batch for run {entity}/{project}/{run_id}: {exc}") from exc
     try:
-        ack = await run_in_threadpool(_deps.ingestor(request).receive, entity, project, run_id, batch)
+        ack = await run_in_threadpool(_deps.ingest(request).receive, entity, project, run_id, batch)
     except InvalidBatch as exc:
         raise ApiError(422, f"invalid batch for run {entity}/{project}/{run_id}: {exc}") from exc
     except SequenceGap as exc:

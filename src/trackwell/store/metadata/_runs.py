@@ -16,6 +16,7 @@ from trackwell.store.metadata._apply import add_event, insert_for
 from trackwell.store.metadata._database import Database
 from trackwell.store.metadata._lifecycle import for_update
 from trackwell.store.metadata._names import display_name
+from trackwell.store.metadata._query_checks import explain_failure
 from trackwell.store.metadata._tables import metric_summaries, runs
 from trackwell.store.metrics import HistoryStats, Segment
 
@@ -100,7 +101,8 @@ class SqlRunStore(Database):
 
     def list_runs(self, entity: str, project: str, *, filters: Any = None, order: str = "-created_at",
                   limit: int = 50, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of runs and the cursor of the next page (None on the last page)."""
+        """One page of runs and the cursor of the next page (None on the last page); a query that
+        cannot be answered as asked is a ``QueryError`` naming the problem."""
         if not 1 <= limit <= MAX_LIMIT:
             raise _query.QueryError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
         components = _query.order_components(order or "-created_at", self.dialect)
@@ -113,8 +115,14 @@ class SqlRunStore(Database):
         stmt = (sa.select(runs, *keys).where(*where)
                 .order_by(*(expr.desc() if desc else expr.asc() for expr, desc in components))
                 .limit(limit + 1))
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(stmt).all()
+        except sa.exc.DBAPIError as exc:  # a $regex over the time budget, or one PostgreSQL refuses
+            problem = explain_failure(exc, filters)
+            if problem is None:
+                raise
+            raise problem from exc
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
@@ -208,6 +216,8 @@ def filters_from_json(text: str | None) -> Any:
         return None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise _query.QueryError("filters are nested too deeply to parse; simplify them") from None
     except ValueError as exc:
         raise _query.QueryError(f"filters is not valid JSON ({exc}); pass a JSON object such as "
                                 '{"state": "finished"}') from exc

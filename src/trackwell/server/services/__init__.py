@@ -1,0 +1,21 @@
+"""Services between the routers and the stores: each owns one concern's operations, speaks
+in domain terms (no HTTP) and sees the stores only through their interfaces."""
+
+from trackwell.server.leases import WriterConflict
+from trackwell.server.services._errors import Conflict, InvalidQuery, MetricNotFound, RunNotFound
+from trackwell.server.services._wiring import Services
+from trackwell.server.services.console import ConsoleService
+from trackwell.server.services.history import HistoryService
+from trackwell.server.services.ingest import (
+    ConcurrentIngest,
+    IngestService,
+    InvalidBatch,
+    ResumeConflict,
+    SequenceGap,
+)
+from trackwell.server.services.lifecycle import LifecycleService
+from trackwell.server.services.runs import RunsService
+
+__all__ = ["ConcurrentIngest", "Conflict", "ConsoleService", "HistoryService", "IngestService", "InvalidBatch",
+           "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunNotFound", "RunsService",
+           "SequenceGap", "Services", "WriterConflict"]

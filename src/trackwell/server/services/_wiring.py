@@ -1,0 +1,41 @@
+"""The server's services over one process's stores: what the routers and background tasks use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
+from trackwell.server.projector import Projector
+from trackwell.server.services._locks import RunLocks
+from trackwell.server.services.console import ConsoleService
+from trackwell.server.services.history import HistoryService
+from trackwell.server.services.ingest import IngestService
+from trackwell.server.services.lifecycle import LifecycleService
+from trackwell.server.services.runs import RunsService
+from trackwell.store import Stores
+
+
+@dataclass(frozen=True)
+class Services:
+    runs: RunsService
+    history: HistoryService
+    console: ConsoleService
+    lifecycle: LifecycleService
+    ingest: IngestService
+
+    @classmethod
+    def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
+             project_inline: bool = True) -> Services:
+        """Every service over ``stores`` (the caller closes them). ``project_inline=False`` leaves
+        projecting the ingest log to ``ingest.catch_up`` (the tests of the recovery path)."""
+        metadata, metrics = stores.metadata, stores.metrics
+        # ingest and lifecycle change a run's history under the same per-run locks
+        locks, projector = RunLocks(), Projector(metadata, metadata, metrics)
+        return cls(
+            runs=RunsService(metadata),
+            history=HistoryService(metadata, metrics),
+            console=ConsoleService(metadata, metadata),
+            lifecycle=LifecycleService(metadata, metadata, metrics, projector, locks),
+            ingest=IngestService(metadata, metadata, metadata, projector, locks, lease_timeout=lease_timeout,
+                                 project_inline=project_inline),
+        )
