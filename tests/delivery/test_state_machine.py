@@ -16,13 +16,15 @@ shrink a failure (slow: every replay restarts processes). The counts ran are pri
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import subprocess
 import time
+import traceback
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,9 +134,28 @@ def _bulk(seed: int, n: int) -> Iterator[dict[str, Any]]:
         yield {"i": i, **{k: rng.uniform(-1e6, 1e6) for k in rng.sample(KEYS, rng.randint(1, 3))}}
 
 
+def _recorded(step: Callable[..., None]) -> Callable[..., None]:
+    """Tally the step and keep the example's trail; the first failure is kept as it happened:
+    Hypothesis replays a failing example, and chaos does not replay exactly."""
+    @functools.wraps(step)
+    def run(self: Chaos, **kwargs: Any) -> None:
+        self.trail.append(f"{step.__name__}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"[:400])
+        if step.__name__ != "teardown":
+            self.tally["steps"] += 1
+            self.tally[step.__name__] += 1
+        try:
+            step(self, **kwargs)
+        except BaseException:
+            if not self.failures:
+                self.failures.append("\n".join([traceback.format_exc(), "steps of that example:", *self.trail]))
+            raise
+    return run
+
+
 class Chaos(RuleBasedStateMachine):
     cluster: ChaosServer
     tally: Counter[str]
+    failures: list[str]
 
     def __init__(self) -> None:
         super().__init__()
@@ -148,10 +169,7 @@ class Chaos(RuleBasedStateMachine):
         self.processes = 0  # started for the online run
         self.offline: list[tuple[RunModel, Path]] = []
         self.tally["examples"] += 1
-
-    def _count(self, what: str) -> None:
-        self.tally["steps"] += 1
-        self.tally[what] += 1
+        self.trail: list[str] = []
 
     def _logger(self, faults: bool = True) -> SdkProcess:
         """The run's live process, or a new one resuming it. Faults are held back while it
@@ -173,6 +191,7 @@ class Chaos(RuleBasedStateMachine):
         return self.process
 
     @initialize()
+    @_recorded
     def start(self) -> None:
         self._logger()
 
@@ -184,16 +203,16 @@ class Chaos(RuleBasedStateMachine):
             self.cluster.proxy.queue(*faults)
 
     @rule(calls=_CALLS, faults=_FAULTS)
+    @_recorded
     def log(self, calls: list[tuple[str, int, dict[str, Any]]], faults: list[str]) -> None:
-        self._count("log")
         logger = self._logger()
         self._inject(faults)
         sent = [self.online.call(kind, jump, {**data, "g": self.online.gen}) for kind, jump, data in calls]
         assert logger.log(sent) == self.online.cur, "the SDK's run.step disagrees with W&B's row semantics"
 
     @rule(seed=st.integers(0, 2**32), n=st.integers(100, 2500), faults=_FAULTS)
+    @_recorded
     def log_many(self, seed: int, n: int, faults: list[str]) -> None:
-        self._count("log_many")
         logger = self._logger()
         self._inject(faults)
         sent = [self.online.call("plain", 0, {**row, "g": self.online.gen}) for row in _bulk(seed, n)]
@@ -201,12 +220,12 @@ class Chaos(RuleBasedStateMachine):
 
     @precondition(lambda self: self.process is not None)
     @rule(after=st.sampled_from([0.0, 0.05, 0.3]), settle=st.booleans())
+    @_recorded
     def kill_client(self, after: float, settle: bool) -> None:
         """SIGKILL the logging process, at once or while its writer and uploader are at work.
         ``settle``: a request it left held in the proxy lands now, before a new process resumes
         from the stale ack (an overlapping resend); otherwise it may land later, after the new
         process took over (a dead writer's late batch)."""
-        self._count("kill_client")
         assert self.process is not None
         time.sleep(after)  # the scenario: how far the process got
         self.process.kill()
@@ -217,16 +236,16 @@ class Chaos(RuleBasedStateMachine):
             self.cluster.proxy.wait_forwarded()
 
     @rule(outage=st.sampled_from([0.0, 0.5]), limit=st.sampled_from([None, None, SMALL_LIMIT]))
+    @_recorded
     def kill_server(self, outage: float, limit: int | None) -> None:
-        self._count("kill_server")
         self.cluster.kill()
         time.sleep(outage)  # the scenario: how long the server stays down
         self.cluster.restart(limit)
 
     @rule(seed=st.integers(0, 2**32), n=st.integers(1, 3000))
+    @_recorded
     def offline_run(self, seed: int, n: int) -> None:
         """A run journaled offline, for `trackwell sync` (killed or not) to deliver."""
-        self._count("offline_run")
         model = RunModel(uuid.uuid4().hex[:12])
         root = self.root / model.run_id
         root.mkdir()
@@ -238,10 +257,10 @@ class Chaos(RuleBasedStateMachine):
 
     @precondition(lambda self: self.offline)
     @rule(after=st.sampled_from([0.2, 0.5, 1.0, None]), faults=_FAULTS)
+    @_recorded
     def sync_offline(self, after: float | None, faults: list[str]) -> None:
         """`trackwell sync` of the offline runs through the proxy, SIGKILLed ``after`` seconds
         (or left to finish: with faults it may still exit 1, leaving the rest for later)."""
-        self._count("sync_killed" if after is not None else "sync")
         self._inject(faults)
         process = sync([root for _, root in self.offline], self.cluster.proxy.url)
         if after is None:
@@ -253,6 +272,7 @@ class Chaos(RuleBasedStateMachine):
             process.kill()
         process.communicate()
 
+    @_recorded
     def teardown(self) -> None:
         self.cluster.proxy.pause()  # what is still queued would only slow the final delivery down
         try:
@@ -311,13 +331,18 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ChaosSer
 @pytest.mark.timeout(max(300, EXAMPLES * STEPS * 30))
 def test_every_row_exactly_once_under_chaos(cluster: ChaosServer) -> None:
     tally: Counter[str] = Counter()
-    machine = type("ChaosMachine", (Chaos,), {"cluster": cluster, "tally": tally})
+    failures: list[str] = []
+    machine = type("ChaosMachine", (Chaos,), {"cluster": cluster, "tally": tally, "failures": failures})
     phases = [Phase.explicit, Phase.reuse, Phase.generate, *([Phase.shrink] if SHRINK else [])]
     started = time.monotonic()
     try:
         run_state_machine_as_test(machine, settings=settings(
             max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
             phases=phases, print_blob=True, suppress_health_check=list(HealthCheck)))
+    except BaseException as exc:
+        if failures:  # what Hypothesis reports is its replay, which may have gone otherwise
+            raise AssertionError(f"the first failure, as it happened:\n{failures[0]}") from exc
+        raise
     finally:
         print(f"\nchaos ({'PostgreSQL' if cluster.db else 'SQLite'}): {tally['examples']} examples, "
               f"{tally['steps']} steps in {time.monotonic() - started:.0f} s; rules: "
