@@ -14,7 +14,6 @@ import uuid
 from pathlib import Path
 
 from trackwell.schema import Batch, History, RunStart
-from trackwell.server import lifecycle
 from trackwell.server.ingest import Ingestor
 
 
@@ -31,10 +30,10 @@ def main() -> None:
         times = []
         for n in range(1, args.depth + 1):
             t = time.perf_counter()
-            lifecycle.fork(ing, "e", "p", f"r{n}", f"r{n - 1}", args.depth + 100 - n, {})
+            ing.services.lifecycle.fork("e", "p", f"r{n}", f"r{n - 1}", args.depth + 100 - n, {})
             times.append(time.perf_counter() - t)
         t = time.perf_counter()
-        lifecycle.resume_info(ing, "e", "p", f"r{args.depth}")
+        ing.services.lifecycle.resume_info("e", "p", f"r{args.depth}")
         info = time.perf_counter() - t
         ing.close()
     marks = sorted({1, args.depth // 4, args.depth // 2, args.depth})
