@@ -8,22 +8,26 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from trackwell import _credentials
+from trackwell.errors import CommError
 from trackwell.transport import Client, ServerError
 
 DEFAULT_ENTITY = "default"
 
 
-class RunNotFoundError(LookupError):
-    """No run at that path on the server."""
+class RunNotFoundError(CommError, LookupError):
+    """No run at that path that this key may read (the server answers the same 404 whether the
+    run does not exist or is not visible to the caller, and so does this error)."""
 
 
-def _split_path(path: str, parts: int) -> list[str]:
-    """Accept "entity/project[/id]" (or "entity/project/runs/id"); the entity may be omitted."""
+def _split_path(path: str, parts: int, default_entity: str | None = None) -> list[str]:
+    """Accept "entity/project[/id]" (or "entity/project/runs/id"); the entity may be omitted
+    (then ``TRACKWELL_ENTITY``, else ``default_entity``, else "default")."""
     pieces = [p for p in path.strip("/").split("/") if p]
     if len(pieces) == parts + 1 and pieces[-2] == "runs":
         pieces = pieces[:-2] + pieces[-1:]
     if len(pieces) == parts - 1:
-        pieces = [os.environ.get("TRACKWELL_ENTITY", DEFAULT_ENTITY), *pieces]
+        pieces = [os.environ.get("TRACKWELL_ENTITY") or default_entity or DEFAULT_ENTITY, *pieces]
     if len(pieces) != parts:
         shape = "entity/project/run_id" if parts == 3 else "entity/project"
         raise ValueError(f"bad path {path!r}: expected {shape!r}")
@@ -42,10 +46,18 @@ def _frame(rows: list[dict[str, Any]], pandas: bool) -> Any:
 
 
 class Api:
-    """Query a trackwell server: ``Api().runs("entity/project")``, ``Api().run(path)``."""
+    """Query a trackwell server: ``Api().runs("entity/project")``, ``Api().run(path)``.
+
+    The key: ``api_key``, else ``TRACKWELL_API_KEY``, else the login stored for ``base_url``
+    (``trackwell login``); a refused or missing one raises ``trackwell.errors.AuthenticationError``.
+    A path without its entity uses ``TRACKWELL_ENTITY``, else the login's entity, else "default".
+    """
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: float = 30.0) -> None:
         self.client = Client(base_url=base_url, api_key=api_key, timeout=timeout)
+        stored = _credentials.load(self.client.base_url)
+        # the login's entity only goes with the login's key (another user's would not be theirs)
+        self.default_entity = stored.entity if stored and stored.api_key == self.client.api_key else None
 
     @property
     def base_url(self) -> str:
@@ -53,11 +65,12 @@ class Api:
 
     def runs(self, path: str = "", filters: dict[str, Any] | None = None,
              order: str = "-created_at", per_page: int = 50) -> Runs:
-        entity, project = _split_path(path or os.environ.get("TRACKWELL_PROJECT", "uncategorized"), 2)
+        entity, project = _split_path(path or os.environ.get("TRACKWELL_PROJECT", "uncategorized"), 2,
+                                      self.default_entity)
         return Runs(self, entity, project, filters or {}, order, per_page)
 
     def run(self, path: str) -> Run:
-        entity, project, run_id = _split_path(path, 3)
+        entity, project, run_id = _split_path(path, 3, self.default_entity)
         return Run(self, self._get_run(entity, project, run_id))
 
     def _get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any]:
@@ -65,7 +78,8 @@ class Api:
             return self.client.get(Client.run_path(entity, project, run_id))  # type: ignore[no-any-return]
         except ServerError as exc:
             if exc.status == 404:
-                raise RunNotFoundError(f"no run {entity}/{project}/{run_id} on {self.base_url}") from exc
+                raise RunNotFoundError(f"no run {entity}/{project}/{run_id} on {self.base_url} that this "
+                                       "API key may read", 404) from exc
             raise
 
 

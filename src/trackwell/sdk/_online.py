@@ -2,13 +2,16 @@
 (``resume.py``), deliver what earlier processes of the run left on disk, create the run.
 
 If the server cannot be reached the run still starts: the journal carries the resume choice and
-the server resolves it when the records arrive.
+the server resolves it when the records arrive. If it answers but refuses the key (401) or the
+write (403), ``init()`` raises (``trackwell.errors``): journaling records no server would take
+would only hide the problem until the run is over.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from trackwell.errors import AuthenticationError, PermissionDenied
 from trackwell.sdk.errors import UsageError
 from trackwell.sdk.resume import Plan, claim_writer, needs_server, resolve_online
 from trackwell.sdk.rundir import earlier_journals
@@ -45,7 +48,14 @@ def start_online(run: RunBase, p: Plan, config: dict[str, Any], claim: dict[str,
         how = ("forked" if p.fork else "rewound" if p.rewind_step is not None else "resumed") if p.run else "run"
         at = f" from step {p.starting_step}" if p.run else ""
         run._say(f"{how} {name}{at} at {run.url}")
-    except UsageError:
+    except (AuthenticationError, PermissionDenied):
+        raise
+    except UsageError as exc:
+        # resume.py turns the server's refusals of a resume into UsageErrors; a refused key is
+        # the cause to report (the context survives `raise ... from None`)
+        refused = exc.__context__
+        if isinstance(refused, (AuthenticationError, PermissionDenied)):
+            raise refused from None
         raise
     except Exception as exc:  # noqa: BLE001 - httpx timeouts, refused connections, 5xx
         if needs_server(p):
@@ -74,6 +84,8 @@ def _deliver_earlier(run: RunBase, client: Client) -> None:
             if state.alive or (state.header.entity, state.header.project) != (run.entity, run.project):
                 continue
             sync_journal(state, sink)
+        except (AuthenticationError, PermissionDenied):
+            raise  # init() fails with it: every other request would be refused too
         except Exception as exc:  # noqa: BLE001 - the resume goes on; say how to fix it
             run._say(f"could not deliver {journal} of an earlier process of run {run.id} ({exc}); "
                      f"its steps may collide with this one's: `trackwell sync {journal.parent}`", problem=True)

@@ -1,4 +1,9 @@
-"""Settings, resolved in one place: explicit arguments, then TRACKWELL_* env vars, then defaults."""
+"""Settings, resolved in one place: explicit arguments, then TRACKWELL_* env vars, then defaults.
+
+The entity's default is the login's (``trackwell login`` stores it with the key for each server),
+then ``"default"``; the key itself, when neither given nor in ``TRACKWELL_API_KEY``, is found by
+the transport in the same credentials file, so Settings (and whatever records them) never hold it.
+"""
 
 from __future__ import annotations
 
@@ -102,6 +107,7 @@ class Settings:
     def resolve(self, **explicit: Any) -> Settings:
         """A fully filled copy: explicit (non-None) args win over this object, env, defaults."""
         out: dict[str, Any] = {}
+        defaulted: set[str] = set()
         for f in fields(self):
             value = explicit.get(f.name)
             if value is None:
@@ -110,7 +116,11 @@ class Settings:
             raw = os.environ.get(env) if env else None
             if value is None and raw is not None and (raw or f.name.endswith("signals")):  # "" = no signals
                 value = _parse(f.name, raw)
+            if value is None:
+                defaulted.add(f.name)
             out[f.name] = _DEFAULTS[f.name] if value is None else value
+        if "entity" in defaulted:
+            out["entity"] = login_entity(str(out["base_url"]), out["api_key"]) or _DEFAULTS["entity"]
         resolved = Settings(**out)
         resolved._validate()
         return resolved
@@ -146,6 +156,17 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+def login_entity(base_url: str, api_key: str | None) -> str | None:
+    """The default entity of the login stored for ``base_url`` (the user's own name), when that
+    login's key is the one in use: another key's user would be refused writing there."""
+    from trackwell import _credentials  # stdlib only; read here, offline runs included (no network)
+
+    stored = _credentials.load(base_url)
+    if stored is None or (api_key and api_key != stored.api_key):
+        return None
+    return stored.entity
 
 
 def resume_mode(value: Any) -> str | None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from trackwell.errors import AuthenticationError
 from trackwell.schema import Ack
 from trackwell.sdk.breaker import CircuitBreaker
 from trackwell.sdk.delivery import Delivery, PlaceholderRefused
@@ -50,6 +51,7 @@ class Uploader:
         self._stopping = False
         self._probe_now = False  # finish() is waiting: try now, whatever the breaker's schedule
         self._warned = False
+        self.refused_key = 0  # requests refused for the key (401): backed off, never dropped
         self._last_ack = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="trackwell-uploader", daemon=True)
 
@@ -60,12 +62,14 @@ class Uploader:
         self._wake.set()
 
     def wait_for(self, seq: int, timeout: float) -> bool:
-        """Wait until the server acknowledged ``seq`` (False on timeout or a permanent failure)."""
+        """Wait until the server acknowledged ``seq`` (False on timeout, a permanent failure, or
+        the key refused again on this last try: waiting out the timeout would not help)."""
+        refused = self.refused_key
         self._probe_now = True
         self._wake.set()
         with self._cond:
             self._cond.wait_for(lambda: self.acked >= seq or self.failed is not None
-                                or not self._thread.is_alive(), timeout)
+                                or self.refused_key > refused or not self._thread.is_alive(), timeout)
         return self.acked >= seq
 
     def stop(self, timeout: float = 1.0) -> None:
@@ -118,6 +122,8 @@ class Uploader:
             if not sent and (self.breaker.failures or
                              time.monotonic() - self._last_ack >= self.heartbeat_interval):
                 self._heartbeat(delivery)  # also the probe when there is nothing to send
+        except AuthenticationError as exc:
+            self._unauthorized(exc)
         except ServerError as exc:
             if exc.status >= 500 or exc.status in (429, *REFUSED):
                 self._failed(str(exc))
@@ -160,6 +166,19 @@ class Uploader:
             self._warned = True
             warn(f"trackwell: cannot upload {self._label} yet ({why}); the records are safe in the "
                  "journal and upload is retried in the background")
+
+    def _unauthorized(self, exc: AuthenticationError) -> None:
+        """The key was refused (revoked, expired, its user deactivated): keep everything in the
+        journal, say so once, and probe only at the breaker's growing intervals (an admin may
+        undo it; otherwise `trackwell sync` delivers with a good key later)."""
+        self.breaker.failure()
+        with self._cond:
+            self.refused_key += 1
+            self._cond.notify_all()
+        if self.refused_key == 1 and not self._stopping:
+            warn(f"trackwell: cannot upload {self._label}: {exc}. The records are safe in "
+                 f"{self._journal.parent}; once the key is fixed, `trackwell sync "
+                 f"{self._journal.parent}` delivers them")
 
     def _give_up(self, why: str) -> None:
         warn(f"trackwell: {why}. Uploading stopped; the data stays in {self._journal.parent} "

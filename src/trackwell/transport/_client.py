@@ -19,25 +19,35 @@ from tenacity import (
     wait_random,
 )
 
+from trackwell import _credentials
 from trackwell._env import env_float
+from trackwell.errors import AuthenticationError, CommError, PermissionDenied
 from trackwell.schema import Ack, Batch, encode
 
 MSGPACK = "application/msgpack"
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
 
 
-class TransportError(Exception):
+class TransportError(CommError):
     """The server could not be reached or kept failing; the data stays in the journal."""
 
 
-class ServerError(Exception):
+class ServerError(CommError):
     """The server answered with an error status."""
 
-    def __init__(self, status: int, detail: Any, body: Any = None) -> None:
-        super().__init__(f"HTTP {status}: {detail}")
-        self.status = status
+    def __init__(self, status: int, detail: Any, body: Any = None, message: str | None = None) -> None:
+        super().__init__(message or f"HTTP {status}: {detail}", status)
+        self.status: int = status
         self.detail = detail
         self.body = body if body is not None else {}
+
+
+class Unauthorized(ServerError, AuthenticationError):
+    """HTTP 401: no key, or the server refused it. Never retried: another try would fail the same."""
+
+
+class Forbidden(ServerError, PermissionDenied):
+    """HTTP 403: the key may not do this. Never retried."""
 
 
 class SequenceGapError(ServerError):
@@ -46,6 +56,21 @@ class SequenceGapError(ServerError):
     @property
     def applied_seq(self) -> int:
         return int(self.body.get("applied_seq", 0))
+
+
+def _resolve_key(base_url: str, explicit: str | None) -> tuple[str | None, str | None]:
+    """The API key and where it came from: ``api_key=``, ``TRACKWELL_API_KEY``, then the
+    credentials file's entry for ``base_url`` (``trackwell login``, or a new server's bootstrap)."""
+    env = os.environ.get("TRACKWELL_API_KEY")
+    if explicit:
+        # Settings resolve the env var into api_key before it reaches us: name the real source
+        return explicit, "TRACKWELL_API_KEY" if explicit == env else "api_key="
+    if env:
+        return env, "TRACKWELL_API_KEY"
+    stored = _credentials.load(base_url)
+    if stored is not None:
+        return stored.api_key, f"the credentials file {_credentials.path()}"
+    return None, None
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -83,6 +108,9 @@ class Client:
 
     Unset knobs come from ``TRACKWELL_RETRY_MAX_ATTEMPTS`` (3), ``TRACKWELL_RETRY_MAX_INTERVAL``
     (300 s), ``TRACKWELL_RETRY_INITIAL_INTERVAL`` (1 s) and ``TRACKWELL_HTTP_TIMEOUT`` (30 s).
+    The key: ``api_key``, else ``TRACKWELL_API_KEY``, else the credentials file's entry for
+    ``base_url``. A 401 raises ``trackwell.errors.AuthenticationError``, a 403
+    ``trackwell.errors.PermissionDenied`` (both ``ServerError`` too), neither retried.
     """
 
     def __init__(
@@ -97,14 +125,19 @@ class Client:
     ) -> None:
         self.base_url = (base_url or os.environ.get("TRACKWELL_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         headers = {"User-Agent": "trackwell-python"}
-        key = api_key or os.environ.get("TRACKWELL_API_KEY")
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
+        self._key, self.key_source = _resolve_key(self.base_url, api_key)
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
         timeout = timeout or env_float("TRACKWELL_HTTP_TIMEOUT", 30.0)
         self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout, transport=transport)
         self.max_attempts = max_attempts or int(env_float("TRACKWELL_RETRY_MAX_ATTEMPTS", 3))
         self.max_wait = max_wait or env_float("TRACKWELL_RETRY_MAX_INTERVAL", 300.0)
         self.initial_wait = initial_wait or env_float("TRACKWELL_RETRY_INITIAL_INTERVAL", 1.0)
+
+    @property
+    def api_key(self) -> str | None:
+        """The key this client sends (None: none found); ``key_source`` says where it came from."""
+        return self._key
 
     def close(self) -> None:
         self._http.close()
@@ -152,8 +185,7 @@ class Client:
                                  f"({type(exc).__name__}: {exc}); is `trackwell server` running?") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _decode(response: httpx.Response) -> Any:
+    def _decode(self, response: httpx.Response) -> Any:
         ctype = response.headers.get("content-type", "")
         if ctype.startswith(MSGPACK):
             body: Any = msgspec.msgpack.decode(response.content)
@@ -169,8 +201,26 @@ class Client:
                 extra["retry_after"] = retry_after
             if response.status_code == 409 and extra.get("error") == "sequence_gap":
                 raise SequenceGapError(response.status_code, detail, extra)
+            if response.status_code == 401:
+                raise Unauthorized(401, detail, extra, self._unauthorized_message(detail))
+            if response.status_code == 403:
+                raise Forbidden(403, detail, extra, f"the trackwell server at {self.base_url} refused: "
+                                f"{self._redact(detail)} (HTTP 403)")
             raise ServerError(response.status_code, detail, extra)
         return body
+
+    def _redact(self, detail: Any) -> str:
+        """The server's words, without the key should a proxy or server ever echo it back."""
+        text = str(detail)
+        return text.replace(self._key, "<api key>") if self._key else text
+
+    def _unauthorized_message(self, detail: Any) -> str:
+        fix = f"run `trackwell login --host {self.base_url}` or set TRACKWELL_API_KEY"
+        if self.key_source is None:
+            return f"no API key for the trackwell server at {self.base_url}: {fix}"
+        return (f"the trackwell server at {self.base_url} refused the API key from {self.key_source} "
+                f"({self._redact(detail)}): it is invalid, revoked or expired, or its user was "
+                f"deactivated; {fix}")
 
     # -- endpoints ------------------------------------------------------------------------
 
