@@ -14,6 +14,12 @@ _COMMANDS = {
     "server": "trackwell.cli.server:server",
     "sync": "trackwell.cli.sync:sync",
     "demo": "trackwell.cli.demo:demo",
+    "login": "trackwell.cli.auth:login",
+    "logout": "trackwell.cli.auth:logout",
+    "whoami": "trackwell.cli.auth:whoami",
+    "users": "trackwell.cli.admin:users",
+    "teams": "trackwell.cli.admin:teams",
+    "keys": "trackwell.cli.admin:keys",
 }
 
 # Commands that run a server: a base install (the client) lacks what they import.
