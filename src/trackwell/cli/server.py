@@ -46,11 +46,30 @@ def _default_data_dir() -> str:
 @click.option("--max-connections", default=None, type=click.IntRange(min=1),
               show_default="1000, or fewer under a low open-files limit",
               help="Open connections at most; one more is answered 503 and closed.")
+@click.option("--auth", "auth", type=click.Choice(["keys", "none"]), default="keys", show_default=True,
+              help="keys: every request needs an API key (or a browser session). none: no checks, every "
+                   "request acts as the admin (a trusted single-user box only).")
+@click.option("--allow-insecure", is_flag=True, help="Allow --auth none on a non-loopback --host.")
+@click.option("--public-url", default=None, metavar="URL",
+              help="The URL users reach this server at (behind a proxy, a DNS name): its host is accepted in "
+                   "Host headers and its origin for browser requests.")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="A further host name this server answers to (DNS-rebinding guard); repeatable.")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="An origin whose pages may call the API from a browser (CORS); repeatable. Default: none.")
+@click.option("--auth-failures-per-minute", default=30, show_default=True, type=click.IntRange(min=1),
+              help="Failed sign-ins one client address may make per minute before it is answered 429.")
 def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db: Path | None,
            log_level: str, max_request_bytes: int, crash_timeout: float, writer_lease: float,
-           max_keys_per_batch: int, header_timeout: float, body_timeout: float, max_connections: int | None) -> None:
+           max_keys_per_batch: int, header_timeout: float, body_timeout: float, max_connections: int | None,
+           auth: str, allow_insecure: bool, public_url: str | None, allowed_hosts: tuple[str, ...],
+           cors_origins: tuple[str, ...], auth_failures_per_minute: int) -> None:
     """Run the trackwell server."""
     import logging
+
+    if auth == "none" and not _is_loopback(host) and not allow_insecure:
+        raise click.UsageError(f"--auth none on --host {host} lets anyone who reaches this machine read and change "
+                               "every run; use --auth keys, bind to 127.0.0.1, or add --allow-insecure")
 
     try:
         import uvicorn
@@ -73,9 +92,34 @@ def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db:
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:  # a storm of one warning becomes a count
         handler.addFilter(RepeatFilter())
+    if auth == "none":
+        logging.getLogger("trackwell.server").warning(
+            "--auth none: no API keys are checked; every request acts as the admin. Anyone who can reach "
+            "%s:%s (any local user on this machine, too) can read, stop and rewind every run", host, port)
     app = create_app(url, metrics_db or data_dir / "metrics.duckdb", max_request_bytes=max_request_bytes,
-                     crash_timeout=crash_timeout, lease_timeout=writer_lease, max_keys_per_batch=max_keys_per_batch)
+                     crash_timeout=crash_timeout, lease_timeout=writer_lease, max_keys_per_batch=max_keys_per_batch,
+                     auth=auth, public_url=public_url, allowed_hosts=allowed_hosts, cors_origins=cors_origins,
+                     auth_failures_per_minute=auth_failures_per_minute, bootstrap_urls=_local_urls(host, port))
     # Our request log carries the retry id, so uvicorn's access log would only duplicate it; with
     # log_config=None uvicorn's own messages go through the handler (and filter) above.
     uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level.lower(), access_log=False,
                 log_config=None, http=guarded_h11(header_timeout, body_timeout, max_connections))
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_urls(host: str, port: int) -> list[str]:
+    """The URLs a client on this machine reaches the server at: where the first admin's key is saved."""
+    urls = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+    if host not in ("0.0.0.0", "::", "127.0.0.1", "localhost", ""):
+        urls.append(f"http://{'[' + host + ']' if ':' in host else host}:{port}")
+    return urls

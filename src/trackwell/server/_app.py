@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -17,9 +18,13 @@ from trackwell.server._catchup import catch_up_forever
 from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
 from trackwell.server._logging import RequestLog
 from trackwell.server._reaper import DEFAULT_CRASH_TIMEOUT, reap_forever
+from trackwell.server.auth._ratelimit import FailureLimit
+from trackwell.server.auth.guards import BrowserGuard, origin_of
+from trackwell.server.auth.routes import check_every_route_is_authorized
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.routers import ALL, _deps, pages
 from trackwell.server.services import Services
+from trackwell.server.services.bootstrap import announce, bootstrap
 from trackwell.store import open_stores
 
 API_PREFIX = "/api/v1"
@@ -29,9 +34,17 @@ def create_app(db_url: str, metrics_path: str | Path, *,
                max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
                crash_timeout: float = DEFAULT_CRASH_TIMEOUT,
                lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
-               max_keys_per_batch: int = validation.DEFAULT_MAX_KEYS_PER_BATCH) -> FastAPI:
-    """The trackwell server: stores open (and the database migrates) when the app starts."""
+               max_keys_per_batch: int = validation.DEFAULT_MAX_KEYS_PER_BATCH,
+               auth: str = "keys", public_url: str | None = None, allowed_hosts: Iterable[str] = (),
+               cors_origins: Iterable[str] = (), auth_failures_per_minute: int = 30,
+               bootstrap_urls: Iterable[str] = ()) -> FastAPI:
+    """The trackwell server: stores open (and the database migrates) when the app starts; a
+    database without users gets its first admin, whose key goes to the credentials file for
+    ``bootstrap_urls`` (see ``services.bootstrap``). ``auth="none"``: every request acts as that admin."""
     validation.configure(validation.Limits(max_keys_per_batch=max_keys_per_batch))
+    if auth not in ("keys", "none"):
+        raise ValueError(f"auth must be 'keys' or 'none', not {auth!r}")
+    urls = [u for u in (public_url, *bootstrap_urls) if u]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -39,7 +52,11 @@ def create_app(db_url: str, metrics_path: str | Path, *,
         # the tests of the recovery path).
         inline = os.environ.get("TRACKWELL_DEFER_PROJECTION", "") not in ("1", "true")
         stores = open_stores(db_url, metrics_path)
-        services = app.state.services = Services.over(stores, lease_timeout=lease_timeout, project_inline=inline)
+        services = app.state.services = Services.over(stores, lease_timeout=lease_timeout, project_inline=inline,
+                                                      auth=auth)
+        made = bootstrap(stores.metadata, urls)
+        if made is not None:
+            logging.getLogger("trackwell.server").warning(announce(made))
         tasks = [asyncio.create_task(reap_forever(services.lifecycle, crash_timeout)),
                  asyncio.create_task(catch_up_forever(services.ingest))]
         try:
@@ -56,9 +73,26 @@ def create_app(db_url: str, metrics_path: str | Path, *,
     for router in ALL:
         app.include_router(router, prefix=API_PREFIX, dependencies=checked)
     app.include_router(pages.router, dependencies=checked)  # outside the API prefix: the URLs the SDK prints
+    check_every_route_is_authorized(app)
+    app.state.auth_failures = FailureLimit(auth_failures_per_minute)
     _errors.install(app)
     _deps.install(app)  # the services' errors
     # inside RequestLog, so a refused body is still logged with its retry id
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
+    app.add_middleware(BrowserGuard, allowed_hosts=[h for u in urls for h in [_host(u)]] + list(allowed_hosts),
+                       allowed_origins=[*cors_origins, *(origin_of(u) for u in urls)])
+    cors = list(cors_origins)
+    if cors:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=cors, allow_credentials=True,
+                           allow_methods=["*"], allow_headers=["*"])
     app.add_middleware(RequestLog)
     return app
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname or ""
+

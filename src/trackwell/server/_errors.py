@@ -61,7 +61,13 @@ def _body(detail: str, **extra: Any) -> dict[str, Any]:
 
 
 def answer(exc: ApiError) -> JSONResponse:
-    return JSONResponse(_body(exc.detail, **{**_cause_fields(exc), **exc.extra}), status_code=exc.status_code)
+    headers = {}
+    if exc.status_code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="trackwell"'
+    if exc.status_code == 429 and "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    return JSONResponse(_body(exc.detail, **{**_cause_fields(exc), **exc.extra}), status_code=exc.status_code,
+                        headers=headers)
 
 
 def install(app: FastAPI) -> None:

@@ -9,15 +9,29 @@ from fastapi.responses import JSONResponse
 
 from trackwell.server import validation
 from trackwell.server._errors import ApiError, answer, run_not_found
+from trackwell.server.auth.policy import Principal
 from trackwell.server.services import (
+    AccountsService,
     ConsoleService,
+    Forbidden,
     HistoryService,
     IngestService,
     LifecycleService,
+    NotFound,
     RunNotFound,
     RunsService,
     Services,
+    Unauthenticated,
 )
+
+
+def actor(who: Principal | None) -> str | None:
+    """Who a write is recorded as made by."""
+    return None if who is None else who.name
+
+
+def accounts(request: Request) -> AccountsService:
+    return services(request).accounts
 
 
 def services(request: Request) -> Services:
@@ -45,13 +59,22 @@ def ingest(request: Request) -> IngestService:
 
 
 def install(app: FastAPI) -> None:
-    """A service's ``RunNotFound``, from any route: 404 naming the run and how to list runs."""
+    """A service's ``RunNotFound``, from any route: 404 naming the run and how to list runs; its
+    ``NotFound``, ``Forbidden``, ``Unauthenticated``: 404, 403, 401."""
 
     async def _run_not_found(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RunNotFound)
         return answer(run_not_found(exc.entity, exc.project, exc.run_id))
 
     app.add_exception_handler(RunNotFound, _run_not_found)
+
+    async def _refused(_request: Request, exc: Exception) -> JSONResponse:
+        status, error = {NotFound: (404, "not_found"), Forbidden: (403, "forbidden"),
+                         Unauthenticated: (401, "unauthenticated")}[type(exc)]
+        return answer(ApiError(status, str(exc), error=error))
+
+    for kind in (NotFound, Forbidden, Unauthenticated):
+        app.add_exception_handler(kind, _refused)
 
 
 # Query integers are bound (422 naming the parameter) before they reach a store: int64 columns.

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from trackwell.server._encoding import respond
+from trackwell.server.auth.dependencies import require
+from trackwell.server.auth.policy import Action
 from trackwell.server.routers import _deps
 
-router = APIRouter()  # ``offset`` is bound by the 32-bit line number column
+router = APIRouter(dependencies=[Depends(require(Action.RUN_READ))])  # ``offset`` is bound by the 32-bit line number column
 
 
 @router.get("/runs/{entity}/{project}/{run_id}/console")

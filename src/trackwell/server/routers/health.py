@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from trackwell import __version__
 from trackwell.server._encoding import respond
+from trackwell.server.auth.dependencies import require
+from trackwell.server.auth.policy import Action
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(require(Action.PUBLIC))])
 
 
 @router.get("/health")

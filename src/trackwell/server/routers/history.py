@@ -6,16 +6,18 @@ so a key may hold a comma) or ``keys=["a,b","c"]`` (a JSON array); without it, e
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from trackwell.server._encoding import json_bytes, respond
 from trackwell.server._errors import ApiError, clip
+from trackwell.server.auth.dependencies import require
+from trackwell.server.auth.policy import Action
 from trackwell.server.routers import _deps
 from trackwell.server.routers._deps import INT64_MAX, INT64_MIN
 from trackwell.server.services import MetricNotFound
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(require(Action.RUN_READ))])
 _RUN = "/runs/{entity}/{project}/{run_id}"
 _KEYS = Query(None, description="keys=a,b; keys=a&keys=b (commas kept); or a JSON array of keys")
 

@@ -6,19 +6,22 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from trackwell.server import validation
 from trackwell.server._encoding import decode_body, request_body, respond
 from trackwell.server._errors import ApiError
+from trackwell.server.auth.dependencies import require
+from trackwell.server.auth.policy import Action, Principal
 from trackwell.server.routers import _deps
 from trackwell.server.routers.runs import RunFields, run_values
 from trackwell.server.services import Conflict
 
 router = APIRouter()
 _RUN = "/runs/{entity}/{project}/{run_id}"
+_WRITE = Depends(require(Action.RUN_WRITE))
 Step = Annotated[int, msgspec.Meta(ge=0, le=validation.INT64_MAX)]
 
 
@@ -52,34 +55,36 @@ def _body(request: Request, body: bytes, kind: type[Any], example: str) -> Any:
         raise ApiError(422, f"invalid body: {exc}; expected {example}") from exc
 
 
-@router.get(_RUN + "/resume")
+@router.get(_RUN + "/resume", dependencies=[Depends(require(Action.RUN_READ))])
 async def resume(request: Request, entity: str, project: str, run_id: str) -> Response:
     """``{"run": {...}, "last_step": n or null, "next_step": n}``: where a resumed writer goes on."""
     return await _call(_deps.lifecycle(request).resume_info, request, entity, project, run_id)
 
 
 @router.post(_RUN + "/rewind", openapi_extra=request_body(RewindBody))
-async def rewind(request: Request, entity: str, project: str, run_id: str) -> Response:
+async def rewind(request: Request, entity: str, project: str, run_id: str, who: Principal | None = _WRITE) -> Response:
     body = _body(request, await request.body(), RewindBody, '{"step": N}')
-    return await _call(_deps.lifecycle(request).rewind, request, entity, project, run_id, body.step)
+    return await _call(_deps.lifecycle(request).rewind, request, entity, project, run_id, body.step,
+                       _deps.actor(who))
 
 
 @router.post(_RUN + "/fork", openapi_extra=request_body(ForkBody))
-async def fork(request: Request, entity: str, project: str, run_id: str) -> Response:
+async def fork(request: Request, entity: str, project: str, run_id: str, who: Principal | None = _WRITE) -> Response:
     body = _body(request, await request.body(), ForkBody, '{"source": "<run id>", "step": N}')
     fields = {k: v for k, v in run_values(body).items() if k not in ("source", "step")}
     try:
         validation.check_text(body.source, "source")
     except validation.InvalidValue as exc:
         raise ApiError(422, f"invalid body: {exc}") from None
-    return await _call(_deps.lifecycle(request).fork, request, entity, project, run_id, body.source, body.step, fields)
+    return await _call(_deps.lifecycle(request).fork, request, entity, project, run_id, body.source, body.step, fields,
+                       _deps.actor(who))
 
 
 @router.post(_RUN + "/stop")
-async def stop(request: Request, entity: str, project: str, run_id: str) -> Response:
-    return await _call(_deps.lifecycle(request).stop, request, entity, project, run_id)
+async def stop(request: Request, entity: str, project: str, run_id: str, who: Principal | None = _WRITE) -> Response:
+    return await _call(_deps.lifecycle(request).stop, request, entity, project, run_id, _deps.actor(who))
 
 
-@router.post(_RUN + "/preempting")
+@router.post(_RUN + "/preempting", dependencies=[_WRITE])
 async def preempting(request: Request, entity: str, project: str, run_id: str) -> Response:
     return await _call(_deps.lifecycle(request).preempting, request, entity, project, run_id)

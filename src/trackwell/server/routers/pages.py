@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import RedirectResponse
 
-router = APIRouter()
+from trackwell.server.auth.dependencies import require
+from trackwell.server.auth.policy import Action
+
+router = APIRouter(dependencies=[Depends(require(Action.PUBLIC))])  # a redirect: it shows nothing
 
 
 @router.get("/{entity}/{project}/runs/{run_id}", include_in_schema=False)

@@ -4,7 +4,7 @@ carries the run's state, which is how a client learns it was stopped."""
 from __future__ import annotations
 
 import msgspec
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -12,6 +12,8 @@ from trackwell.schema import Batch, decode_batch
 from trackwell.server import validation
 from trackwell.server._encoding import decode_body, is_msgpack_body, request_body, respond
 from trackwell.server._errors import ApiError, clip
+from trackwell.server.auth.dependencies import require
+from trackwell.server.auth.policy import Action, Principal
 from trackwell.server.routers import _deps
 from trackwell.server.services import (
     ConcurrentIngest,
@@ -22,6 +24,7 @@ from trackwell.server.services import (
 )
 
 router = APIRouter()
+_RUN_WRITE = Depends(require(Action.RUN_WRITE))
 
 
 def writer_conflict(exc: WriterConflict) -> ApiError:
@@ -43,7 +46,8 @@ class WriterClaim(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @router.post("/runs/{entity}/{project}/{run_id}/writers", openapi_extra=request_body(WriterClaim))
-async def claim_writer(request: Request, entity: str, project: str, run_id: str) -> Response:
+async def claim_writer(request: Request, entity: str, project: str, run_id: str,
+                       who: Principal | None = _RUN_WRITE) -> Response:
     """Claim the run for a writer: 409 ``writer_conflict`` naming the live writer that holds it."""
     try:
         claim = decode_body(request, await request.body(), WriterClaim)
@@ -57,7 +61,7 @@ async def claim_writer(request: Request, entity: str, project: str, run_id: str)
     try:
         got = await run_in_threadpool(_deps.ingest(request).claim, entity, project, run_id, claim.writer,
                                       host=claim.host, pid=claim.pid, label=claim.label, shared=claim.shared,
-                                      primary=claim.primary, after=claim.after)
+                                      primary=claim.primary, after=claim.after, actor=_deps.actor(who))
     except WriterConflict as exc:
         raise writer_conflict(exc) from exc
     return respond(request, {"writer": got.writer, "label": got.label, "shared": got.shared,
@@ -65,7 +69,8 @@ async def claim_writer(request: Request, entity: str, project: str, run_id: str)
 
 
 @router.post("/runs/{entity}/{project}/{run_id}/records", openapi_extra=request_body(Batch))
-async def post_records(request: Request, entity: str, project: str, run_id: str) -> Response:
+async def post_records(request: Request, entity: str, project: str, run_id: str,
+                       who: Principal | None = _RUN_WRITE) -> Response:
     body = await request.body()
     try:
         # The schema's own decoder is the fast path for the SDK's msgpack batches.
@@ -73,7 +78,8 @@ async def post_records(request: Request, entity: str, project: str, run_id: str)
     except Exception as exc:  # msgspec raises several types; all mean "not a valid batch"
         raise ApiError(422, f"invalid batch for run {entity}/{project}/{run_id}: {exc}") from exc
     try:
-        ack = await run_in_threadpool(_deps.ingest(request).receive, entity, project, run_id, batch)
+        ack = await run_in_threadpool(_deps.ingest(request).receive, entity, project, run_id, batch,
+                                      _deps.actor(who))
     except InvalidBatch as exc:
         raise ApiError(422, f"invalid batch for run {entity}/{project}/{run_id}: {exc}") from exc
     except SequenceGap as exc:

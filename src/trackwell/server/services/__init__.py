@@ -2,8 +2,17 @@
 in domain terms (no HTTP) and sees the stores only through their interfaces."""
 
 from trackwell.server.leases import WriterConflict
-from trackwell.server.services._errors import Conflict, InvalidQuery, MetricNotFound, RunNotFound
+from trackwell.server.services._errors import (
+    Conflict,
+    Forbidden,
+    InvalidQuery,
+    MetricNotFound,
+    NotFound,
+    RunNotFound,
+    Unauthenticated,
+)
 from trackwell.server.services._wiring import Services
+from trackwell.server.services.accounts import AccountsService
 from trackwell.server.services.console import ConsoleService
 from trackwell.server.services.history import HistoryService
 from trackwell.server.services.ingest import (
@@ -16,6 +25,6 @@ from trackwell.server.services.ingest import (
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
 
-__all__ = ["ConcurrentIngest", "Conflict", "ConsoleService", "HistoryService", "IngestService", "InvalidBatch",
+__all__ = ["AccountsService", "ConcurrentIngest", "Forbidden", "NotFound", "Unauthenticated", "Conflict", "ConsoleService", "HistoryService", "IngestService", "InvalidBatch",
            "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunNotFound", "RunsService",
            "SequenceGap", "Services", "WriterConflict"]

@@ -25,3 +25,15 @@ class Conflict(Exception):
 
 class InvalidQuery(ValueError):
     """A runs query that cannot be answered as asked (HTTP 400); the message names the problem."""
+
+
+class NotFound(LookupError):
+    """No such user, team, key or project, or none the caller may see (HTTP 404)."""
+
+
+class Forbidden(PermissionError):
+    """The caller may see it but not do this (HTTP 403); the message says who may."""
+
+
+class Unauthenticated(Exception):
+    """No identity, or one that no longer holds: unknown, revoked or expired key (HTTP 401)."""

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.projector import Projector
 from trackwell.server.services._locks import RunLocks
+from trackwell.server.services.accounts import AccountsService
 from trackwell.server.services.console import ConsoleService
 from trackwell.server.services.history import HistoryService
+from trackwell.server.services.identity import Identity
 from trackwell.server.services.ingest import IngestService
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
@@ -22,15 +24,18 @@ class Services:
     console: ConsoleService
     lifecycle: LifecycleService
     ingest: IngestService
+    identity: Identity
+    accounts: AccountsService
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
-             project_inline: bool = True) -> Services:
+             project_inline: bool = True, auth: str = "keys") -> Services:
         """Every service over ``stores`` (the caller closes them). ``project_inline=False`` leaves
         projecting the ingest log to ``ingest.catch_up`` (the tests of the recovery path)."""
         metadata, metrics = stores.metadata, stores.metrics
         # ingest and lifecycle change a run's history under the same per-run locks
         locks, projector = RunLocks(), Projector(metadata, metadata, metrics)
+        identity = Identity(metadata, auth=auth)
         return cls(
             runs=RunsService(metadata),
             history=HistoryService(metadata, metrics),
@@ -38,4 +43,6 @@ class Services:
             lifecycle=LifecycleService(metadata, metadata, metrics, projector, locks),
             ingest=IngestService(metadata, metadata, metadata, projector, locks, lease_timeout=lease_timeout,
                                  project_inline=project_inline),
+            identity=identity,
+            accounts=AccountsService(metadata, identity),
         )

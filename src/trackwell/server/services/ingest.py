@@ -97,11 +97,11 @@ class IngestService:
             raise InvalidBatch(str(exc)) from exc
         return self.apply(entity, project, run_id, batch)
 
-    def receive(self, entity: str, project: str, run_id: str, batch: Batch) -> Ack:
+    def receive(self, entity: str, project: str, run_id: str, batch: Batch, actor: str | None = None) -> Ack:
         """Accept the batch into the log, project what can be, answer with the run's state."""
         validate(batch, entity, project, run_id)
         with self._locks.lock(entity, project, run_id):
-            pk, accepted, fresh = self._accept(entity, project, run_id, batch)
+            pk, accepted, fresh = self._accept(entity, project, run_id, batch, actor)
             if pk is None:
                 return Ack(writer=batch.writer, applied_seq=0, state=None)
             if self.project_inline:
@@ -110,7 +110,7 @@ class IngestService:
 
     def claim(self, entity: str, project: str, run_id: str, writer: str, *, host: str | None = None,
               pid: int | None = None, label: str | None = None, shared: bool = False, primary: bool | None = None,
-              after: dict[str, int] | None = None) -> WriterRow:
+              after: dict[str, int] | None = None, actor: str | None = None) -> WriterRow:
         """Register a writer before its first batch (``init()`` online): a conflict surfaces at
         ``init`` instead of in the background uploader. Idempotent for the same writer.
         ``primary=None``: a shared writer is the primary if no live one is."""
@@ -118,7 +118,7 @@ class IngestService:
                           is_primary=primary is not False, after=dict(after or {}))
         path = f"{entity}/{project}/{run_id}"
         with self._locks.lock(entity, project, run_id):
-            pk = self._runs.ensure_run(entity, project, run_id)
+            pk = self._runs.ensure_run(entity, project, run_id, created_by=actor)
             now = time.time()
             with self._log.accepting(pk) as acc:
                 me = acc.writers.get(claim.writer)
@@ -140,8 +140,8 @@ class IngestService:
 
     # -- accepting ------------------------------------------------------------------------
 
-    def _accept(self, entity: str, project: str, run_id: str,
-                batch: Batch) -> tuple[int | None, int, Fresh | None]:
+    def _accept(self, entity: str, project: str, run_id: str, batch: Batch,
+                actor: str | None) -> tuple[int | None, int, Fresh | None]:
         """(run pk or None for a heartbeat of an unknown run, the writer's accepted seq, the
         records appended to the log now)."""
         writer, records = batch.writer, batch.records
@@ -170,7 +170,7 @@ class IngestService:
             if start is not None and start.resume == "must":
                 raise ResumeConflict(f"run {path} does not exist, so this journal (started with resume='must') "
                                      "cannot resume it; start it again with resume='allow' to create the run")
-            pk = self._runs.ensure_run(entity, project, run_id,
+            pk = self._runs.ensure_run(entity, project, run_id, created_by=actor,
                                           **({"name": start.name} if start is not None and start.name else {}))
         with self._log.accepting(pk) as acc:
             me = acc.writers.get(writer)

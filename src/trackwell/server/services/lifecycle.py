@@ -28,7 +28,7 @@ class LifecycleService:
         last, nxt = continuation(self._runs, self._metrics, pk, entity, project, run_id)
         return {"run": self._runs.get_run(entity, project, run_id), "last_step": last, "next_step": nxt}
 
-    def rewind(self, entity: str, project: str, run_id: str, step: int) -> dict[str, Any]:
+    def rewind(self, entity: str, project: str, run_id: str, step: int, actor: str | None = None) -> dict[str, Any]:
         """Hide the run's history after ``step`` (kept for audit); logging continues at step + 1."""
         if step < 0:
             raise ValueError(f"cannot rewind run {entity}/{project}/{run_id} to step {step}; steps start at 0")
@@ -49,11 +49,11 @@ class LifecycleService:
                                f"rewind it to step {max(s for _, s in forks)} or later, or fork it at step "
                                f"{step} instead")
             hidden = self._metrics.rewind(pk, step)
-            self._runs.rewound(pk, step, hidden, self._metrics.stats(segments))
+            self._runs.rewound(pk, step, hidden, self._metrics.stats(segments), actor)
         return self.resume_info(entity, project, run_id)
 
     def fork(self, entity: str, project: str, run_id: str, source: str, step: int,
-             fields: dict[str, Any]) -> dict[str, Any]:
+             fields: dict[str, Any], actor: str | None = None) -> dict[str, Any]:
         """Create ``run_id`` whose history is ``source``'s up to ``step`` (by reference), then its own.
         Under the source's lock (a rewind of it cannot run in between) and the new run's."""
         if source == run_id:
@@ -71,15 +71,15 @@ class LifecycleService:
                 raise ValueError(f"cannot fork run {source} at step {step}: its steps go from 0 to {last}")
             read = [(pk, step if ceiling is None else min(ceiling, step)) for pk, ceiling in segments]
             if not self._runs.create_fork(entity, project, run_id, self._run(entity, project, source), step, read,
-                                          self._metrics.stats(read), dict(fields)):
+                                          self._metrics.stats(read), dict(fields), actor):
                 raise Conflict(f"run {entity}/{project}/{run_id} already exists; fork into a new run id "
                                "(or leave the id out to get a generated one)")
             return self.resume_info(entity, project, run_id)
 
-    def stop(self, entity: str, project: str, run_id: str) -> Run:
+    def stop(self, entity: str, project: str, run_id: str, actor: str | None = None) -> Run:
         """Mark the run killed; its process learns it with its next upload or heartbeat."""
         try:
-            self._states.stop_run(self._pk(entity, project, run_id))
+            self._states.stop_run(self._pk(entity, project, run_id), actor)
         except LifecycleError as exc:
             raise Conflict(str(exc)) from exc
         return self._run(entity, project, run_id)

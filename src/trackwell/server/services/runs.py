@@ -18,9 +18,9 @@ class RunsService:
             raise RunNotFound(entity, project, run_id)
         return run
 
-    def upsert(self, entity: str, project: str, run_id: str, fields: dict[str, Any]) -> Run:
-        """Create the run or update the given fields (``config`` is merged, others replaced)."""
-        return self._runs.upsert_run(entity, project, run_id, fields)
+    def upsert(self, entity: str, project: str, run_id: str, fields: dict[str, Any], actor: str | None = None) -> Run:
+        """Create the run (by ``actor``) or update the given fields (``config`` is merged, others replaced)."""
+        return self._runs.upsert_run(entity, project, run_id, fields, actor)
 
     def list(self, entity: str, project: str, *, filters: str | None = None, order: str = "-created_at",
              limit: int = 50, cursor: str | None = None) -> tuple[list[Run], str | None]:

@@ -43,8 +43,9 @@ def insert_for(conn: sa.Connection, table: sa.Table) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def add_event(conn: sa.Connection, kind: str, run_pk: int, payload: dict[str, Any], now: float) -> None:
-    conn.execute(events.insert().values(kind=kind, run_pk=run_pk, payload=payload, created_at=now))
+def add_event(conn: sa.Connection, kind: str, run_pk: int, payload: dict[str, Any], now: float,
+              actor: str | None = None) -> None:
+    conn.execute(events.insert().values(kind=kind, run_pk=run_pk, payload=payload, created_at=now, actor=actor))
 
 
 def _merge_metric_summaries(conn: sa.Connection, run_pk: int, stats: dict[str, KeyStats]) -> dict[str, KeyStats]:

@@ -32,6 +32,7 @@ def run_to_api(row: Any) -> dict[str, Any]:
         "created_at": row.created_at, "updated_at": row.updated_at, "heartbeat_at": row.heartbeat_at,
         "runtime": row.runtime, "host": row.host, "program": row.program, "python": row.python,
         "forked_from": None if row.fork_parent is None else {"id": row.fork_parent, "step": row.fork_step},
+        "created_by": row.created_by,
     }
 
 
@@ -76,11 +77,13 @@ class SqlRunStore(Database):
         if pk is None:  # created concurrently by another server process
             return int(conn.execute(sa.select(runs.c.pk).where(
                 runs.c.entity == entity, runs.c.project == project, runs.c.run_id == run_id)).scalar_one())
-        add_event(conn, "run_created", pk, {"entity": entity, "project": project, "run_id": run_id}, now)
+        add_event(conn, "run_created", pk, {"entity": entity, "project": project, "run_id": run_id}, now,
+                  values.get("created_by"))
         return int(pk)
 
-    def upsert_run(self, entity: str, project: str, run_id: str, fields: dict[str, Any]) -> dict[str, Any]:
-        """Create the run or update the given fields (``config`` is merged, others replaced)."""
+    def upsert_run(self, entity: str, project: str, run_id: str, fields: dict[str, Any],
+                   actor: str | None = None) -> dict[str, Any]:
+        """Create the run (by ``actor``) or update the given fields (``config`` is merged, others replaced)."""
         unknown = set(fields) - set(_RUN_FIELDS)
         if unknown:
             raise ValueError(f"unknown run field(s) {sorted(unknown)}; settable fields are {list(_RUN_FIELDS)}")
@@ -88,7 +91,7 @@ class SqlRunStore(Database):
             row = conn.execute(sa.select(runs.c.pk, runs.c.config).where(
                 runs.c.entity == entity, runs.c.project == project, runs.c.run_id == run_id)).first()
             if row is None:
-                self._create(conn, entity, project, run_id, fields)
+                self._create(conn, entity, project, run_id, {**fields, "created_by": actor})
             elif fields:
                 values = dict(fields)
                 if "config" in values:
@@ -164,7 +167,8 @@ class SqlRunStore(Database):
             return [(row.run_id, int(row.fork_step)) for row in rows]
 
     def create_fork(self, entity: str, project: str, run_id: str, parent: dict[str, Any], step: int,
-                    ancestors: Sequence[Segment], stats: HistoryStats, fields: dict[str, Any]) -> bool:
+                    ancestors: Sequence[Segment], stats: HistoryStats, fields: dict[str, Any],
+                    actor: str | None = None) -> bool:
         """Create ``run_id`` as a fork of ``parent`` at ``step`` reading ``ancestors`` (the parent's
         segments capped at ``step``), its summaries built from them; False if the id is taken."""
         config = {**parent["config"], **fields.pop("config", {})}
@@ -174,17 +178,17 @@ class SqlRunStore(Database):
                 return False
             pk = self._create(conn, entity, project, run_id, {
                 **fields, "config": config, "fork_parent": parent["id"], "fork_step": step,
-                "lineage": [[pk, ceiling] for pk, ceiling in ancestors]})
+                "lineage": [[pk, ceiling] for pk, ceiling in ancestors], "created_by": actor})
             self._rebuild_summaries(conn, pk, stats, time.time())
-            add_event(conn, "run_forked", pk, {"parent": parent["id"], "step": step}, time.time())
+            add_event(conn, "run_forked", pk, {"parent": parent["id"], "step": step}, time.time(), actor)
         return True
 
-    def rewound(self, run_pk: int, step: int, hidden: int, stats: HistoryStats) -> None:
+    def rewound(self, run_pk: int, step: int, hidden: int, stats: HistoryStats, actor: str | None = None) -> None:
         """After the metric store hid the history past ``step``: summaries from what is left."""
         now = time.time()
         with self.write() as conn:
             self._rebuild_summaries(conn, run_pk, stats, now)
-            add_event(conn, "run_rewound", run_pk, {"step": step, "hidden_points": hidden}, now)
+            add_event(conn, "run_rewound", run_pk, {"step": step, "hidden_points": hidden}, now, actor)
 
     def _rebuild_summaries(self, conn: sa.Connection, run_pk: int, stats: HistoryStats, now: float) -> None:
         row = conn.execute(for_update(sa.select(runs).where(runs.c.pk == run_pk), conn)).mappings().one()

@@ -49,7 +49,7 @@ class SqlStateStore(Database):
                 conn.execute(runs.update().where(runs.c.pk == run_pk).values(**run, updated_at=now))
         return str(run["state"])
 
-    def stop_run(self, run_pk: int) -> None:
+    def stop_run(self, run_pk: int, actor: str | None = None) -> None:
         """Mark the run killed; its process learns it with its next upload or heartbeat."""
         now = time.time()
         with self.write() as conn:
@@ -60,7 +60,7 @@ class SqlStateStore(Database):
                 raise LifecycleError(f"the run already ended ({state}); only a running, preempting or "
                                      "crashed run can be stopped")
             conn.execute(runs.update().where(runs.c.pk == run_pk).values(state=KILLED, updated_at=now))
-            add_event(conn, "run_killed", run_pk, {"previous_state": state}, now)
+            add_event(conn, "run_killed", run_pk, {"previous_state": state}, now, actor)
 
     def reap(self, silent_since: float) -> list[int]:
         """Runs still active but not heard from since ``silent_since``: running ones become

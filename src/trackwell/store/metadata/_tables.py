@@ -76,6 +76,7 @@ runs = sa.Table(
     sa.Column("fork_step", sa.BigInteger),
     # A fork's ancestors as [[pk, step ceiling], ...] from the parent up: one read for any depth.
     sa.Column("lineage", Json),
+    sa.Column("created_by", sa.String(128)),  # the user whose key created the run
     sa.UniqueConstraint("entity", "project", "run_id", name="uq_runs_path"),
 )
 sa.Index("ix_runs_project_created", runs.c.entity, runs.c.project, runs.c.created_at)
@@ -167,4 +168,90 @@ events = sa.Table(
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE")),
     sa.Column("payload", Json, nullable=False),
     sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("actor", sa.String(128)),  # the user who made the change (None: the server itself)
+)
+
+# -- accounts: who may see and change what (server/auth) -----------------------------------------
+
+# The namespace of runs: a user's own name or a team's. One table, so the two never collide.
+entities = sa.Table(
+    "entities",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # "user" | "team"
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entity_id", sa.Integer, sa.ForeignKey("entities.id"), nullable=False, unique=True),
+    sa.Column("email", sa.String(256)),
+    sa.Column("display_name", sa.String(256)),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="user"),  # "user" | "service"
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("entities.id")),  # a service account's team
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("password_hash", sa.Text),  # scrypt; None: keys only
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+)
+
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column("team_id", sa.Integer, sa.ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),  # "admin" | "member" | "viewer"
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("prefix", sa.String(16), nullable=False, unique=True),  # public: how a key is listed
+    sa.Column("digest", sa.String(64), nullable=False),  # SHA-256 of the whole key, hex
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(128)),
+    sa.Column("read_only", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("last_used_at", sa.Float(precision=53)),
+    sa.Column("expires_at", sa.Float(precision=53)),
+    sa.Column("revoked_at", sa.Float(precision=53)),
+)
+
+# Browser sessions: the cookie holds the id; the table its digest and the CSRF token.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("expires_at", sa.Float(precision=53), nullable=False),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.String(128), nullable=False),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("visibility", sa.String(16), nullable=False),  # "private" | "team" | "public"
+    sa.Column("created_by", sa.String(128)),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.UniqueConstraint("entity", "name", name="uq_projects_path"),
+)
+
+# Administrative actions: user, team, key and role changes, visibility changes, deletions.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float(precision=53), nullable=False),
+    sa.Column("actor", sa.String(128)),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(256), nullable=False),
+    sa.Column("detail", Json, nullable=False),
 )

@@ -1,0 +1,78 @@
+"""Sign-in: who am I, and browser sessions (a cookie, with a CSRF token for state changes)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from trackwell.server._encoding import request_body, respond
+from trackwell.server._errors import ApiError
+from trackwell.server.auth.dependencies import (
+    SESSION_COOKIE,
+    client_address,
+    require,
+    unauthenticated,
+)
+from trackwell.server.auth.policy import Action, Principal
+from trackwell.server.routers import _deps
+from trackwell.server.routers._bodies import body_of
+from trackwell.server.services import Unauthenticated
+from trackwell.server.services.identity import SESSION_SECONDS
+
+router = APIRouter(prefix="/auth")
+_SIGNED_IN = Depends(require(Action.SIGNED_IN))
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+
+
+class Login(msgspec.Struct, forbid_unknown_fields=True):
+    api_key: Text | None = None
+    username: Text | None = None
+    password: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+
+
+@router.get("/whoami")
+async def whoami(request: Request, who: Principal = _SIGNED_IN) -> Response:
+    return respond(request, await run_in_threadpool(_deps.accounts(request).whoami, who))
+
+
+@router.post("/login", openapi_extra=request_body(Login), dependencies=[Depends(require(Action.PUBLIC))])
+async def login(request: Request) -> Response:
+    body = await body_of(request, Login, '{"api_key": "tw_..."} or {"username": ..., "password": ...}')
+    if (body.api_key is None) == (body.username is None):
+        raise ApiError(422, "send either api_key, or username and password")
+    limiter, address = request.app.state.auth_failures, client_address(request)
+    wait = limiter.retry_after(address)
+    if wait is not None:
+        raise ApiError(429, f"too many failed sign-ins from {address}; try again in {wait:.0f} s",
+                       error="rate_limited", retry_after=round(wait))
+    try:
+        token, who, csrf = await run_in_threadpool(_deps.accounts(request).login, api_key=body.api_key,
+                                                   username=body.username, password=body.password)
+    except Unauthenticated as exc:
+        limiter.failed(address)
+        raise unauthenticated(str(exc)) from exc
+    response = respond(request, {"user": who.name, "csrf_token": csrf})
+    response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_SECONDS), httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", path="/")
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(require(Action.SIGNED_IN))])
+async def logout(request: Request) -> Response:
+    await run_in_threadpool(_deps.accounts(request).logout, request.cookies.get(SESSION_COOKIE))
+    response = respond(request, {"signed_out": True})
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/session")
+async def session(request: Request, who: Principal = _SIGNED_IN) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    found = _deps.services(request).identity.from_session(token) if token else None
+    if found is None:
+        raise unauthenticated("no browser session: POST /api/v1/auth/login first")
+    return respond(request, {"user": who.name, "csrf_token": found[1]})
