@@ -75,6 +75,12 @@ def load(url: str) -> Credential | None:
     return Credential(entry["api_key"], entry.get("user"), entry.get("entity"))
 
 
+def stored() -> dict[str, Credential]:
+    """Every stored credential, by server URL."""
+    return {host: Credential(e["api_key"], e.get("user"), e.get("entity"))
+            for host, e in _read().items() if isinstance(e.get("api_key"), str)}
+
+
 def save(url: str, credential: Credential) -> Path:
     """Store ``credential`` for ``url`` (replacing the host's earlier one); returns the file's path."""
     with _locked() as hosts:

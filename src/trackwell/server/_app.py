@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 
-from trackwell import __version__
+from trackwell import __version__, _credentials
 from trackwell.server import _errors, validation
 from trackwell.server._catchup import catch_up_forever
 from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
@@ -24,7 +24,7 @@ from trackwell.server.auth.routes import check_every_route_is_authorized
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.routers import ALL, _deps, pages
 from trackwell.server.services import Services
-from trackwell.server.services.bootstrap import announce, bootstrap
+from trackwell.server.services.bootstrap import announce, bootstrap, reuse_local_login
 from trackwell.store import open_stores
 
 API_PREFIX = "/api/v1"
@@ -57,6 +57,9 @@ def create_app(db_url: str, metrics_path: str | Path, *,
         made = bootstrap(stores.metadata, urls)
         if made is not None:
             logging.getLogger("trackwell.server").warning(announce(made))
+        elif (user := reuse_local_login(stores.metadata, urls)) is not None:
+            logging.getLogger("trackwell.server").info("saved %s's key from %s for %s", user, _credentials.path(),
+                                                       ", ".join(urls))
         tasks = [asyncio.create_task(reap_forever(services.lifecycle, crash_timeout)),
                  asyncio.create_task(catch_up_forever(services.ingest))]
         try:

@@ -1,21 +1,23 @@
 """A server with no users makes its first admin: named after the OS user that started it, with an
 API key written to that user's credentials file for the server's URLs (never to a log), so a
-script on the same machine "just works". Runs written before accounts existed become the admin's."""
+script on the same machine "just works". Runs written before accounts existed become the admin's.
+
+A later start on another port (``trackwell demo`` picks a free one) finds no entry for its URLs;
+if the OS user's credentials file holds a key this database accepts, it is saved for them too —
+the file is that user's already, so nothing is shared that was not theirs."""
 
 from __future__ import annotations
 
 import getpass
-import logging
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from trackwell import _credentials
-from trackwell.server.auth._secrets import new_key
+from trackwell.server.auth._secrets import digest, new_key, same, split_key
 from trackwell.store.metadata import AccountStore
-
-log = logging.getLogger("trackwell.server")
 
 
 @dataclass(frozen=True)
@@ -64,3 +66,29 @@ def announce(done: Bootstrapped) -> str:
             f"{done.credentials} for {', '.join(done.urls)}: scripts and the trackwell CLI of this OS user "
             f"use it as is. From elsewhere: `trackwell login --host {first} <key>` with that key, or one from "
             "`trackwell keys create`.")
+
+
+def reuse_local_login(accounts: AccountStore, urls: Iterable[str]) -> str | None:
+    """Save a key of this OS user's that this database accepts for ``urls`` lacking one; returns
+    the user it belongs to, or None."""
+    urls = [u for u in urls if _credentials.load(u) is None]
+    if not urls:
+        return None
+    for credential in _credentials.stored().values():
+        user = _valid_user(accounts, credential.api_key)
+        if user is not None:
+            for url in urls:
+                _credentials.save(url, credential)
+            return user
+    return None
+
+
+def _valid_user(accounts: AccountStore, key: str) -> str | None:
+    prefix = split_key(key)
+    row = accounts.key(prefix) if prefix else None
+    if row is None or not same(row.digest, digest(key)) or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= time.time():
+        return None
+    account = accounts.account(row.user_id)
+    return account.name if account is not None and account.active else None
