@@ -85,8 +85,15 @@ class Identity:
 
     def anonymous(self) -> Principal | None:
         """``--auth none``: every request acts as the server's first admin."""
+        now = time.monotonic()
+        cached = self._keys.get("")
+        if cached is not None and cached[0] > now:
+            return cached[1]
         account = self._accounts.first_admin()
-        return None if account is None else principal(account, via="none")
+        who = None if account is None else principal(account, via="none")
+        with self._lock:
+            self._keys[""] = (now + CACHE_SECONDS, who, "")
+        return who
 
     def account(self, name: str) -> Account | None:
         return self._accounts.account_named(name)
