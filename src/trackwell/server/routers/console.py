@@ -16,3 +16,10 @@ def console(request: Request, entity: str, project: str, run_id: str,
             offset: int = Query(0, ge=0, le=2**31 - 1), limit: int = Query(1000, ge=1, le=10_000)) -> Response:
     lines, next_offset = _deps.console(request).lines(entity, project, run_id, offset, limit)
     return respond(request, {"lines": lines, "next_offset": next_offset})
+
+
+@router.get("/runs/{entity}/{project}/{run_id}/events")
+def events(request: Request, entity: str, project: str, run_id: str, after: int = Query(0, ge=0, le=2**62),
+           limit: int = Query(1000, ge=1, le=10_000)) -> Response:
+    """Lifecycle events, oldest first; ``actor`` is the user who made the change (None: the server)."""
+    return respond(request, {"events": _deps.console(request).events(entity, project, run_id, after, limit)})

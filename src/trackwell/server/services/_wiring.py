@@ -39,7 +39,7 @@ class Services:
         return cls(
             runs=RunsService(metadata),
             history=HistoryService(metadata, metrics),
-            console=ConsoleService(metadata, metadata),
+            console=ConsoleService(metadata, metadata, metadata),
             lifecycle=LifecycleService(metadata, metadata, metrics, projector, locks),
             ingest=IngestService(metadata, metadata, metadata, projector, locks, lease_timeout=lease_timeout,
                                  project_inline=project_inline),

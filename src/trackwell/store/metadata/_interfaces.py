@@ -115,7 +115,7 @@ class ConsoleStore(Protocol):
 class EventStore(Protocol):
     """The outbox: state changes written in the same transaction as the change."""
 
-    def events(self, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]: ...
+    def events(self, after_id: int = 0, limit: int = 1000, run_pk: int | None = None) -> list[dict[str, Any]]: ...
 
 
 @runtime_checkable

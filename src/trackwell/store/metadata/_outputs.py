@@ -25,10 +25,13 @@ class SqlConsoleStore(Database):
 class SqlEventStore(Database):
     """``EventStore`` on the metadata database: the outbox."""
 
-    def events(self, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
-        """Outbox events with id > ``after_id``, oldest first."""
+    def events(self, after_id: int = 0, limit: int = 1000, run_pk: int | None = None) -> list[dict[str, Any]]:
+        """Outbox events with id > ``after_id`` (of one run, if given), oldest first."""
         e = events.c
+        q = sa.select(events).where(e.id > after_id).order_by(e.id).limit(limit)
+        if run_pk is not None:
+            q = q.where(e.run_pk == run_pk)
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(events).where(e.id > after_id).order_by(e.id).limit(limit)).all()
-        return [{"id": r.id, "kind": r.kind, "run_pk": r.run_pk, "payload": r.payload, "created_at": r.created_at}
-                for r in rows]
+            rows = conn.execute(q).all()
+        return [{"id": r.id, "kind": r.kind, "run_pk": r.run_pk, "payload": r.payload, "created_at": r.created_at,
+                 "actor": r.actor} for r in rows]
