@@ -44,8 +44,9 @@ def admin_key(live: LiveServer) -> str:
 
 
 def cli(*args: str, input: str | None = None) -> Result:
-    """``trackwell ARGS`` in this process (the environment as the test set it)."""
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+    """``trackwell ARGS`` in this process (the environment as the test set it; a terminal wide
+    enough that rich's tables do not wrap the cells the tests look for)."""
+    return CliRunner().invoke(main, list(args), input=input, env={"COLUMNS": "200"}, catch_exceptions=False)
 
 
 def cli_json(*args: str) -> object:

@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import client_helpers
 import pytest
-from client_helpers import config_dir, tree_bytes  # noqa: F401 - config_dir: autouse fixture
+from client_helpers import tree_bytes
 
 import trackwell
 from trackwell import _credentials
@@ -18,6 +19,8 @@ from trackwell.sdk.settings import DEFAULT_BASE_URL, Settings
 STORED = "tw_stored01_" + "s" * 43
 FROM_ENV = "tw_fromenv_" + "e" * 43
 GIVEN = "tw_givenkk_" + "g" * 43
+
+config_dir = client_helpers.config_dir  # autouse: this test's own credentials directory
 
 
 def offline_entity(tmp_path: Path, entity: str | None = None) -> str:

@@ -82,6 +82,16 @@ def users_deactivate(host: str, name: str, yes: bool) -> None:
     console().print(f"Deactivated {name}: their keys and sessions no longer work")
 
 
+@users.command("activate")
+@host_option
+@click.argument("name")
+def users_activate(host: str, name: str) -> None:
+    """Activate the user NAME again (after `users deactivate`)."""
+    with connect(host) as client:
+        call(client, "POST", f"/users/{_q(name)}/activate")
+    console().print(f"Activated {name}")
+
+
 # -- teams ---------------------------------------------------------------------------------
 
 @click.group()

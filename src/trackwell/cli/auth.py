@@ -86,7 +86,7 @@ def _print_whoami(url: str, source: str | None, me: dict[str, Any]) -> None:
     who = escape(str(user.get("name")))
     full = ", ".join(escape(str(v)) for v in (user.get("display_name"), user.get("email")) if v)
     out.print(f"Logged in to {url} as [bold]{who}[/]" + (f" ({full})" if full else "")
-              + (f" [{', '.join(what)}]" if what else ""))
+              + (escape(f" [{', '.join(what)}]") if what else ""))
     key = me.get("key")
     if key:
         flags = [f for f in (key.get("read_only") and "read-only",
