@@ -349,8 +349,11 @@ def _new_entity(conn: sa.Connection, name: str, kind: str, now: float) -> int:
     taken = conn.execute(sa.select(entities.c.kind).where(entities.c.name == name)).scalar()
     if taken is not None:
         raise AccountError(f"the name {name!r} is taken (by a {taken}); user and team names share one namespace")
-    return int(conn.execute(entities.insert().values(name=name, kind=kind, created_at=now)
-                            .returning(entities.c.id)).scalar_one())
+    try:
+        return int(conn.execute(entities.insert().values(name=name, kind=kind, created_at=now)
+                                .returning(entities.c.id)).scalar_one())
+    except sa.exc.IntegrityError:  # taken concurrently (another request or server process)
+        raise AccountError(f"the name {name!r} is taken; user and team names share one namespace") from None
 
 
 def _entity_id(conn: sa.Connection, name: str, kind: str) -> int:
