@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from servers import LiveServer, start_server
+
+# The session's own credentials file: the servers (subprocesses, which inherit it) save their
+# bootstrap keys there and the SDK reads them, as for a user on a fresh machine; the real
+# ~/.config is never read or written. Set at import, before any server or client starts.
+_CONFIG_DIR = tempfile.mkdtemp(prefix="trackwell-test-config-")
+os.environ["TRACKWELL_CONFIG_DIR"] = _CONFIG_DIR
+for _name in ("TRACKWELL_API_KEY", "TRACKWELL_ENTITY", "TRACKWELL_BASE_URL"):  # the shell's login is not ours
+    os.environ.pop(_name, None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CONFIG_DIR, ignore_errors=True)
 
 
 @pytest.fixture

@@ -18,6 +18,9 @@ Faults, by name:
 Faults apply to requests whose path contains ``match``; others pass through. Give a fixed
 sequence with ``queue(...)`` or a seeded random mix with ``mix={fault: weight}``. When the server
 cannot be reached (stopped or killed), forwarded requests are answered 502 like a real proxy.
+
+Clients call the proxy's URL, so the upstream server's key is stored for it too (what
+`trackwell login --host PROXY_URL KEY` does); the proxy forwards the Authorization header as is.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+
+from trackwell import _credentials
 
 FAULTS = ("ok", "500", "502", "503", "429", "413", "422", "reset", "stall", "drop_response",
           "drop_response_late")
@@ -95,6 +100,9 @@ class FaultProxy:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+        upstream_login = _credentials.load(self.upstream)
+        if upstream_login is not None:
+            _credentials.save(self.url, upstream_login)
 
     @property
     def url(self) -> str:

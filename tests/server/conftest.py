@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import LiveServer, start_server
+from servers import LiveServer, http, start_server
 
 from trackwell.schema import AnyRecord, Batch, History, RunStart, encode
 
@@ -66,11 +66,11 @@ class Run:
         return cls(**self.fields(), **fields)  # type: ignore[call-arg]
 
     def post(self, records: list[AnyRecord]) -> httpx.Response:
-        return httpx.post(f"{self.api}/records", content=encode(Batch(writer=self.writer, records=records)),
+        return http.post(f"{self.api}/records", content=encode(Batch(writer=self.writer, records=records)),
                           headers=MSGPACK, timeout=30)
 
     def post_json(self, body: str) -> httpx.Response:
-        return httpx.post(f"{self.api}/records", content=body, headers={"Content-Type": "application/json"},
+        return http.post(f"{self.api}/records", content=body, headers={"Content-Type": "application/json"},
                           timeout=30)
 
 
@@ -79,10 +79,10 @@ def readable(run: Run) -> None:
     base = f"{run.url}/api/v1/runs/{run.entity}/{run.project}"
     for url in (run.api, base, f"{run.api}/metrics", f"{run.api}/history", f"{run.api}/history/scan",
                 f"{run.api}/history/export", f"{run.api}/console", f"{run.api}/resume"):
-        response = httpx.get(url, timeout=30)
+        response = http.get(url, timeout=30)
         assert response.status_code == 200, (url, response.status_code, response.text[:500])
-    for key in list(httpx.get(f"{run.api}/metrics", timeout=30).json()["metrics"])[:20]:
-        response = httpx.get(f"{run.api}/history/buckets", params={"key": key}, timeout=30)
+    for key in list(http.get(f"{run.api}/metrics", timeout=30).json()["metrics"])[:20]:
+        response = http.get(f"{run.api}/history/buckets", params={"key": key}, timeout=30)
         assert response.status_code == 200, (key, response.text[:500])
 
 

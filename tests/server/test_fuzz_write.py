@@ -129,7 +129,7 @@ def test_fuzz_the_write_path(shared_server: LiveServer) -> None:
         examples += 1
         run_id = f"r{examples}"
         path = ("team", project, run_id)
-        with httpx.Client(timeout=60) as http:
+        with httpx.Client(timeout=60, headers=shared_server.headers) as http:
             if data.draw(st.booleans(), label="put first"):
                 body = {"name": data.draw(st.none() | text), "tags": data.draw(st.none() | st.lists(text, max_size=2)),
                         "config": data.draw(st.none() | mappings), "notes": data.draw(st.none() | text)}

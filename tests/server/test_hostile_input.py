@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import LiveServer, start_server
+from servers import LiveServer, http, start_server
 
 from trackwell.schema import Batch, ConfigUpdate, Console, Exit, Skipped, SummaryUpdate
 from trackwell.transport import Client, ServerError, send_halving
@@ -57,9 +57,9 @@ def test_refused_record_is_named_and_the_rest_of_the_run_arrives(shared_server: 
         send_halving(records, send, refuse)
     assert [seq for seq, _ in set_aside] == [3, 4] and "NUL character" in set_aside[1][1]
     assert posts == [[1, 2, 3, 4, 5, 6, 7], [1, 2], [4, 5, 6, 7], [5, 6, 7]]
-    got = httpx.get(run.api, timeout=30).json()
+    got = http.get(run.api, timeout=30).json()
     assert got["state"] == "finished" and got["summary"]["loss"] == 0.25
-    assert [line["text"] for line in httpx.get(f"{run.api}/console").json()["lines"]] == ["ok"]
+    assert [line["text"] for line in http.get(f"{run.api}/console").json()["lines"]] == ["ok"]
     assert_readable(run)
 
 
@@ -96,14 +96,14 @@ def test_float_tag_is_escaped_and_bad_text_is_refused(shared_server: LiveServer,
                                                       assert_readable: Any) -> None:
     run = run_class(shared_server.url)
     tricky = {"a": {"$float": "abc"}, "b": {"$float": "1e3"}, "c": {"$$float": 2}, "d": [{"$float": "NaN"}]}
-    put = httpx.put(run.api, content=json.dumps({"config": {**tricky, "nan": math.nan}}),
+    put = http.put(run.api, content=json.dumps({"config": {**tricky, "nan": math.nan}}),
                     headers={"Content-Type": "application/json"})
     assert put.status_code == 200, put.text
-    assert httpx.get(run.api).json()["config"] == {**tricky, "nan": "NaN"}
+    assert http.get(run.api).json()["config"] == {**tricky, "nan": "NaN"}
     assert run.post([run.start(config={"e": {"$float": "Infinity"}}),
                      run.record(ConfigUpdate, data={"f": {"$float": "-Infinity"}}),
                      run.record(SummaryUpdate, update={"g": {"$$$float": "x"}})]).status_code == 200
-    got = httpx.get(run.api).json()
+    got = http.get(run.api).json()
     assert got["config"]["e"] == {"$float": "Infinity"} and got["config"]["f"] == {"$float": "-Infinity"}
     assert got["summary"]["g"] == {"$$$float": "x"}
 
@@ -113,9 +113,9 @@ def test_float_tag_is_escaped_and_bad_text_is_refused(shared_server: LiveServer,
     for body, problem in [({"config": {"x": "\ud800"}}, "lone surrogate"), ({"tags": ["ok", "\ud800"]}, "lone surrogate"),
                           ({"config": deep}, "nested more than 64"), ({"name": "n" * 300}, "longer than 256"),
                           ({"notes": "a\u0000b"}, "NUL")]:
-        refused = httpx.put(run.api, content=json.dumps(body), headers={"Content-Type": "application/json"})
+        refused = http.put(run.api, content=json.dumps(body), headers={"Content-Type": "application/json"})
         assert refused.status_code == 422 and problem in _detail(refused), (body.keys(), refused.text[:300])
-    assert httpx.get(run.api).json()["config"]["a"] == {"$float": "abc"}
+    assert http.get(run.api).json()["config"]["a"] == {"$float": "abc"}
     assert_readable(run)
 
 
@@ -129,10 +129,10 @@ def test_integer_parameters_are_bounded(shared_server: LiveServer, run_class: An
                                ("/history/buckets", {"key": "x", "buckets": BIG}, "buckets"),
                                ("/history", {"samples": BIG}, "samples"), ("/history/scan", {"min_step": BIG}, "min_step"),
                                ("/history/scan", {"page_size": BIG}, "page_size")]:
-        response = httpx.get(run.api + path, params=params)
+        response = http.get(run.api + path, params=params)
         assert response.status_code == 422 and name in _detail(response), (path, params, response.text[:300])
     for path, body in [("/rewind", {"step": BIG}), ("/fork", {"source": run.run_id, "step": BIG})]:
-        response = httpx.post(run.api + path, content=json.dumps(body), headers={"Content-Type": "application/json"})
+        response = http.post(run.api + path, content=json.dumps(body), headers={"Content-Type": "application/json"})
         assert response.status_code == 422 and "step" in _detail(response)
     base = f"{shared_server.url}/api/v1/runs/{run.entity}/{run.project}"
     cursor = base64.urlsafe_b64encode(json.dumps([0, BIG, 1]).encode()).decode()
@@ -140,9 +140,9 @@ def test_integer_parameters_are_bounded(shared_server: LiveServer, run_class: An
     for params in [{"filters": json.dumps({"exit_code": BIG})}, {"filters": json.dumps({"summary.x": {"$gt": -BIG}})},
                    {"filters": json.dumps({"exit_code": {"$in": [1, 2**40]}})}, {"limit": BIG},
                    {"cursor": cursor, "order": "runtime"}, {"cursor": wide_pk, "order": "runtime"}]:
-        response = httpx.get(base, params=params)
+        response = http.get(base, params=params)
         assert response.status_code == 400, (params, response.text[:300])
-    buckets = httpx.get(f"{run.api}/history/buckets", params={"key": "x"}).json()
+    buckets = http.get(f"{run.api}/history/buckets", params={"key": "x"}).json()
     assert buckets["count"] == 2 and buckets["last"]["step"] == 2**62
     assert_readable(run)
 
@@ -152,16 +152,16 @@ def test_integer_parameters_are_bounded(shared_server: LiveServer, run_class: An
 def test_regex_filters_run_in_linear_time_and_name_bad_patterns(shared_server: LiveServer, run_class: Any,
                                                                 backend_args: list[str]) -> None:
     run = run_class(shared_server.url)
-    httpx.put(run.api, json={"name": "a" * 48, "config": {"s": "a" * 48}}).raise_for_status()
+    http.put(run.api, json={"name": "a" * 48, "config": {"s": "a" * 48}}).raise_for_status()
     base = f"{shared_server.url}/api/v1/runs/{run.entity}/{run.project}"
     for field in ("name", "config.s", "tags"):  # catastrophic for a backtracking engine
-        found = httpx.get(base, params={"filters": json.dumps({field: {"$regex": "(a|a)*b"}})}, timeout=60)
+        found = http.get(base, params={"filters": json.dumps({field: {"$regex": "(a|a)*b"}})}, timeout=60)
         assert found.status_code == 200 and found.json()["runs"] == []
-    hit = httpx.get(base, params={"filters": json.dumps({"name": {"$regex": "^a{48}$"}})}).json()["runs"]
+    hit = http.get(base, params={"filters": json.dumps({"name": {"$regex": "^a{48}$"}})}).json()["runs"]
     assert [r["id"] for r in hit] == [run.run_id]
-    refused = httpx.get(base, params={"filters": json.dumps({"name": {"$regex": "(a)\\1"}})})
+    refused = http.get(base, params={"filters": json.dumps({"name": {"$regex": "(a)\\1"}})})
     assert refused.status_code == 400 and "(a)\\\\1" in _detail(refused) and "RE2" in _detail(refused)
-    named = httpx.get(base, params={"filters": json.dumps({"name": {"$regex": "(?P<x>a)"}})})
+    named = http.get(base, params={"filters": json.dumps({"name": {"$regex": "(?P<x>a)"}})})
     if backend_args:  # RE2 takes it, PostgreSQL's engine does not: still a 400 naming it, never a 500
         assert named.status_code == 400 and "(?P<x>a)" in _detail(named) and "PostgreSQL" in _detail(named)
     else:
@@ -176,13 +176,13 @@ def test_regex_query_over_its_time_budget_is_400_naming_the_pattern(tmp_path: Pa
     try:
         run = run_class(server.url)
         base = f"{server.url}/api/v1/runs/{run.entity}/{run.project}"
-        with httpx.Client(timeout=30) as http:
+        with httpx.Client(timeout=30, headers=server.headers) as client:
             for i in range(150):
-                http.put(f"{base}/r{i}", json={"name": "a" * 200}).raise_for_status()
+                client.put(f"{base}/r{i}", json={"name": "a" * 200}).raise_for_status()
         pattern = "((a{1,10}){1,10}){1,10}b"
-        slow = httpx.get(base, params={"filters": json.dumps({"name": {"$regex": pattern}})}, timeout=60)
+        slow = http.get(base, params={"filters": json.dumps({"name": {"$regex": pattern}})}, timeout=60)
         assert slow.status_code == 400 and pattern in _detail(slow) and "budget" in _detail(slow)
-        assert httpx.get(base, params={"limit": 5}).status_code == 200  # other queries have no budget
+        assert http.get(base, params={"limit": 5}).status_code == 200  # other queries have no budget
     finally:
         server.stop()
 
@@ -203,7 +203,7 @@ def test_keys_per_batch_are_bounded_and_split_by_the_client(tmp_path: Path, back
                 writer=run.writer, records=list(items))), lambda item, exc: pytest.fail(str(exc)))
         too_wide = run.post([run.row({f"c{i}": 1.0 for i in range(1001)})])
         assert too_wide.status_code == 422 and too_wide.json()["index"] == 0 and "in one row" in _detail(too_wide)
-        assert len(httpx.get(f"{run.api}/metrics").json()["metrics"]) == 1200
+        assert len(http.get(f"{run.api}/metrics").json()["metrics"]) == 1200
         assert_readable(run)
     finally:
         server.stop()
@@ -232,14 +232,14 @@ def test_slowloris_connections_are_closed_and_health_answers(tmp_path: Path) -> 
             sockets[-1].sendall(b"GET /api/v1/hea")  # half a request line, and then nothing
         sockets.append(socket.create_connection(address))
         sockets[-1].sendall(b"POST /api/v1/runs/t/p/r/records HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
-        assert httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200
+        assert http.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200
         deadline = time.monotonic() + 60
         for sock in sockets:
             _closed_by_server(sock, deadline)
         end = time.monotonic() + 10
         while "records 499" not in server.log() and time.monotonic() < end:  # the abandoned body
             time.sleep(0.05)
-        assert httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200
+        assert http.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200
         end = time.monotonic() + 10
         while "no complete request head" not in server.log() and time.monotonic() < end:
             time.sleep(0.05)
@@ -265,7 +265,7 @@ def test_connections_past_the_cap_get_503_at_once(tmp_path: Path) -> None:
             sock.close()
     end = time.monotonic() + 30
     while time.monotonic() < end:  # the idle ones are gone once closed: the server answers again
-        if httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200:
+        if http.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200:
             break
         time.sleep(0.05)
     else:
@@ -276,7 +276,7 @@ def test_connections_past_the_cap_get_503_at_once(tmp_path: Path) -> None:
 # -- 6f: smaller ones ---------------------------------------------------------------------------
 
 def test_a_path_cannot_forge_a_log_line(live_server: LiveServer) -> None:
-    response = httpx.get(f"{live_server.url}/api/v1/runs/team/p%0Aforged%20line/r", timeout=10)
+    response = http.get(f"{live_server.url}/api/v1/runs/team/p%0Aforged%20line/r", timeout=10)
     assert response.status_code == 404
     end = time.monotonic() + 10
     while "p%0Aforged" not in live_server.log() and time.monotonic() < end:
@@ -296,19 +296,19 @@ def test_oversized_queries_are_400_and_echoes_are_clipped(shared_server: LiveSer
     for params, problem in [({"filters": deep}, "nested"), ({"filters": json.dumps(listed)}, "1000"),
                             ({"cursor": cursor}, "cursor"), ({"order": "name\u0000"}, "NUL"),
                             ({"filters": json.dumps({"name": 5})}, "string")]:
-        response = httpx.get(base, params=params, timeout=30)
+        response = http.get(base, params=params, timeout=30)
         assert response.status_code == 400 and problem in _detail(response), (problem, response.text[:300])
 
-    rows = httpx.get(f"{run.api}/history", params={"keys": json.dumps(["a,b"])}).json()["rows"]
+    rows = http.get(f"{run.api}/history", params={"keys": json.dumps(["a,b"])}).json()["rows"]
     assert rows == [{"_step": 0, "a,b": 1.0}]
-    rows = httpx.get(f"{run.api}/history", params=[("keys", "a,b"), ("keys", "c")]).json()["rows"]
+    rows = http.get(f"{run.api}/history", params=[("keys", "a,b"), ("keys", "c")]).json()["rows"]
     assert rows == [{"_step": 0, "a,b": 1.0, "c": 2.0}]
-    rows = httpx.get(f"{run.api}/history/scan", params={"keys": "a,c"}).json()["rows"]
+    rows = http.get(f"{run.api}/history/scan", params={"keys": "a,c"}).json()["rows"]
     assert rows == [{"_step": 0, "a": 3.0, "c": 2.0}]  # keys=a,b keeps its meaning
 
-    missing = httpx.get(f"{run.api}/history/buckets", params={"key": "k" * 10_000})
+    missing = http.get(f"{run.api}/history/buckets", params={"key": "k" * 10_000})
     assert missing.status_code == 404 and len(_detail(missing)) < 600 and "10000 characters" in _detail(missing)
     for path in ("/api/v1/runs/team/p%00x/r", "/api/v1/runs/team/p/" + "r" * 200 + "/history"):
-        bad = httpx.get(shared_server.url + path)
+        bad = http.get(shared_server.url + path)
         assert bad.status_code == 422 and "run path" in _detail(bad)
     assert_readable(run)

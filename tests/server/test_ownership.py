@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import LiveServer, get_run, scan_rows, start_server
+from servers import LiveServer, get_run, http, scan_rows, start_server
 
 from trackwell.schema import Batch, Exit, History, RunStart, encode
 
@@ -66,7 +66,7 @@ class Writer:
         return Exit(**self._next(), exit_code=code, runtime=float(self.step))
 
     def post(self, records: list[Any]) -> httpx.Response:
-        return httpx.post(f"{self.url}/api/v1/runs/{self.path}/records",
+        return http.post(f"{self.url}/api/v1/runs/{self.path}/records",
                           content=encode(Batch(writer=self.id, records=records)), headers=MSGPACK, timeout=30)
 
 
@@ -133,16 +133,16 @@ def test_shared_writers_keep_their_histories_apart(server: LiveServer) -> None:
 def test_claim_at_init_names_the_holder(server: LiveServer) -> None:
     path = _path()
     url = f"{server.url}/api/v1/runs/{path}/writers"
-    a = httpx.post(url, json={"writer": "a" * 32, "host": "box", "pid": 11})
+    a = http.post(url, json={"writer": "a" * 32, "host": "box", "pid": 11})
     assert a.status_code == 200 and a.json()["primary"] is True
-    assert httpx.post(url, json={"writer": "a" * 32, "host": "box", "pid": 11}).status_code == 200  # idempotent
-    b = httpx.post(url, json={"writer": "b" * 32, "host": "box", "pid": 12})
+    assert http.post(url, json={"writer": "a" * 32, "host": "box", "pid": 11}).status_code == 200  # idempotent
+    b = http.post(url, json={"writer": "b" * 32, "host": "box", "pid": 12})
     assert b.status_code == 409 and b.json()["holder"]["pid"] == 11
     # A process that found the holder's journal dead on its disk may take over at once.
-    c = httpx.post(url, json={"writer": "c" * 32, "host": "box", "pid": 13, "after": {"a" * 32: 0}})
+    c = http.post(url, json={"writer": "c" * 32, "host": "box", "pid": 13, "after": {"a" * 32: 0}})
     assert c.status_code == 200, c.text
-    assert httpx.post(url, json={"writer": "b" * 32}).status_code == 409  # now c holds it
-    bad = httpx.post(url, json={"writer": "", "pid": "x"})
+    assert http.post(url, json={"writer": "b" * 32}).status_code == 409  # now c holds it
+    bad = http.post(url, json={"writer": "", "pid": "x"})
     assert bad.status_code == 422
 
 
@@ -172,10 +172,10 @@ def test_accepted_batches_reach_the_stores_without_the_client(tmp_path: Path, db
             time.sleep(0.1)
         assert [r["x"] for r in rows] == [float(i) for i in range(200)]
         assert get_run(restarted.url, path)["state"] == "finished"
-        counts = httpx.get(f"{restarted.url}/api/v1/runs/{path}/metrics").json()["metrics"]
+        counts = http.get(f"{restarted.url}/api/v1/runs/{path}/metrics").json()["metrics"]
         assert counts["x"]["count"] == 200
         assert w.post([w.exit()]).status_code in (200, 409)  # a late retry is not applied twice
-        assert httpx.get(f"{restarted.url}/api/v1/runs/{path}/metrics").json()["metrics"]["x"]["count"] == 200
+        assert http.get(f"{restarted.url}/api/v1/runs/{path}/metrics").json()["metrics"]["x"]["count"] == 200
     finally:
         restarted.stop()
 

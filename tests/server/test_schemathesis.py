@@ -52,6 +52,6 @@ def _report(shared_server: LiveServer) -> Iterator[None]:
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_no_generated_request_gets_a_server_error(case: Any, shared_server: LiveServer) -> None:
-    response = case.call(base_url=shared_server.url, timeout=60)
+    response = case.call(base_url=shared_server.url, headers=shared_server.headers, timeout=60)
     _answers[response.status_code] += 1
     case.validate_response(response, checks=[not_a_server_error])
