@@ -157,3 +157,20 @@ def test_key_revoked_mid_run_keeps_the_journal_and_sync_delivers(
     got = admin.run(path)
     assert got.summary["loss"] == 9 and got.state == "finished"
     assert [r["loss"] for r in got.scan_history(keys=["loss"])] == list(range(10))
+
+
+def test_init_to_an_entity_the_key_may_not_write_is_refused_not_journaled(server: LiveServer,
+                                                                          tmp_path: Path) -> None:
+    """A 404 for the new run (an entity that does not exist or is not the caller's) is no outage:
+    init() says so at once instead of journaling records no upload would deliver."""
+    from trackwell.errors import UsageError
+
+    ok("users", "create", "eve", "--host", server.url)
+    eve = cli_json("keys", "create", "--user", "eve", "--host", server.url)["key"]  # type: ignore[index]
+    admin = _credentials.load(server.url).user  # type: ignore[union-attr]
+    for entity in (admin, "no-such-team"):
+        with pytest.raises(UsageError, match=f"cannot start run {entity}/p/") as refused:
+            trackwell.init(entity=entity, project="p", dir=tmp_path / "runs", reinit=True,
+                           settings={"base_url": server.url, "api_key": eve, "quiet": True, "console": "off"})
+        assert "api_key=" in str(refused.value) and eve not in str(refused.value)
+    assert not list(tmp_path.rglob("*.twj"))

@@ -38,8 +38,13 @@ def start_online(run: RunBase, p: Plan, config: dict[str, Any], claim: dict[str,
             _deliver_earlier(run, probe)
         resolve_online(p, probe, (run.entity, run.project, run.id), {**fields, "config": config})
         if not p.run:  # a new run
-            info = probe.request("PUT", probe.run_path(run.entity, run.project, run.id),
-                                 json={**fields, "tags": list(run.tags), "config": config}, retry=False)
+            try:
+                info = probe.request("PUT", probe.run_path(run.entity, run.project, run.id),
+                                     json={**fields, "tags": list(run.tags), "config": config}, retry=False)
+            except ServerError as exc:
+                if exc.status == 404:  # not an outage: every upload would be refused the same way
+                    raise UsageError(_not_writable(run, probe, exc.detail)) from None
+                raise
             run._name = run._name or (info.get("name") if isinstance(info, dict) else None)
             p.resolved = True
         # One owner per step: refused here (not later in the uploader) if another process writes it.
@@ -67,6 +72,14 @@ def start_online(run: RunBase, p: Plan, config: dict[str, Any], claim: dict[str,
                  "answers" + ("; the server resolves resume= then" if p.mode else ""), problem=True)
     finally:
         probe.close()
+
+
+def _not_writable(run: RunBase, client: Client, detail: object) -> str:
+    # The server answers 404 alike for an entity that does not exist and one the caller may not
+    # see; its detail says what to log to instead.
+    who = f"the API key from {client.key_source}" if client.key_source else "no API key"
+    return (f"cannot start run {run.path} on {client.base_url} with {who}: {detail} "
+            "(`trackwell whoami` shows your entity and teams)")
 
 
 def _deliver_earlier(run: RunBase, client: Client) -> None:
