@@ -111,6 +111,11 @@ def test_api_not_found_does_not_say_whether_the_run_exists(server: LiveServer, t
         eve.run(f"{run.entity}/secret/nosuchrun")
     assert str(hidden.value).replace(run.id, "ID") == str(missing.value).replace("nosuchrun", "ID")
     assert hidden.value.status == 404
+    with pytest.raises(RunNotFoundError) as hidden_project:
+        list(eve.runs(f"{run.entity}/secret"))
+    with pytest.raises(RunNotFoundError) as missing_project:
+        list(eve.runs(f"{run.entity}/nothing"))
+    assert str(hidden_project.value).replace("secret", "X") == str(missing_project.value).replace("nothing", "X")
 
 
 def test_read_only_key_cannot_start_a_run(server: LiveServer, tmp_path: Path) -> None:

@@ -16,8 +16,9 @@ DEFAULT_ENTITY = "default"
 
 
 class RunNotFoundError(CommError, LookupError):
-    """No run at that path that this key may read (the server answers the same 404 whether the
-    run does not exist or is not visible to the caller, and so does this error)."""
+    """No run (for ``Api.runs``: no project) at that path that this key may read. The server
+    answers the same 404 whether it does not exist or is not visible to the caller, and so does
+    this error."""
 
 
 def _split_path(path: str, parts: int, default_entity: str | None = None) -> list[str]:
@@ -103,7 +104,13 @@ class Runs:
                 params["filters"] = json.dumps(self.filters)
             if cursor:
                 params["cursor"] = cursor
-            page = self.api.client.get(f"/api/v1/runs/{quote(self.entity)}/{quote(self.project)}", params)
+            try:
+                page = self.api.client.get(f"/api/v1/runs/{quote(self.entity)}/{quote(self.project)}", params)
+            except ServerError as exc:
+                if exc.status == 404:
+                    raise RunNotFoundError(f"no project {self.entity}/{self.project} on {self.api.base_url} "
+                                           "that this API key may read", 404) from exc
+                raise
             for data in page["runs"]:
                 run = Run(self.api, data)
                 fetched.append(run)
