@@ -66,7 +66,7 @@ def test_admin_commands_end_to_end(server: LiveServer, monkeypatch: pytest.Monke
     assert "alice is a viewer of team vision" in ok("teams", "set-role", "vision", "alice", "viewer", *h)
     assert f"Revoked key {prefix}" in ok("keys", "revoke", prefix, *h)
     assert cli_json("keys", "list", "--user", "alice", *h)["keys"][0]["revoked"] is True  # type: ignore[index]
-    with pytest.raises(AuthenticationError, match="api_key="):
+    with pytest.raises(AuthenticationError, match=f"from api_key=: API key {prefix} was revoked"):
         Api(base_url=url, api_key=key).run(f"vision/p/{run.id}")
     monkeypatch.setenv("TRACKWELL_API_KEY", key)
     result = cli("whoami", *h)
@@ -152,6 +152,7 @@ def test_key_revoked_mid_run_keeps_the_journal_and_sync_delivers(
     said = [str(w.message) for w in caught]
     refused = [m for m in said if "refused the API key" in m]
     assert len(refused) == 1, said  # once, however often the uploader tried
+    assert f"API key {key['prefix']} was revoked" in refused[0]  # type: ignore[index]
     assert "trackwell login" in refused[0] and key["key"] not in refused[0]  # type: ignore[index]
     assert any("trackwell sync" in m and "not on the server yet" in m for m in said), said
     assert admin.run(path).summary.get("loss") == 4  # nothing after the revocation got in

@@ -215,12 +215,15 @@ class Client:
         return text.replace(self._key, "<api key>") if self._key else text
 
     def _unauthorized_message(self, detail: Any) -> str:
-        fix = f"run `trackwell login --host {self.base_url}` or set TRACKWELL_API_KEY"
+        login = f"`trackwell login --host {self.base_url}`"
         if self.key_source is None:
-            return f"no API key for the trackwell server at {self.base_url}: {fix}"
-        return (f"the trackwell server at {self.base_url} refused the API key from {self.key_source} "
-                f"({self._redact(detail)}): it is invalid, revoked or expired, or its user was "
-                f"deactivated; {fix}")
+            return (f"no API key for the trackwell server at {self.base_url}: run {login} or set "
+                    "TRACKWELL_API_KEY (with a key from `trackwell keys create`)")
+        # the server's reason (unknown, revoked, expired, user deactivated) without its own
+        # how-to-fix, which this message gives with the server's URL
+        reason = self._redact(detail).split(": run `trackwell login`", 1)[0]
+        return (f"the trackwell server at {self.base_url} refused the API key from {self.key_source}: "
+                f"{reason}; run {login} with a current key or set TRACKWELL_API_KEY")
 
     # -- endpoints ------------------------------------------------------------------------
 
