@@ -14,9 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from fault_proxy import FaultProxy
-from servers import LiveServer, free_port, scan_rows, start_server
+from servers import LiveServer, free_port, http, scan_rows, start_server
 
 from trackwell.schema import History
 from trackwell.sdk.journal import JournalReader
@@ -46,11 +45,11 @@ def point_counts(base_url: str, path: str) -> dict[str, int]:
     """Points ingested per metric: a duplicate delivery would show here even where the history
     scan (one row per step) would hide it. Counted twice, by the per-metric summaries kept at
     ingest and by the metric store itself (the buckets' count): they must agree."""
-    r = httpx.get(f"{base_url}/api/v1/runs/{path}/metrics", timeout=30)
+    r = http.get(f"{base_url}/api/v1/runs/{path}/metrics", timeout=30)
     r.raise_for_status()
     counts = {k: int(v["count"]) for k, v in r.json()["metrics"].items()}
     for key, count in counts.items():
-        b = httpx.get(f"{base_url}/api/v1/runs/{path}/history/buckets", params={"key": key, "buckets": 1}, timeout=30)
+        b = http.get(f"{base_url}/api/v1/runs/{path}/history/buckets", params={"key": key, "buckets": 1}, timeout=30)
         b.raise_for_status()
         stored = int(b.json()["count"])
         assert stored == count, f"{path}: {key}: the metric store holds {stored} points, its summary counts {count}"

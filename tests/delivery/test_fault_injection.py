@@ -182,7 +182,7 @@ def test_a_batch_landing_after_its_client_was_killed_is_not_applied_twice(server
     flight), so the journal's ack is stale: the next process resends an overlapping batch (the
     applied records and the ones journaled after them) and nothing lands twice."""
     proxy = FaultProxy(server.url, drop_delay=60)
-    path = f"default/orphan/{uuid.uuid4().hex[:12]}"
+    path = f"{server.entity}/orphan/{uuid.uuid4().hex[:12]}"
     first = SdkProcess(proxy.url, "orphan", path.rsplit("/", 1)[1], tmp_path)
     try:
         first.log([({"x": float(i), "i": i}, None, None) for i in range(100)])

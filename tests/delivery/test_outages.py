@@ -19,9 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from delivery_helpers import FAST_RETRIES, assert_exactly_once, point_counts
-from servers import free_port, scan_rows, start_server
+from servers import free_port, http, scan_rows, start_server
 
 from trackwell.schema import Batch, History, RunStart
 from trackwell.sdk.journal import read_ack, synced_path
@@ -162,6 +161,6 @@ def test_server_killed_mid_batch_shows_no_partial_batch(tmp_path: Path) -> None:
         rows = scan_rows(server.url, path)
         assert [r["_step"] for r in rows] == list(range(20 * size))
         assert point_counts(server.url, path) == {f"m{k}": 20 * size for k in range(20)}
-        assert httpx.get(f"{server.url}/api/v1/health").status_code == 200
+        assert http.get(f"{server.url}/api/v1/health").status_code == 200
     finally:
         server.stop()

@@ -10,10 +10,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from delivery_helpers import assert_exactly_once, logged, wait_for
-from servers import get_run, scan_rows, start_server
+from servers import get_run, http, scan_rows, start_server
 
 import trackwell
 from trackwell.schema import Batch, DefineMetric, History, RunStart, encode
@@ -46,7 +45,7 @@ def small_server(tmp_path: Path) -> Any:
 def test_a_body_over_the_limit_is_answered_413_with_the_limit(small_server: Any) -> None:
     url = f"{small_server.url}/api/v1/runs/default/limits/r1/records"
     rid = uuid.uuid4().hex
-    r = httpx.post(url, content=b"x" * (LIMIT + 1), headers={"X-Trackwell-Retry-Id": rid})
+    r = http.post(url, content=b"x" * (LIMIT + 1), headers={"X-Trackwell-Retry-Id": rid})
     assert r.status_code == 413
     assert r.json()["max_request_bytes"] == LIMIT and str(LIMIT) in r.json()["detail"]
 
@@ -54,8 +53,8 @@ def test_a_body_over_the_limit_is_answered_413_with_the_limit(small_server: Any)
         for _ in range(20):
             yield b"y" * 8192
 
-    assert httpx.post(url, content=chunks()).status_code == 413
-    assert httpx.post(url, content=b"\x80").status_code == 422  # under the limit: reaches the app
+    assert http.post(url, content=chunks()).status_code == 413
+    assert http.post(url, content=b"\x80").status_code == 422  # under the limit: reaches the app
     # a request's log line is written after its response
     wait_for(lambda: "POST /api/v1/runs/default/limits/r1/records 413" in small_server.log()
              and f"retry-id={rid}" in small_server.log(), "the 413s in the server log", timeout=10)
@@ -91,7 +90,7 @@ def test_an_oversized_record_is_dead_lettered_then_retried_after_raising_the_lim
     letters = DeadLetters(journal).letters()
     assert sorted(h.step for h in (ltr.decode() for ltr in letters) if isinstance(h, History)) == [20, 30]
     assert synced_path(journal).exists()  # every seq acknowledged: two as placeholders
-    path = f"default/dead/{run.id}"
+    path = f"{small_server.entity}/dead/{run.id}"
     assert [r["_step"] for r in scan_rows(small_server.url, path)] == [s for s in range(50) if s not in (20, 30)]
 
     out = _sync(tmp_path / "client", "--base-url", small_server.url, "--retry-dead-letters")
@@ -140,7 +139,7 @@ def test_a_record_the_server_finds_invalid_is_set_aside_and_the_rest_delivered(
 
 def test_a_hand_made_batch_cannot_bypass_the_limit(small_server: Any) -> None:
     big = Batch(writer="w", records=[History(seq=1, ts=0.0, step=0, runtime=0.0, data={"s": "q" * LIMIT})])
-    r = httpx.post(f"{small_server.url}/api/v1/runs/default/limits/r2/records", content=encode(big),
+    r = http.post(f"{small_server.url}/api/v1/runs/default/limits/r2/records", content=encode(big),
                    headers={"Content-Type": "application/msgpack"})
     assert r.status_code == 413 and r.json()["error"] == "payload_too_large"
 
@@ -188,7 +187,7 @@ def test_a_resumed_run_whose_run_start_is_refused_keeps_its_steps(small_server: 
         for i in range(6, 12):
             second.log({"i": i})
         second.finish()
-    rows = scan_rows(small_server.url, f"default/refused-resume/{run_id}")
+    rows = scan_rows(small_server.url, f"{small_server.entity}/refused-resume/{run_id}")
     assert [(r["_step"], r["i"]) for r in rows] == [(i, i) for i in range(12)]
 
 

@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from delivery_helpers import ChaosServer, SdkProcess, point_counts, sync
 from hypothesis import HealthCheck, Phase, settings
@@ -40,7 +39,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from servers import get_run, scan_rows
+from servers import get_run, http, scan_rows
 
 EXAMPLES = int(os.environ.get("TRACKWELL_CHAOS_EXAMPLES", "5"))
 STEPS = int(os.environ.get("TRACKWELL_CHAOS_STEPS", "12"))
@@ -285,7 +284,7 @@ class Chaos(RuleBasedStateMachine):
             assert done.returncode == 0, out
             self.tally[DEAD] += "retried" in out  # records a 413/422 pinned on them, delivered now
             for model in [self.online, *(m for m, _ in self.offline)]:
-                _assert_history(self.cluster.url, f"default/{self.project}/{model.run_id}", model)
+                _assert_history(self.cluster.url, f"{self.cluster.server.entity}/{self.project}/{model.run_id}", model)
             troubles = self.cluster.troubles(self.log_from)
             assert not troubles, "the server answered 5xx or logged errors:\n" + "\n".join(troubles[:20])
         finally:
@@ -304,7 +303,7 @@ def _assert_history(url: str, path: str, model: RunModel) -> None:
         seen = {k: v for k, v in row.items() if k in keys and v is not None}
         assert seen == model.rows[row["_step"]], f"{path}: step {row['_step']} differs"
     point_counts(url, path)  # the metric store's counts agree with the summaries kept at ingest
-    metrics = httpx.get(f"{url}/api/v1/runs/{path}/metrics", timeout=30).json()["metrics"]
+    metrics = http.get(f"{url}/api/v1/runs/{path}/metrics", timeout=30).json()["metrics"]
     for key in keys - {"s"}:
         points = [(step, row[key]) for step, row in sorted(model.rows.items()) if key in row]
         if not points:
