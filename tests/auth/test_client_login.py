@@ -45,7 +45,7 @@ def test_login_with_a_bad_key_stores_nothing(server: LiveServer, config_dir: Pat
     before = (config_dir / "credentials.json").read_bytes()
     result = cli("login", "--host", server.url, BAD_KEY)
     assert result.exit_code != 0
-    assert "refused this key" in result.output and "nothing was stored" in result.output
+    assert "refused this key (unknown API key)" in result.output and "nothing was stored" in result.output
     assert BAD_KEY not in result.output
     assert (config_dir / "credentials.json").read_bytes() == before
 
@@ -54,6 +54,24 @@ def test_login_to_an_unreachable_server_says_so(config_dir: Path) -> None:
     result = cli("login", "--host", "http://127.0.0.1:9", BAD_KEY)
     assert result.exit_code != 0 and "cannot reach the trackwell server at http://127.0.0.1:9" in result.output
     assert not (config_dir / "credentials.json").exists()
+
+
+def test_a_server_without_auth_needs_no_login_and_says_so(tmp_path: Path) -> None:
+    from servers import start_server
+
+    live = start_server(tmp_path / "open", "--auth", "none")
+    try:
+        key = admin_key(live)
+        _credentials.remove(live.url)
+        result = cli("whoami", "--host", live.url)  # no key at all: acts as the admin
+        assert result.exit_code == 0, result.output
+        assert "--auth none" in result.output and "server admin" in result.output
+        result = cli("login", "--host", live.url, key)
+        assert result.exit_code == 0 and "also accepts requests without a key" in result.output
+        assert cli("login", "--host", live.url, BAD_KEY).exit_code != 0  # a key given is still checked
+        assert _credentials.load(live.url).api_key == key  # type: ignore[union-attr]
+    finally:
+        live.stop()
 
 
 def test_whoami_then_logout(server: LiveServer) -> None:

@@ -33,9 +33,10 @@ def login(host: str, key: str | None) -> None:
         try:
             me = client.request("GET", "/api/v1/auth/whoami", retry=False)
         except AuthenticationError as exc:
-            raise click.ClickException(f"the server at {client.base_url} refused this key ({getattr(exc, 'detail', exc)}); "
-                                       "nothing was stored. Check it, or create one with `trackwell keys "
-                                       "create` (or ask the server's admin)") from None
+            why = getattr(exc, "reason", "")
+            raise click.ClickException(f"the server at {client.base_url} refused this key ({why}); nothing "
+                                       "was stored. Check it, or create one with `trackwell keys create` "
+                                       "(or ask the server's admin)") from None
         user = me.get("user") or {}
         path = _credentials.save(client.base_url, _credentials.Credential(key, user.get("name"),
                                                                           me.get("default_entity")))
@@ -43,7 +44,7 @@ def login(host: str, key: str | None) -> None:
         out.print(f"Logged in to {client.base_url} as {user.get('name')}; credentials in {path}")
         if me.get("auth") == "none":
             out.print(f"[yellow]note[/]: the server at {client.base_url} runs with --auth none: it "
-                      "accepts every request, so this key was not checked")
+                      "also accepts requests without a key")
         if os.environ.get("TRACKWELL_API_KEY") and os.environ["TRACKWELL_API_KEY"] != key:
             out.print("[yellow]note[/]: TRACKWELL_API_KEY is set to another key and is used before "
                       "this login; unset it to use the login")

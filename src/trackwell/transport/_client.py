@@ -45,6 +45,16 @@ class ServerError(CommError):
 class Unauthorized(ServerError, AuthenticationError):
     """HTTP 401: no key, or the server refused it. Never retried: another try would fail the same."""
 
+    @property
+    def reason(self) -> str:
+        """The server's reason (unknown, revoked, expired key; user deactivated), without the
+        server's how-to-fix (this error's message has one naming the server's URL)."""
+        return _without_how_to(self.detail)
+
+
+def _without_how_to(detail: Any) -> str:
+    return str(detail).split(": run `trackwell login`", 1)[0]
+
 
 class Forbidden(ServerError, PermissionDenied):
     """HTTP 403: the key may not do this. Never retried."""
@@ -202,7 +212,7 @@ class Client:
             if response.status_code == 409 and extra.get("error") == "sequence_gap":
                 raise SequenceGapError(response.status_code, detail, extra)
             if response.status_code == 401:
-                raise Unauthorized(401, detail, extra, self._unauthorized_message(detail))
+                raise Unauthorized(401, detail, extra, self._unauthorized_message(_without_how_to(detail)))
             if response.status_code == 403:
                 raise Forbidden(403, detail, extra, f"the trackwell server at {self.base_url} refused: "
                                 f"{self._redact(detail)} (HTTP 403)")
@@ -214,16 +224,13 @@ class Client:
         text = str(detail)
         return text.replace(self._key, "<api key>") if self._key else text
 
-    def _unauthorized_message(self, detail: Any) -> str:
+    def _unauthorized_message(self, reason: str) -> str:
         login = f"`trackwell login --host {self.base_url}`"
         if self.key_source is None:
             return (f"no API key for the trackwell server at {self.base_url}: run {login} or set "
                     "TRACKWELL_API_KEY (with a key from `trackwell keys create`)")
-        # the server's reason (unknown, revoked, expired, user deactivated) without its own
-        # how-to-fix, which this message gives with the server's URL
-        reason = self._redact(detail).split(": run `trackwell login`", 1)[0]
         return (f"the trackwell server at {self.base_url} refused the API key from {self.key_source}: "
-                f"{reason}; run {login} with a current key or set TRACKWELL_API_KEY")
+                f"{self._redact(reason)}; run {login} with a current key or set TRACKWELL_API_KEY")
 
     # -- endpoints ------------------------------------------------------------------------
 
