@@ -37,8 +37,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-
-from trackwell import _credentials
+from servers import login
 
 FAULTS = ("ok", "500", "502", "503", "429", "413", "422", "reset", "stall", "drop_response",
           "drop_response_late")
@@ -100,9 +99,7 @@ class FaultProxy:
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
-        upstream_login = _credentials.load(self.upstream)
-        if upstream_login is not None:
-            _credentials.save(self.url, upstream_login)
+        login(self.url, like=self.upstream)
 
     @property
     def url(self) -> str:

@@ -38,17 +38,29 @@ def api_key(base_url: str) -> str:
     stored = _credentials.load(base_url)
     if stored is None:
         raise LookupError(f"no API key stored for {base_url} in {_credentials.path()}: start servers with "
-                          "servers.start_server (it saves one), or login(url, key) for a proxy's URL")
+                          "servers.start_server (it saves one), or servers.login(url, like=server_url) for a proxy's URL")
     return stored.api_key
+
+
+def login_entity(base_url: str) -> str:
+    """The entity of the login stored for ``base_url`` (the admin's own): the SDK's default entity."""
+    stored = _credentials.load(base_url)
+    if stored is None or not stored.entity:
+        raise LookupError(f"no login with an entity stored for {base_url} in {_credentials.path()}")
+    return stored.entity
 
 
 def auth_headers(base_url: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key(base_url)}"}
 
 
-def login(url: str, credential: _credentials.Credential) -> None:
-    """What `trackwell login --host URL KEY` does: use ``credential`` for the server at ``url``."""
-    _credentials.save(url, credential)
+def login(url: str, like: str) -> None:
+    """Use the login stored for ``like`` at ``url`` too: what `trackwell login --host URL KEY` does
+    with the same key (a proxy in front of that server, or its address while it is down)."""
+    stored = _credentials.load(like)
+    if stored is None:
+        raise LookupError(f"no login stored for {like} in {_credentials.path()} to use for {url}")
+    _credentials.save(url, stored)
 
 
 class _AuthedHttp:
@@ -100,9 +112,7 @@ class LiveServer:
     @property
     def entity(self) -> str:
         """The admin's own entity: the SDK's default entity for this server."""
-        stored = _credentials.load(self.url)
-        assert stored is not None and stored.entity, f"no login with an entity stored for {self.url}"
-        return stored.entity
+        return login_entity(self.url)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -163,7 +173,7 @@ def _remember_login(url: str, port: int, database: str, log_path: Path) -> None:
         raise RuntimeError(f"the server at {url} neither bootstrapped an admin nor runs on a database this "
                            f"session knows a key for ({database}):\n{log_path.read_text()}")
     for each in local_urls(port):
-        login(each, stored)
+        _credentials.save(each, stored)
     _keys_by_database[database] = stored
 
 

@@ -68,12 +68,17 @@ def run_child(workdir: Path, url: str, spec: dict[str, Any], env: dict[str, str]
     return child.proc.returncode, ready, err
 
 
+def run_path(url: str, run_id: str, project: str = "life") -> str:
+    """``entity/project/run_id`` of a child's run: the SDK's default entity is the login's."""
+    return f"{servers.login_entity(url)}/{project}/{run_id}"
+
+
 def get_run(url: str, run_id: str, project: str = "life") -> dict[str, Any]:
-    return servers.get_run(url, f"default/{project}/{run_id}")
+    return servers.get_run(url, run_path(url, run_id, project))
 
 
 def rows(url: str, run_id: str, project: str = "life") -> list[dict[str, Any]]:
-    return servers.scan_rows(url, f"default/{project}/{run_id}", page_size=5000)
+    return servers.scan_rows(url, run_path(url, run_id, project), page_size=5000)
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 20, what: str = "the condition") -> Any:

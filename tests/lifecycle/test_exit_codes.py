@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from lifecycle_helpers import get_run, rows, run_child
+from lifecycle_helpers import get_run, rows, run_child, run_path
+from servers import http
 
 
 @pytest.mark.parametrize(("then", "code", "status", "state", "recorded"), [
@@ -36,6 +36,6 @@ def test_uncaught_exception_traceback_is_in_the_run_log(server: Any, tmp_path: P
     for console in ("auto", "off"):
         got, ready, err = run_child(tmp_path, server.url, {"init": {"settings": {"console": console}}, "then": "error"})
         assert got == 1 and ready is not None and "ValueError: boom in training" in err
-        lines = httpx.get(f"{server.url}/api/v1/runs/default/life/{ready['id']}/console", timeout=10).json()["lines"]
+        lines = http.get(f"{server.url}/api/v1/runs/{run_path(server.url, ready['id'])}/console", timeout=10).json()["lines"]
         text = "\n".join(line["text"] for line in lines)
         assert "Traceback (most recent call last)" in text and "ValueError: boom in training" in text, console

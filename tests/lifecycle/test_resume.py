@@ -6,9 +6,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from lifecycle_helpers import get_run, rows, run_child, sync
+from lifecycle_helpers import get_run, rows, run_child, run_path, sync
+from servers import http, login
 
 
 def _id() -> str:
@@ -48,7 +48,7 @@ def test_resume_must_missing_run_is_an_error(server: Any, tmp_path: Path) -> Non
     run_id = _id()
     status, ready, err = run_child(tmp_path, server.url, {"init": {"id": run_id, "resume": "must"}, "steps": 1})
     assert status != 0 and ready is None
-    assert f"run default/life/{run_id} does not exist" in err and "resume='allow'" in err
+    assert f"run {run_path(server.url, run_id)} does not exist" in err and "resume='allow'" in err
     assert "not found" in _status(server.url, run_id)
 
 
@@ -67,7 +67,7 @@ def test_resume_never_existing_run_is_an_error(server: Any, tmp_path: Path) -> N
     _first(tmp_path, server.url, run_id)
     status, ready, err = run_child(tmp_path, server.url, {"init": {"id": run_id, "resume": "never"}, "steps": 1})
     assert status != 0 and ready is None
-    assert f"run default/life/{run_id} already exists" in err
+    assert f"run {run_path(server.url, run_id)} already exists" in err
     assert "resume='allow'" in err and "another id" in err
     assert len(rows(server.url, run_id)) == 5  # untouched
 
@@ -109,6 +109,7 @@ def test_resume_delivers_an_earlier_journal_first(server: Any, tmp_path: Path) -
     """The first process never reached the server; resuming from the same directory sends its
     journal before asking for the last step, so nothing collides and nothing is lost."""
     run_id = _id()
+    login("http://127.0.0.1:9", like=server.url)  # the user's server while it was down
     status, _, err = run_child(tmp_path, "http://127.0.0.1:9", {"init": {"id": run_id}, "steps": 6},
                                env={"TRACKWELL_FINISH_TIMEOUT": "0.2", "TRACKWELL_INIT_TIMEOUT": "0.5"})
     assert status == 0, err
@@ -154,4 +155,4 @@ def test_offline_resume_conflicts_fail_at_sync(server: Any, tmp_path: Path, mode
 
 
 def _status(url: str, run_id: str) -> str:
-    return httpx.get(f"{url}/api/v1/runs/default/life/{run_id}", timeout=10).text
+    return http.get(f"{url}/api/v1/runs/{run_path(url, run_id)}", timeout=10).text

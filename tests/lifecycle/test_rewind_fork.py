@@ -6,9 +6,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from lifecycle_helpers import get_run, rows, run_child
+from lifecycle_helpers import get_run, rows, run_child, run_path
+from servers import http
 
 import trackwell
 from trackwell.sdk import UsageError
@@ -30,7 +30,7 @@ def test_rewind_hides_history_after_the_step_and_continues(server: Any, tmp_path
     history = rows(server.url, run_id)
     assert [r["_step"] for r in history] == list(range(13))
     assert [r["i"] for r in history] == list(range(13))
-    metrics = httpx.get(f"{server.url}/api/v1/runs/default/life/{run_id}/metrics", timeout=10).json()["metrics"]
+    metrics = http.get(f"{server.url}/api/v1/runs/{run_path(server.url, run_id)}/metrics", timeout=10).json()["metrics"]
     assert metrics["i"]["count"] == 13 and metrics["i"]["max"] == 12  # hidden points no longer count
     run = get_run(server.url, run_id)
     assert run["summary"]["i"] == 12 and run["state"] == "finished"
@@ -48,11 +48,11 @@ def test_fork_reads_the_source_by_reference_and_records_the_branch(server: Any, 
     run = get_run(server.url, fork)
     assert run["forked_from"] == {"id": source, "step": 9} and run["config"] == {"lr": 2}
     assert [r["_step"] for r in rows(server.url, source)] == list(range(20))  # the source is untouched
-    chart = httpx.get(f"{server.url}/api/v1/runs/default/life/{fork}/history/buckets",
+    chart = http.get(f"{server.url}/api/v1/runs/{run_path(server.url, fork)}/history/buckets",
                       params={"key": "i", "buckets": 100}, timeout=10).json()
     assert chart["count"] == 13 and chart["last"] == {"step": 12, "value": 12.0}
     # rewinding the source below the branch would pull history from under the fork: refused
-    r = httpx.post(f"{server.url}/api/v1/runs/default/life/{source}/rewind", json={"step": 5}, timeout=10)
+    r = http.post(f"{server.url}/api/v1/runs/{run_path(server.url, source)}/rewind", json={"step": 5}, timeout=10)
     assert r.status_code == 409 and fork in r.json()["detail"]
 
 

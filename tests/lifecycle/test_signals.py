@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from lifecycle_helpers import Child, get_run, rows, sync, wait_for_rows, wait_for_state, wait_until
+from servers import login
 
 from trackwell.schema import Exit, History
 from trackwell.sdk.journal import JournalReader
@@ -119,6 +120,7 @@ def _assert_ends_within_the_grace(server: Any, tmp_path: Path, url: str, spec: d
     # finish_timeout 60 s, signal_grace 2 s: Kubernetes kills 30 s after SIGTERM, so the grace,
     # not finish_timeout, must bound the wait for the server
     env = {"TRACKWELL_SIGNAL_GRACE": "2", "TRACKWELL_FINISH_TIMEOUT": "60", "TRACKWELL_INIT_TIMEOUT": "0.5"}
+    login(url, like=server.url)  # the user's server, unreachable: the run is theirs all the same
     child = Child(tmp_path, url, {"init": {}, "steps": 50, "then": "loop", **spec}, env)
     ready = child.line()
     wait_until(lambda: child.logged()[1] >= 100, what="100 steps logged")

@@ -8,17 +8,18 @@ import signal
 from pathlib import Path
 from typing import Any
 
-import httpx
 from lifecycle_helpers import (
     CRASH_TIMEOUT,
     Child,
     get_run,
     rows,
     run_child,
+    run_path,
     wait_for_rows,
     wait_for_state,
     wait_until,
 )
+from servers import http
 
 import trackwell
 
@@ -26,7 +27,7 @@ import trackwell
 def test_query_api_shows_state_and_exit_code(server: Any, tmp_path: Path) -> None:
     _, ready, err = run_child(tmp_path, server.url, {"init": {}, "steps": 2, "then": "sys.exit", "code": 9})
     assert ready is not None, err
-    run = trackwell.Api(server.url).run(f"default/life/{ready['id']}")
+    run = trackwell.Api(server.url).run(run_path(server.url, ready["id"]))
     assert (run.state, run.exit_code) == ("failed", 9)
 
 
@@ -81,7 +82,7 @@ def test_stopped_through_the_api_the_client_finishes_and_exits(server: Any, tmp_
     child = Child(tmp_path, server.url, {"init": {}, "steps": 10, "then": "loop"})
     ready = child.line()
     wait_for_rows(server.url, ready["id"], count=20)
-    api_run = trackwell.Api(server.url).run(f"default/life/{ready['id']}").stop()
+    api_run = trackwell.Api(server.url).run(run_path(server.url, ready["id"])).stop()
     assert api_run.state == "killed"
     status = child.wait(30)
     err = child.stderr()
@@ -91,14 +92,14 @@ def test_stopped_through_the_api_the_client_finishes_and_exits(server: Any, tmp_
     about, done = child.logged()
     steps = [r["_step"] for r in rows(server.url, ready["id"])]
     assert steps == list(range(len(steps))) and steps[-1] in (about, done)  # nothing lost
-    again = httpx.post(f"{server.url}/api/v1/runs/default/life/{ready['id']}/stop", timeout=10)
+    again = http.post(f"{server.url}/api/v1/runs/{run_path(server.url, ready['id'])}/stop", timeout=10)
     assert again.status_code == 200  # stopping a killed run again is harmless
 
 
 def test_stopping_an_ended_run_is_a_conflict(server: Any, tmp_path: Path) -> None:
     _, ready, err = run_child(tmp_path, server.url, {"init": {}, "steps": 1})
     assert ready is not None, err
-    r = httpx.post(f"{server.url}/api/v1/runs/default/life/{ready['id']}/stop", timeout=10)
+    r = http.post(f"{server.url}/api/v1/runs/{run_path(server.url, ready['id'])}/stop", timeout=10)
     assert r.status_code == 409 and "already ended (finished)" in r.json()["detail"]
-    r = httpx.post(f"{server.url}/api/v1/runs/default/life/nosuchrun/stop", timeout=10)
+    r = http.post(f"{server.url}/api/v1/runs/{run_path(server.url, 'nosuchrun')}/stop", timeout=10)
     assert r.status_code == 404
