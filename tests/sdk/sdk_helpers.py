@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
 import servers
 
 from trackwell.schema import AnyRecord, History
@@ -31,6 +30,4 @@ def scan_rows(base_url: str, entity: str, project: str, run_id: str) -> list[dic
 
 
 def get_run(base_url: str, entity: str, project: str, run_id: str) -> dict[str, Any]:
-    r = httpx.get(f"{base_url}/api/v1/runs/{entity}/{project}/{run_id}", timeout=30)
-    r.raise_for_status()
-    return r.json()  # type: ignore[no-any-return]
+    return servers.get_run(base_url, f"{entity}/{project}/{run_id}")

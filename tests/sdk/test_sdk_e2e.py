@@ -43,11 +43,11 @@ def test_online_run_is_delivered(live_server: Any, tmp_path: Path) -> None:
     journal = run.journal_path()
     assert synced_path(journal).exists()
     assert read_ack(journal) == journal_records(journal)[-1].seq
-    info = get_run(live_server.url, "default", "e2e", run.id)
+    info = get_run(live_server.url, live_server.entity, "e2e", run.id)
     assert (info["state"], info["exit_code"], info["name"]) == ("finished", 0, run.name)
     assert info["config"] == {"lr": 0.01} and info["tags"] == ["a"]
     assert info["summary"]["best"] == 42
-    rows = scan_rows(live_server.url, "default", "e2e", run.id)
+    rows = scan_rows(live_server.url, live_server.entity, "e2e", run.id)
     assert [r["_step"] for r in rows] == list(range(200))
     assert rows[9]["loss"] == pytest.approx(0.1) and rows[9]["nested/acc"] == 9
     assert rows[0]["nan"] == "NaN"
@@ -134,11 +134,11 @@ def test_kill_9_mid_upload_then_sync(live_server: Any, tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     assert synced_path(journal).exists()  # no Exit, but the writer is dead: its last record counts
     run_id = journal.name[len("run-"):-len(".twj")]
-    rows = scan_rows(live_server.url, "default", "kill", run_id)
+    rows = scan_rows(live_server.url, live_server.entity, "kill", run_id)
     assert [r["_step"] for r in rows] == [h.step for h in journaled]
     assert [r["i"] for r in rows] == [h.data["i"] for h in journaled]
     again = _sync(journal, "--base-url", live_server.url, "--include-synced")
     assert again.returncode == 0
-    assert len(scan_rows(live_server.url, "default", "kill", run_id)) == len(journaled)
+    assert len(scan_rows(live_server.url, live_server.entity, "kill", run_id)) == len(journaled)
     console = [r for r in journal_records(journal) if isinstance(r, Console)]
     assert console  # the printed journal path was captured too

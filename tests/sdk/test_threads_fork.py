@@ -89,10 +89,10 @@ def test_forked_child_is_refused_with_one_warning_and_leaves_the_parent_alone(li
     warning = f"run {parent['id']} belongs to the parent process pid"
     assert proc.stderr.count(warning) == 1, proc.stderr
     assert "call trackwell.init() in the child" in proc.stderr
-    rows = scan_rows(live_server.url, "default", "fork", parent["id"])
+    rows = scan_rows(live_server.url, live_server.entity, "fork", parent["id"])
     assert [(r["_step"], r["i"]) for r in rows] == [(i, i) for i in range(10)]
     assert not any("child" in r for r in rows)
-    run = get_run(live_server.url, "default", "fork", parent["id"])
+    run = get_run(live_server.url, live_server.entity, "fork", parent["id"])
     assert run["state"] == "finished" and "child" not in run["summary"]
     # trackwell.init() in the child starts a run of its own
-    assert [r["own"] for r in scan_rows(live_server.url, "default", "fork", child["child_run"])] == [1]
+    assert [r["own"] for r in scan_rows(live_server.url, live_server.entity, "fork", child["child_run"])] == [1]

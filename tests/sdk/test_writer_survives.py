@@ -46,9 +46,9 @@ def test_step_past_64_bits_is_refused_and_everything_else_arrives(online_run: Ca
         run.finish()
     assert not [str(w.message) for w in caught if issubclass(w.category, TrackwellWarning)]
     assert [(r.step, user_data(r)) for r in history(run.journal_path())] == [(0, {"a": 0}), (1, {"a": 2})]
-    assert [(r["_step"], r["a"]) for r in scan_rows(live_server.url, "default", "survive", run.id)] == [
+    assert [(r["_step"], r["a"]) for r in scan_rows(live_server.url, live_server.entity, "survive", run.id)] == [
         (0, 0), (1, 2)]
-    server_run = get_run(live_server.url, "default", "survive", run.id)
+    server_run = get_run(live_server.url, live_server.entity, "survive", run.id)
     assert (server_run["state"], server_run["summary"]["best"]) == ("finished", 2)
 
 
