@@ -7,11 +7,7 @@ HTTP answer (``trackwell.transport.ServerError``'s ``status``, ``detail``, ``bod
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # typing costs an import; only type checkers need it
-if TYPE_CHECKING:
-    from trackwell.sdk.errors import UsageError
-
-__all__ = ["AuthenticationError", "CommError", "Error", "PermissionDenied", "UsageError"]
+__all__ = ["AuthenticationError", "CommError", "ConfigError", "Error", "PermissionDenied", "UsageError"]
 
 
 class Error(Exception):
@@ -38,11 +34,9 @@ class PermissionDenied(CommError):
     non-admin creating users)."""
 
 
-def __getattr__(name: str) -> type[Exception]:
-    # UsageError lives in the SDK; importing it here eagerly would load the whole SDK package
-    # (trackwell.sdk's __init__) into processes that only query (Api) or only use the CLI.
-    if name == "UsageError":
-        from trackwell.sdk.errors import UsageError
+class UsageError(Exception):
+    """The SDK was called in a way it cannot honour (no active run, a finished run, a bad argument)."""
 
-        return UsageError
-    raise AttributeError(f"module 'trackwell.errors' has no attribute {name!r}")
+
+class ConfigError(UsageError, ValueError):
+    """A config key was changed to a different value without ``allow_val_change=True``."""

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from trackwell.errors import ConfigError, UsageError  # defined with the others users catch
 
-class UsageError(Exception):
-    """The SDK was called in a way it cannot honour (no active run, a finished run, a bad argument)."""
-
-
-class ConfigError(UsageError, ValueError):
-    """A config key was changed to a different value without ``allow_val_change=True``."""
+__all__ = ["ConfigError", "TrackwellWarning", "UsageError", "warn"]
 
 
 class TrackwellWarning(UserWarning):

@@ -32,6 +32,8 @@ def split_key(key: str) -> str | None:
     prefix, _, secret = rest.partition("_")
     if scheme != KEY_SCHEME or len(prefix) != PREFIX_CHARS or len(secret) < 32:
         return None
+    if not (prefix.isascii() and prefix.isalnum()):
+        return None
     return prefix
 
 

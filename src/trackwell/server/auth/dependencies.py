@@ -2,9 +2,11 @@
 
 The dependency authenticates the request (a bearer key; else a session cookie, whose state
 changes must carry the session's CSRF token; else ``--auth none``'s admin), asks
-``policy.decide`` about the path's entity/project (or team), turns a refusal into its status and,
-for a permitted first write to a project, creates the project. The principal is returned (and
-kept on ``request.state.principal``) so the route can record who acted.
+``policy.decide`` about the path's entity/project (or team) and turns a refusal into its status.
+The principal is returned (and kept on ``request.state.principal``) so the route can record who
+acted. Projects (and an admin's
+new entity) are created with their first run, in the run's transaction, not here: a refused or
+failed request leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -55,9 +57,7 @@ class Requirement:
         target = identity.target(entity, params.get("project"))
         decision = decide(who, self.action, target)
         if decision in (Decision.ALLOW, Decision.CREATE_ENTITY):
-            if self.action is Action.RUN_WRITE and who is not None:
-                identity.ensure_project(who, params["entity"], params["project"], target)
-            return who
+            return who  # a project (an admin's new entity) is made with its first run, in the store
         raise refusal(decision, self.action, who, params)
 
 
@@ -109,10 +109,12 @@ def refusal(decision: Decision, action: Action, who: Principal | None, params: d
     entity, project = params.get("entity"), params.get("project")
     if decision is Decision.UNAUTHENTICATED:
         return unauthenticated(NO_KEY)
-    if decision is Decision.NO_ENTITY:
+    if decision is Decision.NO_ENTITY or (decision is Decision.HIDDEN and action is Action.RUN_WRITE):
+        # the same answer whether the entity does not exist or is hidden from the caller
         mine = who.name if who else "your user name"
-        return ApiError(404, f"no user or team named {clip(entity)}: log to your own entity ({mine}) or a team you "
-                             f"belong to; a team is created with `trackwell teams create NAME`", error="not_found")
+        return ApiError(404, f"no user or team named {clip(entity)} that you may write to: log to your own entity "
+                             f"({mine}) or a team you belong to; a team is created with `trackwell teams create NAME`",
+                        error="not_found")
     if decision is Decision.HIDDEN:
         if "run_id" in params:
             return run_not_found(str(entity), str(project), str(params["run_id"]))

@@ -143,12 +143,6 @@ _ALLOWED = {
 assert set(_ALLOWED) == set(Action) - {Action.PUBLIC}, "every action has a rule"
 
 
-def default_visibility(entity_kind: str | None) -> str:
-    """A new project: "team" under a team (and an entity an admin creates, which is a team), "private"
-    under a user."""
-    return "private" if entity_kind == "user" else "team"
-
-
 def can_manage_keys_of(who: Principal, owner_name: str, owner_kind: str, owner_team: str | None,
                        write: bool = True) -> bool:
     """Whose keys a caller may list (``write=False``), create and revoke: their own; a team admin

@@ -83,14 +83,13 @@ MAX_SELECTED_KEYS = 10_000
 
 
 def checked_path(request: Request) -> None:
-    """Router dependency: entity, project and run id in the path are text a database can hold."""
-    params = request.path_params
+    """Router dependency: every path parameter (entity, project, run id, user, team, key prefix) is
+    text a database can hold."""
     try:
-        for name, label in (("entity", "entity"), ("project", "project"), ("run_id", "run id")):
-            if name in params:
-                validation.check_text(params[name], label, validation.MAX_PATH_CHARS)
+        for name, value in request.path_params.items():
+            validation.check_text(value, name.replace("_", " "), validation.MAX_PATH_CHARS)
     except validation.InvalidValue as exc:
-        raise ApiError(422, f"invalid run path: {exc}") from None
+        raise ApiError(422, f"invalid path: {exc}") from None
 
 
 def split_keys(keys: list[str] | None) -> list[str] | None:

@@ -11,6 +11,7 @@ import re
 import time
 from typing import Any
 
+from trackwell.server import validation
 from trackwell.server.auth import policy
 from trackwell.server.auth._secrets import check_password, digest, hash_password, new_key, new_token
 from trackwell.server.auth.policy import Principal, Target
@@ -58,7 +59,7 @@ class AccountsService:
             if who.read_only:
                 raise Unauthenticated("a read-only API key cannot open a browser session; use a full key")
         else:
-            account = self._accounts.account_named(username or "")
+            account = self._accounts.account_named(username) if username and NAME.match(username) else None
             stored = self._accounts.password_hash(account.id) if account is not None else None
             if not check_password(password or "", stored) or account is None or not account.active:
                 raise Unauthenticated("wrong user name or password")
@@ -76,6 +77,9 @@ class AccountsService:
     def create_user(self, who: Principal, name: str, *, email: str | None = None, display_name: str | None = None,
                     admin: bool = False, password: str | None = None) -> dict[str, Any]:
         check_name(name, "user")
+        for value, what in ((email, "email"), (display_name, "display name")):
+            if value is not None:
+                validation.check_text(value, what, 256)
         account = self._create(lambda: self._accounts.create_user(
             name, actor=who.name, email=email, display_name=display_name, is_admin=admin,
             password_hash=hash_password(password) if password else None))
@@ -119,6 +123,8 @@ class AccountsService:
         try:
             self._accounts.set_member(team, user, role, actor=who.name)
         except AccountError as exc:
+            if "service account" in str(exc):
+                raise ValueError(str(exc)) from exc
             raise NotFound(str(exc)) from exc
         self._changed()
         return self.team(team)
@@ -157,9 +163,13 @@ class AccountsService:
 
     def revoke_key(self, who: Principal, prefix: str) -> dict[str, Any]:
         owner_name = self._accounts.key_user(prefix)
-        if owner_name is None:
-            raise NotFound(f"no API key with prefix {prefix[:20]!r}; list yours with GET /api/v1/keys")
-        self._key_owner(who, owner_name)
+        try:
+            if owner_name is None:
+                raise NotFound(prefix)
+            self._key_owner(who, owner_name)
+        except NotFound:  # the same answer whether the key does not exist or is someone else's
+            raise NotFound(f"no API key with prefix {prefix[:20]!r} among the keys you manage; list them with "
+                           "GET /api/v1/keys") from None
         self._accounts.revoke_key(prefix, actor=who.name)
         self._changed()
         row = self._accounts.key(prefix)
@@ -167,11 +177,8 @@ class AccountsService:
         return row.public()
 
     def _key_owner(self, who: Principal, name: str, write: bool = True) -> Account:
-        owner = self._accounts.account_named(name)
-        team = None
-        if owner is not None and owner.kind == "service":
-            team = next(iter(owner.teams), None)
-        if owner is None or not policy.can_manage_keys_of(who, owner.name, owner.kind, team, write=write):
+        owner = self._accounts.account_named(name) if NAME.match(name) else None
+        if owner is None or not policy.can_manage_keys_of(who, owner.name, owner.kind, owner.owner_team, write=write):
             if owner is not None and owner.name == who.name:  # a read-only key creating keys
                 raise Forbidden("a read-only API key cannot create or revoke keys; use a full key")
             raise NotFound(f"no user {name[:80]!r} whose keys you manage")

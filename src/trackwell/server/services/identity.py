@@ -11,7 +11,6 @@ import threading
 import time
 from typing import Any
 
-from trackwell.server.auth import policy
 from trackwell.server.auth._secrets import digest, same, split_key
 from trackwell.server.auth.policy import Principal, Target
 from trackwell.store.metadata import Account, AccountStore
@@ -113,14 +112,6 @@ class Identity:
         with self._lock:
             self._targets[(entity, project)] = (now + CACHE_SECONDS, found)
         return found
-
-    def ensure_project(self, who: Principal, entity: str, project: str, target: Target) -> None:
-        """Before a permitted write: the project exists (and the entity, for an admin's first write)."""
-        if target.visibility is not None:
-            return
-        self._accounts.ensure_project(entity, project, policy.default_visibility(target.entity_kind), who.name,
-                                      create_entity=target.entity_kind is None)
-        self.invalidate()  # an entity may have been created: the writer's teams changed too
 
 
 def principal(account: Account, **how: Any) -> Principal:

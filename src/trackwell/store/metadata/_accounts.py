@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trackwell.store.metadata._apply import insert_for
 from trackwell.store.metadata._database import Database
 from trackwell.store.metadata._tables import (
     api_keys,
@@ -39,6 +40,7 @@ class Account:
     email: str | None = None
     display_name: str | None = None
     teams: dict[str, str] = field(default_factory=dict)  # team name -> role
+    owner_team: str | None = None  # a service account's team: the one whose admins manage it
 
     def public(self) -> dict[str, Any]:
         return {"name": self.name, "email": self.email, "display_name": self.display_name,
@@ -64,7 +66,7 @@ class KeyRow:
 
 
 _USER_COLUMNS = (users.c.id, entities.c.name, users.c.is_admin, users.c.kind, users.c.active, users.c.email,
-                 users.c.display_name)
+                 users.c.display_name, users.c.team_id)
 _USERS = users.join(entities, users.c.entity_id == entities.c.id)
 
 
@@ -180,6 +182,9 @@ class SqlAccountStore(Database):
         now = time.time()
         with self.write() as conn:
             team_id, user_id = _entity_id(conn, team, "team"), _user_id(conn, user)
+            own = conn.execute(sa.select(users.c.team_id).where(users.c.id == user_id)).scalar()
+            if own is not None and own != team_id:  # a service account works for its own team only
+                raise AccountError(f"{user} is a service account of another team; it cannot join team {team}")
             where = sa.and_(memberships.c.team_id == team_id, memberships.c.user_id == user_id)
             before = conn.execute(sa.select(memberships.c.role).where(where)).scalar()
             if before is None:
@@ -251,36 +256,6 @@ class SqlAccountStore(Database):
 
     # -- projects and the audit log ---------------------------------------------------------
 
-    def ensure_project(self, entity: str, project: str, visibility: str, created_by: str | None,
-                       *, create_entity: bool = False) -> str:
-        """The project's visibility, creating the project (and, if asked, its entity as a team
-        administered by ``created_by``) when it does not exist."""
-        try:
-            return self._ensure_project(entity, project, visibility, created_by, create_entity)
-        except (sa.exc.IntegrityError, AccountError):  # created concurrently (another request, process)
-            found = self.project_visibility(entity, project)
-            if found is None:
-                raise
-            return found
-
-    def _ensure_project(self, entity: str, project: str, visibility: str, created_by: str | None,
-                        create_entity: bool) -> str:
-        now = time.time()
-        with self.write() as conn:
-            if create_entity and conn.execute(sa.select(entities.c.id).where(entities.c.name == entity)).first() is None:
-                team_id = _new_entity(conn, entity, "team", now)
-                if created_by is not None:
-                    conn.execute(memberships.insert().values(team_id=team_id, user_id=_user_id(conn, created_by),
-                                                             role="admin"))
-                _audit(conn, created_by, "team.create", entity, {"admin": created_by, "implicit": True}, now)
-            where = sa.and_(projects.c.entity == entity, projects.c.name == project)
-            found = conn.execute(sa.select(projects.c.visibility).where(where)).scalar()
-            if found is not None:
-                return str(found)
-            conn.execute(projects.insert().values(entity=entity, name=project, visibility=visibility,
-                                                  created_by=created_by, created_at=now))
-        return visibility
-
     def set_visibility(self, entity: str, project: str, visibility: str, *, actor: str | None) -> None:
         now = time.time()
         with self.write() as conn:
@@ -341,8 +316,11 @@ def _account(conn: sa.Connection, where: Any, order: Any = None) -> Account | No
         return None
     teams = {name: role for name, role in conn.execute(sa.select(entities.c.name, memberships.c.role).select_from(
         memberships.join(entities, memberships.c.team_id == entities.c.id)).where(memberships.c.user_id == row.id))}
+    owner_team = None
+    if row.team_id is not None:
+        owner_team = conn.execute(sa.select(entities.c.name).where(entities.c.id == row.team_id)).scalar()
     return Account(row.id, row.name, bool(row.is_admin), row.kind, bool(row.active), row.email, row.display_name,
-                   teams)
+                   teams, owner_team)
 
 
 def _new_entity(conn: sa.Connection, name: str, kind: str, now: float) -> int:
@@ -372,3 +350,23 @@ def _user_id(conn: sa.Connection, name: str) -> int:
 
 def _audit(conn: sa.Connection, actor: str | None, action: str, target: str, detail: dict[str, Any], now: float) -> None:
     conn.execute(audit_log.insert().values(at=now, actor=actor, action=action, target=target, detail=detail))
+
+
+def ensure_project(conn: sa.Connection, entity: str, project: str, created_by: str | None, now: float) -> None:
+    """With a run's creation (same transaction): its project, and its entity if nobody made it yet —
+    a team administered by ``created_by`` (the policy lets only a server admin get here). A new
+    project is "private" under a user, "team" under a team."""
+    kind = conn.execute(sa.select(entities.c.kind).where(entities.c.name == entity)).scalar()
+    if kind is None:
+        conn.execute(insert_for(conn, entities).values(name=entity, kind="team", created_at=now)
+                     .on_conflict_do_nothing(index_elements=[entities.c.name]))
+        kind = "team"
+        team_id = conn.execute(sa.select(entities.c.id).where(entities.c.name == entity)).scalar_one()
+        admin = conn.execute(sa.select(users.c.id).select_from(_USERS).where(entities.c.name == created_by)).scalar()
+        if admin is not None:
+            conn.execute(insert_for(conn, memberships).values(team_id=team_id, user_id=admin, role="admin")
+                         .on_conflict_do_nothing(index_elements=[memberships.c.team_id, memberships.c.user_id]))
+        _audit(conn, created_by, "team.create", entity, {"admin": created_by, "implicit": True}, now)
+    conn.execute(insert_for(conn, projects).values(
+        entity=entity, name=project, visibility="private" if kind == "user" else "team", created_by=created_by,
+        created_at=now).on_conflict_do_nothing(index_elements=[projects.c.entity, projects.c.name]))

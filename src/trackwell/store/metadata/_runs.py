@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from trackwell.schema.summary import KeyStats, summarize
 from trackwell.store.metadata import _query
+from trackwell.store.metadata._accounts import ensure_project
 from trackwell.store.metadata._apply import add_event, insert_for
 from trackwell.store.metadata._database import Database
 from trackwell.store.metadata._lifecycle import for_update
@@ -79,6 +80,7 @@ class SqlRunStore(Database):
                 runs.c.entity == entity, runs.c.project == project, runs.c.run_id == run_id)).scalar_one())
         add_event(conn, "run_created", pk, {"entity": entity, "project": project, "run_id": run_id}, now,
                   values.get("created_by"))
+        ensure_project(conn, entity, project, values.get("created_by"), now)
         return int(pk)
 
     def upsert_run(self, entity: str, project: str, run_id: str, fields: dict[str, Any],
