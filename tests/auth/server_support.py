@@ -69,6 +69,7 @@ def fresh_database(request: pytest.FixtureRequest, backend: str, data_dir: Path)
     """(``trackwell server`` arguments, SQLAlchemy URL) of a new database on ``backend``: SQLite
     in ``data_dir`` (the server's data dir), or a scratch PostgreSQL database."""
     if backend == "sqlite":
+        data_dir.mkdir(parents=True, exist_ok=True)
         yield [], f"sqlite:///{data_dir / 'trackwell.db'}"
         return
     with scratch_postgres(request.getfixturevalue("postgres_url")) as url:
