@@ -53,14 +53,7 @@ def start_online(run: RunBase, p: Plan, config: dict[str, Any], claim: dict[str,
         how = ("forked" if p.fork else "rewound" if p.rewind_step is not None else "resumed") if p.run else "run"
         at = f" from step {p.starting_step}" if p.run else ""
         run._say(f"{how} {name}{at} at {run.url}")
-    except (AuthenticationError, PermissionDenied):
-        raise
-    except UsageError as exc:
-        # resume.py turns the server's refusals of a resume into UsageErrors; a refused key is
-        # the cause to report (the context survives `raise ... from None`)
-        refused = exc.__context__
-        if isinstance(refused, (AuthenticationError, PermissionDenied)):
-            raise refused from None
+    except (AuthenticationError, PermissionDenied, UsageError):
         raise
     except Exception as exc:  # noqa: BLE001 - httpx timeouts, refused connections, 5xx
         if needs_server(p):

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from trackwell.errors import AuthenticationError, PermissionDenied
 from trackwell.sdk.errors import UsageError
 from trackwell.sdk.rundir import earlier_journals, generate_run_id, read_resume_id, validate_run_id
 
@@ -139,6 +140,8 @@ def resolve_online(p: Plan, client: Client, path: tuple[str, str, str], fields: 
         else:
             return
     except ServerError as exc:
+        if isinstance(exc, (AuthenticationError, PermissionDenied)):
+            raise  # a refused key is the error to report, as it is
         if exc.status == 404 and p.fork is None and p.rewind_step is None:
             if p.mode == "must":
                 raise UsageError(f"run {where} does not exist, so resume='must' cannot resume it; to start a new "
