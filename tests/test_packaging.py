@@ -28,9 +28,10 @@ NOT_FOR_CLIENTS = (*SERVER_EXTRA_MODULES, "pandas", "trackwell.server", "trackwe
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    """This environment minus anything that points at the repo, a venv or a trackwell server."""
+    """This environment minus anything that points at the repo, a venv or a trackwell server; the
+    session's credentials dir stays (the test servers' keys, and never the real ~/.config)."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TRACKWELL_", "PYTHONPATH", "VIRTUAL_ENV"))}
+           if not k.startswith(("TRACKWELL_", "PYTHONPATH", "VIRTUAL_ENV")) or k == "TRACKWELL_CONFIG_DIR"}
     return {**env, **extra}
 
 
@@ -126,13 +127,15 @@ def test_base_install_logs_syncs_and_reads_back(base_venv: Path, live_server: Li
     read = ("import json, sys, trackwell\n"
             f"api = trackwell.Api(base_url={live_server.url!r})\n"
             "rows = {}\n"
-            "for run_id, key in ((sys.argv[1], 'loss'), (sys.argv[2], 'acc')):\n"
-            "    run = api.run('default/light/' + run_id)\n"
+            "for path, key in ((sys.argv[1], 'loss'), (sys.argv[2], 'acc')):\n"
+            "    run = api.run(path)\n"
             "    rows[key] = [r[key] for r in run.scan_history(keys=[key])]\n"
             "    assert run.history(keys=[key], pandas=False) == list(run.scan_history(keys=[key]))\n"
             f"mods = [m for m in {NOT_FOR_CLIENTS!r} if m in sys.modules]\n"
             "print(json.dumps([rows, mods]))")
-    proc = _venv_run(base_venv, "python", "-c", read, offline_id, online_id, cwd=tmp_path)
+    # the offline run had no server, so no login: entity "default"; the online one is the login's
+    proc = _venv_run(base_venv, "python", "-c", read, f"default/light/{offline_id}",
+                     f"{live_server.entity}/light/{online_id}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     rows, loaded = json.loads(proc.stdout)
     assert rows == {"loss": [1 / (i + 1) for i in range(5)], "acc": [i / 3 for i in range(3)]}

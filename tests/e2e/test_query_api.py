@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import httpx
 import pytest
+from servers import http
 
 import trackwell
 from trackwell.api import Api, RunNotFoundError
@@ -32,7 +32,7 @@ def log_run(project: str, tmp_path: Path, lr: float, steps: int, **init) -> str:
 
 def test_run_config_summary_history(online, tmp_path: Path) -> None:
     run_id = log_run("q", tmp_path, lr=0.1, steps=300, tags=["a", "b"], group="g1")
-    run = Api(base_url=online.url).run(f"default/q/{run_id}")
+    run = Api(base_url=online.url).run(f"{online.entity}/q/{run_id}")
     assert run.state == "finished" and run.exit_code == 0
     assert run.config == {"lr": 0.1, "opt": {"name": "adam"}}
     assert run.tags == ["a", "b"] and run.group == "g1"
@@ -40,7 +40,7 @@ def test_run_config_summary_history(online, tmp_path: Path) -> None:
     assert run.summary["loss"] == pytest.approx(1.0 / 300 + 0.1)
     assert math.isnan(run.summary["weird"]) and run.summary["label"] == "done"
     # the URL the SDK prints leads to the run (its API view, until the web UI serves it)
-    page = httpx.get(run.url, follow_redirects=True, timeout=10)
+    page = http.get(run.url, follow_redirects=True, timeout=10)
     assert page.status_code == 200 and page.json()["id"] == run_id
 
     rows = list(run.scan_history(keys=["loss"], page_size=64))
@@ -70,20 +70,20 @@ def test_runs_filter_order_and_paging(online, tmp_path: Path) -> None:
            for lr in (0.01, 0.1, 0.3, 0.7, 0.9)}
     api = Api(base_url=online.url)
 
-    ordered = api.runs("default/sweep", order="-summary.best", per_page=2)
+    ordered = api.runs(f"{online.entity}/sweep", order="-summary.best", per_page=2)
     assert [r.id for r in ordered] == [ids[lr] for lr in (0.9, 0.7, 0.3, 0.1, 0.01)]
     assert len(ordered) == 5
 
-    small = api.runs("default/sweep", filters={"config.lr": {"$lt": 0.5}}, order="+config.lr")
+    small = api.runs(f"{online.entity}/sweep", filters={"config.lr": {"$lt": 0.5}}, order="+config.lr")
     assert [r.config["lr"] for r in small] == [0.01, 0.1, 0.3]
 
-    grouped = api.runs("default/sweep", filters={"group": {"$regex": "^gr"}, "state": "finished"})
+    grouped = api.runs(f"{online.entity}/sweep", filters={"group": {"$regex": "^gr"}, "state": "finished"})
     assert {r.id for r in grouped} == {ids[0.01], ids[0.1], ids[0.3]}
 
 
 def test_unknown_run_is_a_clear_error(online) -> None:
-    with pytest.raises(RunNotFoundError, match="default/nope/zzzzzzzz"):
-        Api(base_url=online.url).run("default/nope/zzzzzzzz")
+    with pytest.raises(RunNotFoundError, match=f"{online.entity}/nope/zzzzzzzz"):
+        Api(base_url=online.url).run(f"{online.entity}/nope/zzzzzzzz")
 
 
 def test_sdk_summary_equals_server_summary(online, tmp_path: Path) -> None:
@@ -109,7 +109,7 @@ def test_sdk_summary_equals_server_summary(online, tmp_path: Path) -> None:
     run_id = run.id
     run.finish()
 
-    remote = Api(base_url=online.url).run(f"default/consistency/{run_id}").summary
+    remote = Api(base_url=online.url).run(f"{online.entity}/consistency/{run_id}").summary
     assert set(local) == set(remote)
     for key, value in local.items():
         if isinstance(value, float) and math.isnan(value):
