@@ -161,26 +161,25 @@ def test_a_read_only_key_cannot_open_a_browser_session(world: World) -> None:
     assert response.status_code == 401 and "trackwell_session" not in response.headers.get("set-cookie", "")
 
 
-@pytest.mark.xfail(strict=True, reason="F1 in /tmp/briefs/D_findings.md: a service account's keys are managed by "
-                                       "the admins of its first membership, not of its own team")
 def test_only_its_own_teams_admins_manage_a_service_accounts_keys(world: World) -> None:
-    """mallory (admin of ops) adds a service account of alice's newer team to ops: that must not let
-    her make its keys (the server took the account's first membership, whichever rows came first)."""
+    """mallory (admin of ops) cannot take a service account of alice's newer team into ops, nor make
+    its keys, even after alice took it out of her team and back (the server once took the account's
+    first membership row for its team: an older team's came first)."""
     alice = next(c for c in world.callers if c.name == "alice").headers
     mallory = next(c for c in world.callers if c.name == "mallory").headers
     team, svc = f"lab-{uuid.uuid4().hex[:8]}", f"ci-{uuid.uuid4().hex[:8]}"
     assert world.call("POST", "/teams", alice, json={"name": team}).status_code == 200
     assert world.call("POST", f"/teams/{team}/service-accounts", alice, json={"name": svc}).status_code == 200
     assert world.call("DELETE", f"/teams/{team}/members/{svc}", alice).status_code == 200
-    assert world.call("PUT", f"/teams/ops/members/{svc}", mallory, json={"role": "viewer"}).status_code == 200
+    taken = world.call("PUT", f"/teams/ops/members/{svc}", mallory, json={"role": "viewer"})
+    assert taken.status_code == 422 and "service account" in taken.json()["detail"], taken.text[:300]
     assert world.call("PUT", f"/teams/{team}/members/{svc}", alice, json={"role": "member"}).status_code == 200
+    assert svc not in {m["user"] for m in world.as_admin("GET", "/teams/ops")["members"]}
     minted = world.call("POST", "/keys", mallory, json={"user": svc})
     assert minted.status_code == 404, f"mallory made a key of {team}'s service account: {minted.text[:200]}"
     assert world.call("POST", "/keys", alice, json={"user": svc}).status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="F3 in /tmp/briefs/D_findings.md: the authorization dependency creates the "
-                                       "project (and an admin's entity) before the route fails")
 def test_a_write_that_fails_leaves_no_project_or_entity_behind(world: World) -> None:
     alice = next(c for c in world.callers if c.name == "alice").headers
     project, entity = f"p-{uuid.uuid4().hex[:8]}", f"e-{uuid.uuid4().hex[:8]}"
