@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _server import free_port, start_server, stop_server
+from _server import auth_headers, free_port, start_server, stop_server
 
 
 def rss_mib() -> float:
@@ -107,7 +107,8 @@ def main() -> None:
         run.finish()
         finished = time.monotonic()
         acked = read_ack(run.journal_path())
-        counts = httpx.get(f"{url}/api/v1/runs/default/bench-outage/{run.id}/metrics").json()["metrics"]
+        counts = httpx.get(f"{url}/api/v1/runs/{run.entity}/bench-outage/{run.id}/metrics",
+                           headers=auth_headers(url)).json()["metrics"]
         stop_server(server)
 
     print(f"log() of 10 floats at {args.rate:,} calls/s; server down for {outage:.0f} s "

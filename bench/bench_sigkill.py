@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _server import start_server
+from _server import auth_headers, login_entity, start_server
 
 from trackwell.schema import History
 from trackwell.sdk.journal import JournalReader
@@ -65,7 +65,8 @@ def trial(workdir: Path, url: str, rate: float, flush: float) -> tuple[float, fl
     rows = [r for r in JournalReader(journal).records() if isinstance(r, History)]
     journal_t = rows[-1].data["t"] if rows else 0.0
     run_id = journal.name[len("run-"):-len(".twj")]
-    metrics = httpx.get(f"{url}/api/v1/runs/default/sigkill/{run_id}/metrics", timeout=30).json()["metrics"]
+    metrics = httpx.get(f"{url}/api/v1/runs/{login_entity(url)}/sigkill/{run_id}/metrics", timeout=30,
+                        headers=auth_headers(url)).json()["metrics"]
     server_t = metrics["t"]["last"] if "t" in metrics else 0.0
     return (last_t - journal_t) * 1000, (last_t - server_t) * 1000, last_i + 1
 
