@@ -65,6 +65,7 @@ class Matrix:
     cells: list[Cell]
     shown: list[str]  # what a 200's body showed wrongly
     log: str
+    keys: list[str]  # the callers' keys (the bootstrap admin's among them)
 
     @property
     def leaks(self) -> list[str]:
@@ -107,7 +108,9 @@ def matrix(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                     cells.append(cell)
                     shown += problems
         world.client.close()
-        found = Matrix(cells, shown, live.log())
+        keys = [c.headers["Authorization"].split(" ", 1)[1] for c in world.callers
+                if c.headers.get("Authorization", "").startswith("Bearer tw_")]
+        found = Matrix(cells, shown, live.log(), keys)
         wrong = [c for c in cells if c.wrong]
         print(f"\nauthorization matrix ({request.param}): {len(cells)} cells ({len(RULES)} routes x "
               f"{len(world.callers)} identities x their targets); {len(found.leaks)} leaks, {len(wrong)} wrong "
@@ -129,9 +132,12 @@ def test_no_leaks_and_every_status_as_documented(matrix: Matrix) -> None:
     assert not wrong and not matrix.shown, "\n".join([*wrong, *matrix.shown])
 
 
-def test_no_server_errors_during_the_matrix(matrix: Matrix) -> None:
+def test_no_server_errors_and_no_keys_in_the_log(matrix: Matrix) -> None:
     errors = [line for line in matrix.log.splitlines() if re.search(r"Traceback| 5\d\d [\d.]+ms", line)]
     assert not errors, "server errors during the matrix:\n" + "\n".join(errors[:20])
+    assert matrix.log.count(" 401 ") > 100 and len(matrix.keys) > 10
+    shown = [key[:11] for key in matrix.keys if key in matrix.log or key.split("_", 2)[2] in matrix.log]
+    assert not shown, f"keys in the server log: {shown}"
 
 
 def normalized(text: str) -> str:
