@@ -162,8 +162,6 @@ def test_auth_none_needs_no_key_warns_and_still_refuses_simple_requests(
     assert "--auth none: no API keys are checked" in live.log()
 
 
-@pytest.mark.xfail(strict=True, reason="F5 in /tmp/briefs/D_findings.md: docs/auth.md says 403 for a bodiless simple "
-                                       "request, the guard answers 415")
 def test_auth_none_refuses_a_bodiless_simple_request_with_403(sqlite_server: tuple[Path, list[LiveServer]]) -> None:
     live = start(sqlite_server, "--auth", "none")
     run = f"{live.url}/api/v1/runs/{uuid.uuid4().hex[:8]}/p/r"

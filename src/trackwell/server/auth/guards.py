@@ -86,5 +86,8 @@ class BrowserGuard:
         if ctype in _NOT_SIMPLE_TYPES or b"x-csrf-token" in headers or any(
                 k.startswith(b"x-trackwell-") for k in headers):
             return None
-        return 415, ("a state change without an API key needs Content-Type: application/json (or msgpack), an "
-                     "X-Trackwell-* header or the session's X-CSRF-Token, so that no cross-site form can make it")
+        has_body = headers.get(b"content-length", b"0") != b"0" or b"transfer-encoding" in headers
+        # 415 for a body of a type a form can send; 403 for a bodiless one (there is no media type to refuse)
+        return (415 if has_body else 403), (
+            "a state change without an API key needs Content-Type: application/json (or msgpack), an "
+            "X-Trackwell-* header or the session's X-CSRF-Token, so that no cross-site form can make it")
