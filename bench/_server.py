@@ -24,14 +24,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the server on ``data_dir`` and wait for /api/v1/health; returns (process, base URL)."""
+def start_server(data_dir: Path, port: int | None = None, *extra: str,
+                 config_dir: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the server on ``data_dir`` (``extra``: more `trackwell server` options) and wait for
+    /api/v1/health; returns (process, base URL). Credentials go to ``config_dir`` (default: in the
+    data dir); benches with several servers pass one dir for all."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["TRACKWELL_CONFIG_DIR"] = str(data_dir / "config")
+    os.environ["TRACKWELL_CONFIG_DIR"] = str(config_dir or data_dir / "config")
     log = open(data_dir / "server.log", "ab")  # noqa: SIM115 - owned by the child
     proc = subprocess.Popen([sys.executable, "-m", "trackwell", "server", "--port", str(port),
-                             "--data-dir", str(data_dir), "--log-level", "warning"], stdout=log, stderr=log)
+                             "--data-dir", str(data_dir), "--log-level", "warning", *extra], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -11,43 +11,18 @@ per-request cost visible. Target (issue 8): < 3 % overhead.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from _server import start_server, stop_server
 
 from trackwell import _credentials
 from trackwell.schema import Batch, History, RunStart
 from trackwell.transport import Client
 
 KEYS = [f"metric_{j}" for j in range(10)]
-
-
-def start(data: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data.mkdir(parents=True)
-    log = open(data / "server.log", "ab")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen([sys.executable, "-m", "trackwell", "server", "--port", str(port), "--data-dir", str(data),
-                             "--log-level", "warning", *extra], stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start; see {data / 'server.log'}")
 
 
 def run_batches(run_id: str, first_step: int, batches: int, rows: int, seq0: int) -> list[Batch]:
@@ -70,16 +45,16 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=400, help="batches per round and server")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ["TRACKWELL_CONFIG_DIR"] = str(Path(tmp) / "config")  # the bootstrap writes the key here
-        on, on_url = start(Path(tmp) / "keys")
-        off, off_url = start(Path(tmp) / "none", "--auth", "none")
+        config = Path(tmp) / "config"  # both bootstraps write their keys here
+        on, on_url = start_server(Path(tmp) / "keys", None, config_dir=config)
+        off, off_url = start_server(Path(tmp) / "none", None, "--auth", "none", config_dir=config)
         key = _credentials.load(on_url)
         assert key is not None, "the keys server wrote no credential"
         clients = {"keys": Client(on_url, api_key=key.api_key, timeout=120), "none": Client(off_url, timeout=120)}
         clients["none"]._http.headers.pop("Authorization", None)  # the point: no key at all
         rates: dict[str, list[float]] = {"keys": [], "none": []}
         try:
-            for name, client in clients.items():
+            for client in clients.values():
                 client.send_batch("bench", "auth", "run", Batch(writer="run", records=[
                     RunStart(seq=1, ts=time.time(), entity="bench", project="auth", run_id="run")]))
             seq = step = 1
@@ -97,8 +72,7 @@ def main() -> None:
             for client in clients.values():
                 client.close()
             for proc in (on, off):
-                proc.terminate()
-                proc.wait(15)
+                stop_server(proc)
         per_request = args.rows_per_batch * len(KEYS)
         print(f"ingest over HTTP, {args.rounds} alternating rounds of {args.batches} batches x {args.rows_per_batch} rows "
               f"({per_request} points per request):")
