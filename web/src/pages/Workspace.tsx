@@ -1,0 +1,1 @@
+export default function Workspace() { return <p>Workspace</p>; }
