@@ -319,6 +319,15 @@ def own_keys_shown(w: World, c: Caller, t: str, body: Any) -> list[str]:
     return [f"LEAK: the key list of {owner} shows others' keys {sorted(strangers)}"] if strangers else []
 
 
+def workspace_buckets_shown(w: World, t: str, body: Any) -> list[str]:
+    """The batch answers for the run asked about: its history, or null for a run not there."""
+    run_id = w.base_runs.get(t, "no-such-run")
+    found = body["runs"].get(run_id, "absent")
+    if t in RUNS:
+        return [] if found and found["loss"]["count"] > 0 else [f"the buckets of {run_id} are missing: {found}"]
+    return [] if found is None else [f"a run not in the project answered {found}"]
+
+
 # -- the table: (method, path) -> rule ----------------------------------------------------------
 
 RUN = "/api/v1/runs/{entity}/{project}/{run_id}"
@@ -388,4 +397,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", RUN + "/history/export"): Rule(RUN_READ_TARGETS, read_run, get("/history/export")),
     ("GET", RUN + "/console"): Rule(RUN_READ_TARGETS, read_run, get("/console")),
     ("GET", RUN + "/events"): Rule(RUN_READ_TARGETS, read_run, get("/events")),
+    # the workspace's batch: a project's runs, like the run list (a run not there is null in a 200)
+    ("GET", "/api/v1/projects/{entity}/{project}/buckets"): Rule(
+        PROJECT_TARGETS, list_runs,
+        lambda w, c, t, ok: Call("GET", f"/projects/{project_of(t)}/buckets",
+                                 params={"runs": w.base_runs.get(t, "no-such-run"), "keys": "loss"}),
+        lambda w, c, t, body: workspace_buckets_shown(w, t, body)),
 }

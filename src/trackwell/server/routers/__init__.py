@@ -10,9 +10,10 @@ from trackwell.server.routers import (
        pages,
        records,
        runs,
+       workspace,
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router)
+       console.router, workspace.router)
 
 __all__ = ["ALL", "pages"]
