@@ -235,12 +235,6 @@ def records_batch(path: str) -> bytes:
     return encode(Batch(writer=uuid.uuid4().hex, records=records))
 
 
-def page(path: str) -> Call:
-    """The run page the SDK prints: a redirect to the API, whoever asks (it shows nothing)."""
-    entity, project, run_id = path.split("/")
-    return Call("GET", f"/{entity}/{project}/runs/{run_id}", api=False)
-
-
 def post_records(w: World, c: Caller, t: str, ok: bool) -> Call:
     path = new_run_in(t)
     return Call("POST", f"/runs/{path}/records", content=records_batch(path), headers=MSGPACK)
@@ -333,8 +327,6 @@ def workspace_buckets_shown(w: World, t: str, body: Any) -> list[str]:
 RUN = "/api/v1/runs/{entity}/{project}/{run_id}"
 RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/health"): Rule(NONE, public(200), lambda w, c, t, ok: Call("GET", "/health")),
-    ("GET", "/{entity}/{project}/runs/{run_id}"): Rule(
-        RUN_READ_TARGETS, public(307), lambda w, c, t, ok: page(run_of(w, t))),
     ("GET", "/api/v1/auth/whoami"): Rule(NONE, signed_in, lambda w, c, t, ok: Call("GET", "/auth/whoami")),
     ("POST", "/api/v1/auth/login"): Rule(
         NONE, public(200), lambda w, c, t, ok: Call("POST", "/auth/login", json={"api_key": w.login_key})),

@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 
 from trackwell import __version__, _credentials
-from trackwell.server import _errors, validation
+from trackwell.server import _errors, ui, validation
 from trackwell.server._catchup import catch_up_forever
 from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
 from trackwell.server._logging import RequestLog
@@ -22,7 +22,7 @@ from trackwell.server.auth._ratelimit import FailureLimit
 from trackwell.server.auth.guards import BrowserGuard, origin_of
 from trackwell.server.auth.routes import check_every_route_is_authorized
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
-from trackwell.server.routers import ALL, _deps, pages
+from trackwell.server.routers import ALL, _deps
 from trackwell.server.services import Services
 from trackwell.server.services.bootstrap import announce, bootstrap, reuse_local_login
 from trackwell.store import open_stores
@@ -75,7 +75,7 @@ def create_app(db_url: str, metrics_path: str | Path, *,
     checked = [Depends(_deps.checked_path)]  # entity/project/run id in a path: text a database can hold
     for router in ALL:
         app.include_router(router, prefix=API_PREFIX, dependencies=checked)
-    app.include_router(pages.router, dependencies=checked)  # outside the API prefix: the URLs the SDK prints
+    app.router.routes.extend(ui.routes())  # last: the page route answers every other path (see server/ui.py)
     check_every_route_is_authorized(app)
     app.state.auth_failures = FailureLimit(auth_failures_per_minute)
     _errors.install(app)

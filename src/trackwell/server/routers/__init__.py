@@ -7,7 +7,6 @@ from trackwell.server.routers import (
        health,
        history,
        lifecycle,
-       pages,
        records,
        runs,
        workspace,
@@ -16,4 +15,4 @@ from trackwell.server.routers import (
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
        console.router, workspace.router)
 
-__all__ = ["ALL", "pages"]
+__all__ = ["ALL"]
