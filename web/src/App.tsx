@@ -1,21 +1,45 @@
-import { lazy, Suspense } from "react";
-import { Route, Routes } from "react-router-dom";
+import { lazy, Suspense, useEffect } from "react";
+import { Route, Routes, useLocation } from "react-router-dom";
+import { Layout } from "./components/Layout";
+import { SessionGate } from "./components/SessionGate";
+import Home from "./pages/Home";
+import Login from "./pages/Login";
+import Projects from "./pages/Projects";
+import Runs from "./pages/Runs";
+import { routeChanged } from "./perf";
 
-// Charts (uPlot) and the run page load on demand: the runs table's bundle stays small.
+// Charts (uPlot), the run page and settings load on demand: the runs table's bundle stays small.
 const Workspace = lazy(() => import("./pages/Workspace"));
 const RunPage = lazy(() => import("./pages/RunPage"));
+const Settings = lazy(() => import("./pages/Settings"));
+
+function RouteTimer() {
+  const location = useLocation();
+  useEffect(routeChanged, [location.pathname]);
+  return null;
+}
 
 export function App() {
   return (
     <Suspense fallback={<p className="loading">Loading…</p>}>
+      <RouteTimer />
       <Routes>
-        <Route path="/login" element={<p>Login</p>} />
-        <Route path="/settings" element={<p>Settings</p>} />
-        <Route path="/:entity/:project/workspace" element={<Workspace />} />
-        <Route path="/:entity/:project/runs/:runId" element={<RunPage />} />
-        <Route path="/:entity/:project" element={<p>Runs</p>} />
-        <Route path="/:entity" element={<p>Projects</p>} />
-        <Route path="/" element={<p>Home</p>} />
+        <Route path="/login" element={<Login />} />
+        <Route
+          element={
+            <SessionGate>
+              <Layout />
+            </SessionGate>
+          }
+        >
+          <Route path="/" element={<Home />} />
+          <Route path="/settings" element={<Settings />} />
+          <Route path="/:entity" element={<Projects />} />
+          <Route path="/:entity/:project" element={<Runs />} />
+          <Route path="/:entity/:project/workspace" element={<Workspace />} />
+          <Route path="/:entity/:project/runs/:runId" element={<RunPage />} />
+          <Route path="*" element={<p className="empty">No page here.</p>} />
+        </Route>
       </Routes>
     </Suspense>
   );
