@@ -42,9 +42,10 @@ function EntitySwitcher() {
   const entities = [me.default_entity, ...me.teams.map((t) => t.name).filter((n) => n !== me.default_entity)];
   if (current && !entities.includes(current)) entities.push(current);
   return (
-    <label className="entity-switcher">
-      <span className="visually-hidden">Entity</span>
-      <select value={current} onChange={(event) => navigate(`/${encodeURIComponent(event.target.value)}`)}>
+    <span className="entity-switcher">
+      <label htmlFor="entity-switcher" className="visually-hidden">Entity</label>
+      <select id="entity-switcher" value={current}
+        onChange={(event) => navigate(`/${encodeURIComponent(event.target.value)}`)}>
         {!current && <option value="">Entity…</option>}
         {entities.map((name) => (
           <option key={name} value={name}>
@@ -52,7 +53,7 @@ function EntitySwitcher() {
           </option>
         ))}
       </select>
-    </label>
+    </span>
   );
 }
 

@@ -124,15 +124,15 @@ export default function Runs() {
       <FilterBuilder value={filters} fields={filterFields}
         onApply={(next) => setParam("filters", next ? JSON.stringify(next) : null)} />
       <div className="toolbar">
-        <label>
-          Group by{" "}
-          <select value={groupBy} onChange={(e) => setParam("group", e.target.value || null)}>
+        <span>
+          <label htmlFor="group-by">Group by</label>{" "}
+          <select id="group-by" value={groupBy} onChange={(e) => setParam("group", e.target.value || null)}>
             <option value="">nothing</option>
             {groupChoices.map((field) => (
               <option key={field} value={field}>{field}</option>
             ))}
           </select>
-        </label>
+        </span>
         <ColumnPicker visible={visible} onChange={setVisible} configKeys={configKeys} summaryKeys={summaryKeys} />
         <button type="button" onClick={() => void pages.refetch()} disabled={pages.isFetching}>Refresh</button>
         <span className="selection" aria-live="polite">

@@ -30,12 +30,12 @@ export function FilterBuilder({ value, onApply, fields }: Props) {
   const [jsonError, setJsonError] = useState<string | null>(null);
 
   useEffect(() => {
-    // the applied filter changed from outside (URL, back button): show it
+    // the applied filter changed (URL, back button, Apply): show it, in the JSON editor if that is
+    // open or the rows cannot show it
     const parsed = fromFilter(value);
-    if (parsed) {
-      setModel(parsed);
-      setJson(null);
-    } else setJson(JSON.stringify(value, null, 2));
+    if (parsed) setModel(parsed);
+    const text = JSON.stringify(value ?? {}, null, 2);
+    setJson((open) => (open === null && parsed ? null : text));
   }, [JSON.stringify(value ?? null)]);
 
   const update = (index: number, change: Partial<Condition>) =>
@@ -92,14 +92,14 @@ export function FilterBuilder({ value, onApply, fields }: Props) {
       {json === null ? (
         <>
           {model.conditions.length > 1 && (
-            <label className="combinator">
-              Match
-              <select value={model.combinator}
+            <span className="combinator">
+              <label htmlFor={`${id}-combinator`}>Match</label>
+              <select id={`${id}-combinator`} value={model.combinator}
                 onChange={(e) => setModel({ ...model, combinator: e.target.value as Combinator })}>
                 <option value="$and">all conditions</option>
                 <option value="$or">any condition</option>
               </select>
-            </label>
+            </span>
           )}
           {model.conditions.map((condition, index) => (
             <ConditionRow key={index} index={index} condition={condition} listId={id}

@@ -155,7 +155,7 @@ export function RunsTable(props: Props) {
                 {column.sortable ? (
                   <button type="button" className="sort" title={`Sort by ${column.id}`}
                     onClick={() => props.onHeaderClick(column.id)}>
-                    {/^(config|summary)\./.test(column.id) && <span className="key-source">{column.id.split(".")[0]}</span>}
+                    {/^(config|summary)\./.test(column.id) && <span className="key-source">{column.id.split(".")[0]} </span>}
                     {column.label}
                     <span aria-hidden="true">{active ? (sorted.desc ? " ▼" : " ▲") : ""}</span>
                   </button>

@@ -31,7 +31,8 @@ export const OPTIONAL_RUN_COLUMNS: ColumnSpec[] = [
 /** A config.<path> or summary.<key> column: labelled by its key (the header's title has the whole id). */
 export function keyColumn(id: string): ColumnSpec {
   const label = id.replace(/^(config|summary)\./, "");
-  return { id, label, width: Math.min(220, Math.max(90, label.length * 7 + 40)), sortable: true };
+  const source = id.length - label.length; // the small "config"/"summary" prefix in the header
+  return { id, label, width: Math.min(260, Math.max(110, (label.length + source * 0.7) * 7.5 + 24)), sortable: true };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

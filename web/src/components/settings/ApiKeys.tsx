@@ -24,6 +24,7 @@ export function ApiKeys() {
     setCreated(made);
     setName("");
     setDays("");
+    setReadOnly(false);
   };
   const revokeKey = (prefix: string, label: string) => {
     if (window.confirm(`Revoke the key ${label}? Scripts using it stop working at once.`)) revoke.mutate(prefix);

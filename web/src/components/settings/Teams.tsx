@@ -26,14 +26,14 @@ export function Teams() {
       <ErrorMessage error={teams.error} />
       {teams.data && teams.data.length === 0 && <p className="empty">You are in no team.</p>}
       {teams.data && teams.data.length > 0 && (
-        <label>
-          Team{" "}
-          <select value={current ?? ""} onChange={(e) => setChosen(e.target.value)}>
+        <>
+          <label htmlFor="team-choice">Team</label>{" "}
+          <select id="team-choice" value={current ?? ""} onChange={(e) => setChosen(e.target.value)}>
             {teams.data.map((team) => (
               <option key={team.name} value={team.name}>{team.name} ({team.role})</option>
             ))}
           </select>
-        </label>
+        </>
       )}
       {current && <Members team={current} />}
       <form className="inline" onSubmit={submit} aria-label="Create a team">
@@ -109,12 +109,10 @@ function Members({ team }: { team: string }) {
           <label>
             User <input value={user} required maxLength={64} onChange={(e) => setUser(e.target.value)} />
           </label>
-          <label>
-            Role{" "}
-            <select value={role} onChange={(e) => setRole(e.target.value as TeamRole)}>
-              {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
-            </select>
-          </label>
+          <label htmlFor={`new-member-role-${team}`}>Role</label>
+          <select id={`new-member-role-${team}`} value={role} onChange={(e) => setRole(e.target.value as TeamRole)}>
+            {ROLES.map((r) => <option key={r} value={r}>{r}</option>)}
+          </select>
           <button type="submit" disabled={setMember.isPending}>Add member</button>
         </form>
       )}
