@@ -55,7 +55,7 @@ export default function Workspace() {
     queries: runs.map((r) => ({
       queryKey: ["run-metrics", entity, project, r.id],
       queryFn: () => fetchMetrics(entity, project, r.id),
-      refetchInterval: isLive(r) ? 10_000 : (false as const),
+      refetchInterval: isLive(r) ? LIVE_MS : (false as const),
     })),
   });
   const metricsReady = metricQueries.every((q) => !q.isPending);

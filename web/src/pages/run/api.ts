@@ -38,7 +38,7 @@ export function useRunMetrics(entity: string, project: string, runId: string, li
   return useQuery({
     queryKey: ["run-metrics", entity, project, runId],
     queryFn: () => fetchMetrics(entity, project, runId),
-    refetchInterval: live ? 10_000 : false,
+    refetchInterval: live ? 5_000 : false,
     enabled,
   });
 }
