@@ -200,12 +200,12 @@ def test_paging_loads_more_runs_as_the_table_scrolls(logged_in_page: Any, seeded
 def test_running_runs_update_live(logged_in_page: Any, seeded: Seeded, tmp_path: Any) -> None:
     import trackwell
 
-    run = trackwell.init(project="live", name="still-going", settings={"base_url": seeded.url, "dir": str(tmp_path),
+    run = trackwell.init(project="live-table", name="still-going", settings={"base_url": seeded.url, "dir": str(tmp_path),
                                                                         "quiet": True})
     try:
         run.log({"loss": 1.0})
         page = logged_in_page
-        page.goto(f"{seeded.url}/{seeded.entity}/live")
+        page.goto(f"{seeded.url}/{seeded.entity}/live-table")
         expect(page.locator(f"{ROW} .badge")).to_have_text(["running"])
     finally:
         run.finish()
