@@ -68,7 +68,7 @@ export function MetricChart({ entity, project, metric, runs, settings, live = fa
       return runSeries(points, xValues(points, settings.xAxis, xKey), settings.smoothing, settings.logScale);
     });
     return { joined: joinRuns(series), count: total };
-  }, [query.data, runs, metric, settings]);
+  }, [query.data, runs, metric, settings.xAxis, settings.smoothing, settings.logScale]); // eslint-disable-line react-hooks/exhaustive-deps
 
   const joinedRef = useRef<Joined | null>(null);
   joinedRef.current = joined;

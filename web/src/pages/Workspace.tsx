@@ -48,8 +48,11 @@ export default function Workspace() {
     return asked.flatMap((id) => byId.get(id) ?? []);
   }, [runsQuery.data, asked]);
   const live = runs.some(isLive);
+  // one identity while the runs' ids and names stay (a live refetch changes their other fields)
+  const chartKey = JSON.stringify(runs.map((r) => [r.id, r.name ?? r.id]));
   const chartRuns: ChartRun[] = useMemo(
-    () => runs.map((r, i) => ({ id: r.id, name: r.name ?? r.id, color: runColor(i) })), [runs]);
+    () => (JSON.parse(chartKey) as [string, string][]).map(([id, name], i) => ({ id, name, color: runColor(i) })),
+    [chartKey]);
 
   const metricQueries = useQueries({
     queries: runs.map((r) => ({
@@ -64,7 +67,7 @@ export default function Workspace() {
   const keysText = [...all].sort().join("\n"); // one identity per set of keys, not per render
   const metricKeys = useMemo(() => (keysText ? keysText.split("\n") : []), [keysText]);
 
-  const settings = settingsFromParams(params);
+  const settings = useMemo(() => settingsFromParams(params), [params]);
   const onInteractive = useCallback((charts: number) => {
     measureFromNavigation("workspace:interactive", { charts, runs: runs.length, metrics: metricKeys.length });
   }, [runs.length, metricKeys.length]);

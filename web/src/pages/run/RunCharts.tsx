@@ -12,7 +12,7 @@ export function RunCharts({ run, metrics, live }: {
   run: Run; metrics: Record<string, MetricSummary> | undefined; live: boolean;
 }) {
   const [params, setParams] = useSearchParams();
-  const settings = settingsFromParams(params);
+  const settings = useMemo(() => settingsFromParams(params), [params]);
   const keys = useMemo(() => chartKeys(metrics), [metrics]);
   const runs = useMemo(() => [{ id: run.id, name: run.name ?? run.id, color: runColor(0) }], [run.id, run.name]);
   if (!metrics) return <p className="loading">Loading metrics…</p>;
