@@ -250,3 +250,29 @@ def test_settings_keys_and_team_members(logged_in_page: Any, seeded: Seeded) -> 
     expect(teams.get_by_label(f"Role of {PASSWORD_USER}")).to_have_count(0)
     members = {m["user"] for m in http.get(f"{seeded.url}/api/v1/teams/{TEAM}", timeout=10).json()["members"]}
     assert PASSWORD_USER not in members
+
+
+def test_a_lost_session_sends_the_browser_to_sign_in(logged_in_page: Any, seeded: Seeded) -> None:
+    page = logged_in_page
+    page.goto(seeded.project_url("nlp") + "?order=name")
+    expect(page.locator(ROW)).to_have_count(2)
+    page.context.clear_cookies()  # the session ended (expired, or logged out elsewhere)
+    page.get_by_role("button", name="Refresh").click()
+    page.wait_for_url(re.compile(r"/login\?next=%2F"))
+    assert query_of(page)["next"] == [f"/{seeded.entity}/nlp?order=name"]
+
+
+def test_a_server_without_auth_needs_no_sign_in(page: Any, seeded: Seeded, tmp_path: Any) -> None:
+    from servers import start_server
+
+    server = start_server(tmp_path / "open", "--auth", "none")
+    try:
+        page.goto(server.url + "/")
+        page.wait_for_url(f"{server.url}/{server.entity}")
+        expect(page.get_by_role("heading", level=1)).to_have_text(server.entity)
+        expect(page.get_by_role("button", name="Log out")).to_have_count(0)
+        page.get_by_role("link", name="Settings").click()
+        page.get_by_role("region", name="API keys").get_by_role("button", name="Create key").click()
+        expect(page.get_by_label("New API key")).to_contain_text("tw_")  # a state change without a CSRF token
+    finally:
+        server.stop()
