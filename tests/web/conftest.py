@@ -121,6 +121,18 @@ def _log_run(url: str, workdir: Path, project: str, name: str, config: dict[str,
     return run.id, loss
 
 
+def seed_project(seeded: Seeded, project: str, plan: list[tuple[str, dict[str, Any], str, str, int]],
+                 workdir: Path) -> dict[str, str]:
+    """SDK runs of ``plan`` (see RUN_PLAN) in ``project``: run name -> id, also kept in ``seeded``.
+    A test that needs a project's exact runs seeds its own: other tests add runs (forks) to theirs."""
+    seeded.runs[project] = {}
+    for name, config, group, job_type, exit_code in plan:
+        run_id, loss = _log_run(seeded.url, workdir, project, name, config, group, job_type, exit_code)
+        seeded.runs[project][name] = run_id
+        seeded.final_loss[run_id] = loss
+    return seeded.runs[project]
+
+
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory, ui_build: Path) -> Iterator[Seeded]:
     server = start_server(tmp_path_factory.mktemp("web-server"))
@@ -128,11 +140,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, ui_build: Path) -> Iterator
         seeded = Seeded(server, server.entity)
         workdir = tmp_path_factory.mktemp("web-runs")
         for project, plan in RUN_PLAN.items():
-            seeded.runs[project] = {}
-            for name, config, group, job_type, exit_code in plan:
-                run_id, loss = _log_run(server.url, workdir, project, name, config, group, job_type, exit_code)
-                seeded.runs[project][name] = run_id
-                seeded.final_loss[run_id] = loss
+            seed_project(seeded, project, plan, workdir)
         api = f"{server.url}/api/v1"
         http.post(f"{api}/users", json={"name": PASSWORD_USER, "password": PASSWORD}, timeout=10).raise_for_status()
         http.post(f"{api}/teams", json={"name": TEAM}, timeout=10).raise_for_status()

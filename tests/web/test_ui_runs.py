@@ -8,11 +8,27 @@ import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from conftest import PASSWORD, PASSWORD_USER, TEAM, Seeded, log_in_with_key, shoot
+import pytest
+from conftest import (
+    PASSWORD,
+    PASSWORD_USER,
+    RUN_PLAN,
+    TEAM,
+    Seeded,
+    log_in_with_key,
+    seed_project,
+    shoot,
+)
 from playwright.sync_api import expect
 from servers import http
 
 ROW = "[role=grid] [role=rowgroup] + [role=rowgroup] [role=row]"
+TABLE = "table"  # this module's own project (the vision runs again): nothing else adds runs to it
+
+
+@pytest.fixture(scope="module", autouse=True)
+def table_runs(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return seed_project(seeded, TABLE, RUN_PLAN["vision"], tmp_path_factory.mktemp("table-runs"))
 
 
 def run_names(page: Any) -> list[str]:
@@ -24,13 +40,13 @@ def query_of(page: Any) -> dict[str, list[str]]:
 
 
 def test_a_page_asks_for_sign_in_and_returns_there(page: Any, seeded: Seeded) -> None:
-    page.goto(seeded.project_url("vision") + "?order=name")
+    page.goto(seeded.project_url(TABLE) + "?order=name")
     page.wait_for_url(re.compile(r"/login\?next="))
     shoot(page, "login")
     log_in_with_key(page, seeded.url, "tw_notakey0_" + "x" * 43)
     expect(page.get_by_role("alert")).to_contain_text("key")  # the server's reason
     log_in_with_key(page, seeded.url, seeded.api_key)
-    page.wait_for_url(seeded.project_url("vision") + "?order=name")
+    page.wait_for_url(seeded.project_url(TABLE) + "?order=name")
     expect(page.locator(ROW)).to_have_count(4)
 
 
@@ -43,7 +59,7 @@ def test_password_sign_in_lands_on_the_own_entity_and_logs_out(page: Any, seeded
     page.wait_for_url(f"{seeded.url}/{PASSWORD_USER}")
     expect(page.get_by_role("heading", level=1)).to_have_text(PASSWORD_USER)
     expect(page.get_by_text("No projects you can read here")).to_be_visible()
-    page.goto(seeded.project_url("vision"))  # the admin's private project: alice may not read it
+    page.goto(seeded.project_url(TABLE))  # the admin's private project: alice may not read it
     expect(page.get_by_role("alert")).to_contain_text("not found")
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url("**/login")
@@ -54,23 +70,24 @@ def test_password_sign_in_lands_on_the_own_entity_and_logs_out(page: Any, seeded
 def test_projects_page_lists_projects_and_entities(logged_in_page: Any, seeded: Seeded) -> None:
     page = logged_in_page
     table = page.get_by_role("table", name=f"Projects of {seeded.entity}")
-    expect(table.get_by_role("row")).to_have_count(3)  # header + vision + nlp
-    expect(table.get_by_role("row", name=re.compile(r"vision 4 private"))).to_be_visible()
-    expect(table.get_by_role("row", name=re.compile(r"nlp 2 private"))).to_be_visible()
+    expect(table.get_by_role("row", name=re.compile(rf"^{TABLE} 4 private"))).to_be_visible()
+    expect(table.get_by_role("row", name=re.compile(r"^nlp 2 private"))).to_be_visible()
+    listed = http.get(f"{seeded.url}/api/v1/projects/{seeded.entity}", timeout=10).json()["projects"]
+    expect(table.get_by_role("row")).to_have_count(1 + len(listed))  # a header, then every project
     expect(page.get_by_role("navigation", name="Other entities").get_by_role("link", name=TEAM)).to_be_visible()
     expect(page.get_by_label("Entity", exact=True).locator("option")).to_have_text([seeded.entity, TEAM])
     shoot(page, "projects")
-    page.get_by_role("link", name="nlp").click()
-    page.wait_for_url(seeded.project_url("nlp"))
-    expect(page.locator(ROW)).to_have_count(2)
+    page.get_by_role("link", name=TABLE, exact=True).click()
+    page.wait_for_url(seeded.project_url(TABLE))
+    expect(page.locator(ROW)).to_have_count(4)
 
 
 def test_runs_table_sorts_on_the_server(logged_in_page: Any, seeded: Seeded) -> None:
     page = logged_in_page
-    page.goto(seeded.project_url("vision"))
+    page.goto(seeded.project_url(TABLE))
     expect(page.locator(ROW)).to_have_count(4)
     expect(page.locator(f"{ROW} .badge")).to_have_text(["failed", "finished", "finished", "finished"])  # newest first
-    by_loss = sorted(seeded.runs["vision"], key=lambda n: seeded.final_loss[seeded.runs["vision"][n]])
+    by_loss = sorted(seeded.runs[TABLE], key=lambda n: seeded.final_loss[seeded.runs[TABLE][n]])
 
     page.get_by_role("button", name="summary loss", exact=True).click()
     page.wait_for_url(re.compile(r"order=-summary\.loss"))
@@ -88,7 +105,7 @@ def test_runs_table_sorts_on_the_server(logged_in_page: Any, seeded: Seeded) -> 
 
 def test_runs_table_filters_with_the_builder(logged_in_page: Any, seeded: Seeded) -> None:
     page = logged_in_page
-    page.goto(seeded.project_url("vision"))
+    page.goto(seeded.project_url(TABLE))
     expect(page.locator(ROW)).to_have_count(4)
     page.get_by_role("button", name="+ Add filter").click()
     page.get_by_label("Field of condition 1").fill("config.batch")
@@ -121,25 +138,25 @@ def test_runs_table_filters_with_the_builder(logged_in_page: Any, seeded: Seeded
 
 def test_open_a_run_and_compare_two_in_the_workspace(logged_in_page: Any, seeded: Seeded) -> None:
     page = logged_in_page
-    page.goto(seeded.project_url("vision") + "?order=name")
+    page.goto(seeded.project_url(TABLE) + "?order=name")
     expect(page.locator(ROW)).to_have_count(4)
     page.get_by_role("checkbox", name="Select run resnet-a").check()
     page.get_by_role("checkbox", name="Select run vit-a").check()
     expect(page.get_by_text("2 selected")).to_be_visible()
     page.get_by_role("link", name="Compare 2 in workspace").click()
     page.wait_for_url(re.compile(r"/workspace\?runs="))
-    assert urlsplit(page.url).path == f"/{seeded.entity}/vision/workspace"
+    assert urlsplit(page.url).path == f"/{seeded.entity}/{TABLE}/workspace"
     ids = set(query_of(page)["runs"][0].split(","))
-    assert ids == {seeded.runs["vision"]["resnet-a"], seeded.runs["vision"]["vit-a"]}
+    assert ids == {seeded.runs[TABLE]["resnet-a"], seeded.runs[TABLE]["vit-a"]}
 
     page.go_back()
     page.get_by_role("link", name="resnet-b").click()
-    page.wait_for_url(f"{seeded.project_url('vision')}/runs/{seeded.runs['vision']['resnet-b']}")
+    page.wait_for_url(f"{seeded.project_url(TABLE)}/runs/{seeded.runs[TABLE]['resnet-b']}")
 
 
 def test_keyboard_moves_between_rows_selects_and_opens(logged_in_page: Any, seeded: Seeded) -> None:
     page = logged_in_page
-    page.goto(seeded.project_url("vision") + "?order=name")
+    page.goto(seeded.project_url(TABLE) + "?order=name")
     expect(page.locator(ROW)).to_have_count(4)
     page.locator(ROW).first.focus()
     page.keyboard.press("ArrowDown")
@@ -149,12 +166,12 @@ def test_keyboard_moves_between_rows_selects_and_opens(logged_in_page: Any, seed
     expect(page.locator(ROW).last).to_be_focused()
     page.keyboard.press("ArrowUp")
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{seeded.project_url('vision')}/runs/{seeded.runs['vision']['vit-a']}")
+    page.wait_for_url(f"{seeded.project_url(TABLE)}/runs/{seeded.runs[TABLE]['vit-a']}")
 
 
 def test_columns_and_grouping(logged_in_page: Any, seeded: Seeded) -> None:
     page = logged_in_page
-    page.goto(seeded.project_url("vision") + "?order=name")
+    page.goto(seeded.project_url(TABLE) + "?order=name")
     expect(page.locator(ROW)).to_have_count(4)
     page.get_by_text("Columns (").click()
     page.get_by_role("checkbox", name="config.model.arch").check()
@@ -254,12 +271,12 @@ def test_settings_keys_and_team_members(logged_in_page: Any, seeded: Seeded) -> 
 
 def test_a_lost_session_sends_the_browser_to_sign_in(logged_in_page: Any, seeded: Seeded) -> None:
     page = logged_in_page
-    page.goto(seeded.project_url("nlp") + "?order=name")
-    expect(page.locator(ROW)).to_have_count(2)
+    page.goto(seeded.project_url(TABLE) + "?order=name")
+    expect(page.locator(ROW)).to_have_count(4)
     page.context.clear_cookies()  # the session ended (expired, or logged out elsewhere)
     page.get_by_role("button", name="Refresh").click()
     page.wait_for_url(re.compile(r"/login\?next=%2F"))
-    assert query_of(page)["next"] == [f"/{seeded.entity}/nlp?order=name"]
+    assert query_of(page)["next"] == [f"/{seeded.entity}/{TABLE}?order=name"]
 
 
 def test_a_server_without_auth_needs_no_sign_in(page: Any, seeded: Seeded, tmp_path: Any) -> None:
