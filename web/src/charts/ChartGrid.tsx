@@ -9,6 +9,9 @@ import { MetricChart } from "./MetricChart";
 import type { ChartRun, ChartSettings } from "./types";
 
 const CHART_HEIGHT = 200;
+// the cell's height whether drawn or not (head, plot, two legend lines): nothing shifts as charts
+// load, and what is on screen at first is what stays there
+const CELL_HEIGHT = CHART_HEIGHT + 84;
 
 export interface ChartGridProps {
   entity: string;
@@ -24,14 +27,14 @@ export interface ChartGridProps {
 function LazyChart(props: { metric: string; grid: ChartGridProps; onVisible: (metric: string) => void;
                             onSettled: (metric: string, points: number) => void }) {
   const ref = useRef<HTMLDivElement>(null);
-  const { visible, seen } = useVisible(ref);
+  const { visible, seen, atFirst } = useVisible(ref);
   const { onVisible, metric } = props;
   useEffect(() => {
-    if (visible) onVisible(metric);
-  }, [visible, onVisible, metric]);
+    if (atFirst) onVisible(metric);
+  }, [atFirst, onVisible, metric]);
   const { entity, project, runs, settings, live } = props.grid;
   return (
-    <div ref={ref} className="chart-cell" style={{ minHeight: CHART_HEIGHT + 60 }}>
+    <div ref={ref} className="chart-cell" style={{ height: CELL_HEIGHT }}>
       {seen ? (
         <MetricChart entity={entity} project={project} metric={props.metric} runs={runs} settings={settings}
                      live={live} enabled={visible} height={CHART_HEIGHT} onSettled={props.onSettled} />
@@ -47,7 +50,7 @@ export function ChartGrid(props: ChartGridProps) {
   const shown = useMemo(() => sections(filterMetrics(props.metrics, query)), [props.metrics, query]);
   const count = shown.reduce((n, [, m]) => n + m.length, 0);
 
-  // charts seen before the page became interactive, and those of them drawn
+  // charts on screen when the page showed, and those of them drawn
   const progress = useRef({ waiting: new Set<string>(), settled: new Set<string>(), done: false });
   const check = useCallback(() => {
     const p = progress.current;

@@ -21,19 +21,29 @@ export function useWidth(ref: RefObject<HTMLElement | null>): number {
   return width;
 }
 
-/** Whether the element is on screen (within `marginPx`), and whether it ever was. Checked before
- * the first paint too (the observer reports a frame later), so charts on screen fetch at once. */
-export function useVisible(ref: RefObject<HTMLElement | null>, marginPx = 200): { visible: boolean; seen: boolean } {
-  const [state, setState] = useState({ visible: false, seen: false });
+export interface Visibility {
+  /** Within `marginPx` of the viewport now. */
+  visible: boolean;
+  /** Ever was. */
+  seen: boolean;
+  /** In the viewport itself when mounted. */
+  atFirst: boolean;
+}
+
+/** Whether the element is on screen (within `marginPx`, to fetch a little ahead of scrolling), and
+ * whether it ever was. Checked before the first paint too (the observer reports a frame later), so
+ * charts on screen fetch at once. */
+export function useVisible(ref: RefObject<HTMLElement | null>, marginPx = 200): Visibility {
+  const [state, setState] = useState<Visibility>({ visible: false, seen: false, atFirst: false });
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
     const rect = el.getBoundingClientRect();
-    if (rect.top < window.innerHeight + marginPx && rect.bottom > -marginPx) setState({ visible: true, seen: true });
+    if (rect.top < window.innerHeight && rect.bottom > 0) setState({ visible: true, seen: true, atFirst: true });
     const observer = new IntersectionObserver(
       (entries) => {
         const visible = entries[entries.length - 1].isIntersecting;
-        setState((old) => (old.visible === visible ? old : { visible, seen: old.seen || visible }));
+        setState((old) => (old.visible === visible ? old : { ...old, visible, seen: old.seen || visible }));
       },
       { rootMargin: `${marginPx}px` },
     );
