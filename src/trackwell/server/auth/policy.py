@@ -23,7 +23,7 @@ WRITER_ROLES = frozenset({"admin", "member"})
 class Action(enum.Enum):
     """What a route does; ``writes`` marks the ones a read-only key may not do."""
 
-    PUBLIC = ("public", False)  # no identity needed: health, login, the run page redirect
+    PUBLIC = ("public", False)  # no identity needed: health, login
     SIGNED_IN = ("signed_in", False)  # any identity: whoami, own teams and keys listed
     SELF_WRITE = ("self_write", True)  # any identity that may write: create a team, a key, revoke own key
     RUN_READ = ("run.read", False)  # a project and its runs: path {entity}/{project}
