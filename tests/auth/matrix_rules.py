@@ -332,6 +332,10 @@ RULES: dict[tuple[str, str], Rule] = {
         NONE, public(200), lambda w, c, t, ok: Call("POST", "/auth/login", json={"api_key": w.login_key})),
     ("POST", "/api/v1/auth/logout"): Rule(NONE, logout, logout_call),
     ("GET", "/api/v1/auth/session"): Rule(NONE, session, lambda w, c, t, ok: Call("GET", "/auth/session")),
+    ("POST", "/api/v1/auth/links"): Rule(NONE, self_write, lambda w, c, t, ok: Call("POST", "/auth/links", json={})),
+    # a link that is not one sends anybody to the login page (303), like a used or expired one
+    ("GET", "/api/v1/auth/link"): Rule(
+        NONE, public(303), lambda w, c, t, ok: Call("GET", "/auth/link", params={"token": "not-a-link"})),
     ("GET", "/api/v1/users"): Rule(NONE, server_read, lambda w, c, t, ok: Call("GET", "/users")),
     ("POST", "/api/v1/users"): Rule(
         NONE, server_write, lambda w, c, t, ok: Call("POST", "/users", json={"name": fresh("user")})),

@@ -17,6 +17,7 @@ _COMMANDS = {
     "login": "trackwell.cli.auth:login",
     "logout": "trackwell.cli.auth:logout",
     "whoami": "trackwell.cli.auth:whoami",
+    "open": "trackwell.cli.auth:open_ui",
     "users": "trackwell.cli.admin:users",
     "teams": "trackwell.cli.admin:teams",
     "keys": "trackwell.cli.admin:keys",

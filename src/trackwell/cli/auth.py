@@ -106,3 +106,33 @@ def _print_whoami(url: str, source: str | None, me: dict[str, Any]) -> None:
     for team in teams:
         t.add_row(escape(str(team.get("name"))), escape(str(team.get("role"))))
     out.print(t)
+
+
+def sign_in_link(client: Any, page: str = "/") -> str:
+    """A single-use URL (2 minutes) that signs a browser in with the client's key and opens ``page``."""
+    from urllib.parse import quote
+
+    link = client.request("POST", "/api/v1/auth/links", json={}, retry=False)
+    return f"{client.base_url}{link['path']}&next={quote(page, safe='/')}"
+
+
+@click.command("open")
+@host_option
+@click.argument("page", required=False, default="/")
+@click.option("--browser/--no-browser", default=True, show_default=True, help="Also start a web browser on it.")
+def open_ui(host: str, page: str, browser: bool) -> None:
+    """Open the web UI signed in as you: a single-use sign-in link (valid 2 minutes) to PAGE, e.g.
+    `trackwell open /lab/mnist` or a run URL the SDK printed."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(page)
+    page = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    with connect(host) as client:
+        url = sign_in_link(client, page)
+    console().print(f"Sign-in link (works once, for 2 minutes):\n{url}")
+    if browser:
+        import contextlib
+        import webbrowser
+
+        with contextlib.suppress(webbrowser.Error):
+            webbrowser.open(url)

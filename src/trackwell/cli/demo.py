@@ -64,6 +64,14 @@ def _train(base_url: str, workdir: Path) -> tuple[str, str, str]:
     return entity, project, run_id
 
 
+def _sign_in(url: str, page: str) -> str:
+    from trackwell.cli.auth import sign_in_link
+    from trackwell.transport import Client
+
+    with Client(url, max_attempts=1) as client:
+        return sign_in_link(client, page)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, help="Uses a free port if this one is taken.")
@@ -101,6 +109,10 @@ def demo(host: str, port: int, data_dir: Path | None, serve: bool) -> None:
         summary = {k: api_run.summary[k] for k in ("train/loss", "val/acc", "note") if k in api_run.summary}
         click.echo(f"  summary:   {summary}")
         click.echo(f"  API docs:  {url}/docs")
+        click.echo(f"  web UI:    {url}/{entity}/{project}/runs/{run_id}")
+        click.echo(f"  sign in:   {_sign_in(url, f'/{entity}/{project}/runs/{run_id}')}")
+        click.echo("             (works once, for 2 minutes; later: `trackwell open`, or the key in your "
+                   "credentials file)")
         if serve:
             click.echo("\nserver is running; press Ctrl-C to stop")
             server.wait()

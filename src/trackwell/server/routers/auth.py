@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from trackwell.server._encoding import request_body, respond
@@ -21,10 +21,12 @@ from trackwell.server.auth.policy import Action, Principal
 from trackwell.server.routers import _deps
 from trackwell.server.routers._bodies import body_of
 from trackwell.server.services import Unauthenticated
+from trackwell.server.services.accounts import LINK_SECONDS
 from trackwell.server.services.identity import SESSION_SECONDS
 
 router = APIRouter(prefix="/auth")
 _SIGNED_IN = Depends(require(Action.SIGNED_IN))
+_SELF_WRITE = Depends(require(Action.SELF_WRITE))
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 
 
@@ -56,9 +58,35 @@ async def login(request: Request) -> Response:
         limiter.failed(address)
         raise unauthenticated(str(exc)) from exc
     response = respond(request, {"user": who.name, "csrf_token": csrf})
+    _set_session(request, response, token)
+    return response
+
+
+@router.post("/links")
+async def create_login_link(request: Request, who: Principal = _SELF_WRITE) -> Response:
+    """A single-use link that signs a browser in as the caller (2 minutes): ``trackwell open``."""
+    token = await run_in_threadpool(_deps.accounts(request).login_link, who)
+    return respond(request, {"path": f"/api/v1/auth/link?token={token}", "expires_in": LINK_SECONDS})
+
+
+@router.get("/link", dependencies=[Depends(require(Action.PUBLIC))])
+async def open_login_link(request: Request, token: str = Query(..., max_length=128),
+                          next: str = Query("/", max_length=2048)) -> Response:
+    """Trade the link's token for a session cookie and go to ``next`` (a path on this server)."""
+    if not next.startswith("/") or next.startswith("//") or "\\" in next:
+        next = "/"  # never an open redirect
+    try:
+        session, _who, _csrf = await run_in_threadpool(_deps.accounts(request).open_link, token)
+    except Unauthenticated:
+        return RedirectResponse("/login?expired=1", status_code=303)
+    response = RedirectResponse(next, status_code=303)
+    _set_session(request, response, session)
+    return response
+
+
+def _set_session(request: Request, response: Response, token: str) -> None:
     response.set_cookie(SESSION_COOKIE, token, max_age=int(SESSION_SECONDS), httponly=True, samesite="lax",
                         secure=request.url.scheme == "https", path="/")
-    return response
 
 
 @router.post("/logout", dependencies=[Depends(require(Action.SIGNED_IN))])

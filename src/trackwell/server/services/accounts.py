@@ -21,6 +21,7 @@ from trackwell.store.metadata import Account, AccountError, AccountStore
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_KEY_DAYS = 3650
+LINK_SECONDS = 120.0
 
 
 def check_name(name: str, what: str) -> str:
@@ -67,6 +68,25 @@ class AccountsService:
         token, csrf = new_token(), new_token()
         self._accounts.create_session(digest(token), who.user_id, csrf, time.time() + SESSION_SECONDS)
         return token, who, csrf
+
+    def login_link(self, who: Principal) -> str:
+        """A single-use sign-in token for a browser, valid ``LINK_SECONDS`` (`trackwell open`,
+        `trackwell demo`): the CLI holds a key, the browser gets a session without typing it."""
+        token = new_token()
+        self._accounts.create_session(digest(token), who.user_id, new_token(), time.time() + LINK_SECONDS)
+        return token
+
+    def open_link(self, token: str) -> tuple[str, Principal, str]:
+        """Trade a sign-in link's token (once) for a browser session; ``Unauthenticated`` if it is
+        unknown, used or expired."""
+        found = self.identity.from_session(token)
+        self._accounts.delete_session(digest(token))
+        if found is None:
+            raise Unauthenticated("this sign-in link is unknown, used or expired; get a new one with `trackwell open`")
+        who = found[0]
+        session, csrf = new_token(), new_token()
+        self._accounts.create_session(digest(session), who.user_id, csrf, time.time() + SESSION_SECONDS)
+        return session, who, csrf
 
     def logout(self, token: str | None) -> None:
         if token:
