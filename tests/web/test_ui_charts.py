@@ -32,6 +32,15 @@ def marks(page: Any, name: str) -> list[dict[str, Any]]:
     return page.evaluate(f"performance.getEntriesByName({name!r}, 'mark').map(m => m.detail)")  # type: ignore[no-any-return]
 
 
+def redrawn(page: Any, metric: str, change: Any) -> dict[str, Any]:
+    """Do ``change`` and wait for the chart of ``metric`` to draw again: its new mark's detail."""
+    before = sum(m["metric"] == metric for m in marks(page, "chart:drawn"))
+    change()
+    page.wait_for_function(f"performance.getEntriesByName('chart:drawn', 'mark')"
+                           f".filter(m => m.detail.metric === {metric!r}).length > {before}")
+    return [m for m in marks(page, "chart:drawn") if m["metric"] == metric][-1]
+
+
 @pytest.fixture(scope="module")
 def long_run(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A run of LONG_STEPS steps in project "long"; its id."""
@@ -67,12 +76,14 @@ def test_run_page_shows_the_run_and_a_chart_of_every_point(logged_in_page: Any, 
     expect(chart(page, "loss").locator(".chart-legend")).to_contain_text("resnet-a")
     shoot(page, "run-charts")
 
-    page.get_by_label("Log scale").check()
+    assert redrawn(page, "loss", lambda: page.get_by_label("Log scale").check())["points"] == STEPS  # all > 0
     assert parse_qs(urlsplit(page.url).query)["log"] == ["1"]
-    expect(chart(page, "loss")).to_have_attribute("data-drawn", str(STEPS))  # every loss is > 0
-
-    page.get_by_label("X-axis").select_option("_runtime")
-    expect(chart(page, "loss")).to_have_attribute("data-drawn", str(STEPS))  # each step has its runtime
+    runtime_axis = redrawn(page, "loss", lambda: page.get_by_label("X-axis").select_option("_runtime"))
+    assert runtime_axis["points"] == STEPS  # each step has its runtime
+    acc_axis = redrawn(page, "loss", lambda: page.get_by_label("X-axis").select_option("acc"))
+    assert acc_axis["points"] == STEPS  # another metric, logged at the same steps
+    assert parse_qs(urlsplit(page.url).query)["x"] == ["acc"]
+    expect(chart(page, "loss").get_by_role("img")).to_have_attribute("aria-label", re.compile("over acc"))
 
 
 def test_console_text_is_shown_in_colour_and_searchable(logged_in_page: Any, seeded: Seeded) -> None:

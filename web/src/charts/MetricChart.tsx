@@ -57,8 +57,13 @@ export function MetricChart({ entity, project, metric, runs, settings, live = fa
     placeholderData: keepPreviousData,
   });
 
-  const { joined, count } = useMemo(() => {
+  const shown = useRef<{ joined: Joined | null; count: number }>({ joined: null, count: 0 });
+  shown.current = useMemo(() => {
     if (!query.data) return { joined: null, count: 0 };
+    // the previous query's data while a new x-axis key loads: it has no x values, keep the plot
+    if (query.isPlaceholderData && !keys.every((k) => Object.values(query.data.runs).some((r) => r && k in r))) {
+      return shown.current;
+    }
     let total = 0;
     const series = runs.map((run) => {
       const perKey = query.data.runs[run.id];
@@ -69,6 +74,7 @@ export function MetricChart({ entity, project, metric, runs, settings, live = fa
     });
     return { joined: joinRuns(series), count: total };
   }, [query.data, runs, metric, settings.xAxis, settings.smoothing, settings.logScale]); // eslint-disable-line react-hooks/exhaustive-deps
+  const { joined, count } = shown.current;
 
   const joinedRef = useRef<Joined | null>(null);
   joinedRef.current = joined;
