@@ -207,3 +207,25 @@ def test_a_fork_links_to_its_parent_and_its_events_say_who(logged_in_page: Any, 
     page.get_by_role("tab", name="Overview").click()
     page.locator(".facts").get_by_role("link", name=parent).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("vit-a")
+
+
+def test_console_pages_in_long_output(logged_in_page: Any, seeded: Seeded, tmp_path: Path) -> None:
+    import trackwell
+
+    run = trackwell.init(project="chatty", name="chatty", settings={"base_url": seeded.url, "dir": str(tmp_path),
+                                                                     "quiet": True})
+    for i in range(2500):
+        print(f"line {i:04d} of the output")
+    run.finish()
+    page = logged_in_page
+    page.goto(f"{seeded.project_url('chatty')}/runs/{run.id}?tab=console")
+    scroll = page.locator(".console-scroll")
+    expect(scroll).to_have_attribute("data-lines", "1000")  # the first page
+    assert page.locator(".console-line").count() < 200  # only the rows on screen are in the page
+    scroll.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+    expect(scroll).to_have_attribute("data-lines", "2000")  # the next page, as the end came into view
+    page.get_by_label("Search console").fill("line 2499")
+    expect(page.locator(".console-count")).to_contain_text("no matches in 2,000 loaded lines")
+    page.get_by_role("button", name="Load all lines").click()
+    expect(page.locator(".console-count")).to_have_text("1 of 1")
+    expect(page.locator(".console-line.current")).to_contain_text("line 2499 of the output")
