@@ -30,7 +30,7 @@ export interface Run {
   host: string | null;
   program: string | null;
   python?: string | null;
-  forked_from: string | null;
+  forked_from: { id: string; step: number } | null;
   created_by: string | null;
 }
 

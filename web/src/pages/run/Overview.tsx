@@ -8,13 +8,9 @@ import type { MetricSummary } from "./api";
 import { ConfigTree } from "./ConfigTree";
 import { SummaryTable } from "./SummaryTable";
 
-/** The server sends `{id, step}`; older clients may know it as the parent's id. */
 function forkOf(run: Run): { id: string; step: number | null } | null {
-  const f = run.forked_from as unknown;
-  if (!f) return null;
-  if (typeof f === "string") return { id: f, step: null };
-  const { id, step } = f as { id: string; step?: number };
-  return { id, step: step ?? null };
+  const f = run.forked_from;
+  return f ? { id: f.id, step: f.step ?? null } : null;
 }
 
 export function Overview({ run, metrics }: { run: Run; metrics: Record<string, MetricSummary> | undefined }) {
