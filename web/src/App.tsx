@@ -9,8 +9,14 @@ import Runs from "./pages/Runs";
 import { routeChanged } from "./perf";
 
 // Charts (uPlot), the run page and settings load on demand: the runs table's bundle stays small.
-const Workspace = lazy(() => import("./pages/Workspace"));
-const RunPage = lazy(() => import("./pages/RunPage"));
+const loadWorkspace = () => import("./pages/Workspace");
+const loadRunPage = () => import("./pages/RunPage");
+// The page a URL opens on starts loading with the app, not after the session check answers.
+const opening = window.location.pathname;
+if (/^\/[^/]+\/[^/]+\/runs\/[^/]+\/?$/.test(opening)) void loadRunPage();
+else if (/^\/[^/]+\/[^/]+\/workspace\/?$/.test(opening)) void loadWorkspace();
+const Workspace = lazy(loadWorkspace);
+const RunPage = lazy(loadRunPage);
 const Settings = lazy(() => import("./pages/Settings"));
 
 function RouteTimer() {
