@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +109,8 @@ def _locked() -> Iterator[dict[str, dict[str, str]]]:
         hosts = _read()
         yield hosts
         body = json.dumps({"version": 1, "hosts": hosts}, indent=2, sort_keys=True)
+        import tempfile  # only a write needs it (the SDK reads this file at every init)
+
         tmp_fd, tmp = tempfile.mkstemp(dir=directory, prefix=".credentials-")  # mkstemp creates 0600
         try:
             with os.fdopen(tmp_fd, "w", encoding="utf-8") as f:

@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI
 
@@ -82,7 +83,7 @@ def create_app(db_url: str, metrics_path: str | Path, *,
     _deps.install(app)  # the services' errors
     # inside RequestLog, so a refused body is still logged with its retry id
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
-    app.add_middleware(BrowserGuard, allowed_hosts=[h for u in urls for h in [_host(u)]] + list(allowed_hosts),
+    app.add_middleware(BrowserGuard, allowed_hosts=[*(urlsplit(u).hostname or "" for u in urls), *allowed_hosts],
                        allowed_origins=[*cors_origins, *(origin_of(u) for u in urls)])
     cors = list(cors_origins)
     if cors:
@@ -92,10 +93,4 @@ def create_app(db_url: str, metrics_path: str | Path, *,
                            allow_methods=["*"], allow_headers=["*"])
     app.add_middleware(RequestLog)
     return app
-
-
-def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).hostname or ""
 

@@ -33,6 +33,16 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def check_rate(request: Request) -> str:
+    """The client's address, after refusing it (429) while it is over its failed sign-ins."""
+    address = client_address(request)
+    wait = request.app.state.auth_failures.retry_after(address)
+    if wait is not None:
+        raise ApiError(429, f"too many failed sign-ins from {address}; try again in {wait:.0f} s",
+                       error="rate_limited", retry_after=round(wait))
+    return address
+
+
 def unauthenticated(detail: str) -> ApiError:
     return ApiError(401, detail, error="unauthenticated")
 
@@ -70,16 +80,12 @@ def require(action: Action) -> Requirement:
 
 def authenticate(request: Request, identity: Identity, optional: bool = False) -> Principal | None:
     limiter = request.app.state.auth_failures
-    address = client_address(request)
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, key = header.partition(" ")
         if optional:
             return None
-        wait = limiter.retry_after(address)
-        if wait is not None:
-            raise ApiError(429, f"too many failed sign-ins from {address}; try again in {wait:.0f} s",
-                           error="rate_limited", retry_after=round(wait))
+        address = check_rate(request)
         if scheme.lower() != "bearer" or not key.strip():
             limiter.failed(address)
             raise unauthenticated("the Authorization header must be 'Bearer <API key>'")

@@ -13,7 +13,7 @@ from trackwell.server._encoding import request_body, respond
 from trackwell.server._errors import ApiError
 from trackwell.server.auth.dependencies import (
     SESSION_COOKIE,
-    client_address,
+    check_rate,
     require,
     unauthenticated,
 )
@@ -46,11 +46,7 @@ async def login(request: Request) -> Response:
     body = await body_of(request, Login, '{"api_key": "tw_..."} or {"username": ..., "password": ...}')
     if (body.api_key is None) == (body.username is None):
         raise ApiError(422, "send either api_key, or username and password")
-    limiter, address = request.app.state.auth_failures, client_address(request)
-    wait = limiter.retry_after(address)
-    if wait is not None:
-        raise ApiError(429, f"too many failed sign-ins from {address}; try again in {wait:.0f} s",
-                       error="rate_limited", retry_after=round(wait))
+    limiter, address = request.app.state.auth_failures, check_rate(request)
     try:
         token, who, csrf = await run_in_threadpool(_deps.accounts(request).login, api_key=body.api_key,
                                                    username=body.username, password=body.password)

@@ -11,11 +11,12 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from trackwell.server import validation
-from trackwell.server._encoding import decode_body, request_body, respond
+from trackwell.server._encoding import request_body, respond
 from trackwell.server._errors import ApiError
 from trackwell.server.auth.dependencies import require
 from trackwell.server.auth.policy import Action, Principal
 from trackwell.server.routers import _deps
+from trackwell.server.routers._bodies import body_of
 from trackwell.server.routers.runs import RunFields, run_values
 from trackwell.server.services import Conflict
 
@@ -48,13 +49,6 @@ async def _call(fn: Callable[..., dict[str, Any]], request: Request, *args: Any)
     return respond(request, result)
 
 
-def _body(request: Request, body: bytes, kind: type[Any], example: str) -> Any:
-    try:
-        return decode_body(request, body or b"{}", kind)
-    except ValueError as exc:
-        raise ApiError(422, f"invalid body: {exc}; expected {example}") from exc
-
-
 @router.get(_RUN + "/resume", dependencies=[Depends(require(Action.RUN_READ))])
 async def resume(request: Request, entity: str, project: str, run_id: str) -> Response:
     """``{"run": {...}, "last_step": n or null, "next_step": n}``: where a resumed writer goes on."""
@@ -63,14 +57,14 @@ async def resume(request: Request, entity: str, project: str, run_id: str) -> Re
 
 @router.post(_RUN + "/rewind", openapi_extra=request_body(RewindBody))
 async def rewind(request: Request, entity: str, project: str, run_id: str, who: Principal | None = _WRITE) -> Response:
-    body = _body(request, await request.body(), RewindBody, '{"step": N}')
+    body = await body_of(request, RewindBody, '{"step": N}')
     return await _call(_deps.lifecycle(request).rewind, request, entity, project, run_id, body.step,
                        _deps.actor(who))
 
 
 @router.post(_RUN + "/fork", openapi_extra=request_body(ForkBody))
 async def fork(request: Request, entity: str, project: str, run_id: str, who: Principal | None = _WRITE) -> Response:
-    body = _body(request, await request.body(), ForkBody, '{"source": "<run id>", "step": N}')
+    body = await body_of(request, ForkBody, '{"source": "<run id>", "step": N}')
     fields = {k: v for k, v in run_values(body).items() if k not in ("source", "step")}
     try:
         validation.check_text(body.source, "source")

@@ -17,7 +17,7 @@ from trackwell.server.auth._secrets import check_password, digest, hash_password
 from trackwell.server.auth.policy import Principal, Target
 from trackwell.server.services._errors import Conflict, Forbidden, NotFound, Unauthenticated
 from trackwell.server.services.identity import SESSION_SECONDS, Identity, principal
-from trackwell.store.metadata import Account, AccountError, AccountStore
+from trackwell.store.metadata import Account, AccountStore, NameTaken, NoSuchAccount
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_KEY_DAYS = 3650
@@ -113,7 +113,7 @@ class AccountsService:
             raise ValueError("you cannot deactivate yourself; ask another admin")
         try:
             account = self._accounts.set_active(name, active, actor=who.name)
-        except AccountError as exc:
+        except NoSuchAccount as exc:
             raise NotFound(str(exc)) from exc
         self._changed()
         return account.public()
@@ -134,7 +134,7 @@ class AccountsService:
     def team(self, name: str) -> dict[str, Any]:
         try:
             return {"name": name, "members": self._accounts.team_members(name)}
-        except AccountError as exc:
+        except NoSuchAccount as exc:
             raise NotFound(str(exc)) from exc
 
     def set_member(self, who: Principal, team: str, user: str, role: str) -> dict[str, Any]:
@@ -142,9 +142,7 @@ class AccountsService:
             raise ValueError(f"role {role[:40]!r} is not one of {', '.join(policy.ROLES)}")
         try:
             self._accounts.set_member(team, user, role, actor=who.name)
-        except AccountError as exc:
-            if "service account" in str(exc):
-                raise ValueError(str(exc)) from exc
+        except NoSuchAccount as exc:
             raise NotFound(str(exc)) from exc
         self._changed()
         return self.team(team)
@@ -152,7 +150,7 @@ class AccountsService:
     def remove_member(self, who: Principal, team: str, user: str) -> dict[str, Any]:
         try:
             removed = self._accounts.remove_member(team, user, actor=who.name)
-        except AccountError as exc:
+        except NoSuchAccount as exc:
             raise NotFound(str(exc)) from exc
         if not removed:
             raise NotFound(f"{user} is not a member of team {team}")
@@ -222,7 +220,7 @@ class AccountsService:
             raise ValueError(f"visibility {visibility[:40]!r} is not one of {', '.join(policy.VISIBILITIES)}")
         try:
             self._accounts.set_visibility(entity, name, visibility, actor=who.name)
-        except AccountError as exc:
+        except NoSuchAccount as exc:
             raise NotFound(f"project {entity[:80]}/{name[:80]} not found") from exc
         self._changed()
         return self.project(who, entity, name)
@@ -241,8 +239,9 @@ class AccountsService:
     def _create(self, make: Any) -> Any:
         try:
             made = make()
-        except AccountError as exc:
-            text = str(exc)
-            raise (NotFound(text) if text.startswith("no ") else Conflict(text)) from exc
+        except NoSuchAccount as exc:
+            raise NotFound(str(exc)) from exc
+        except NameTaken as exc:
+            raise Conflict(str(exc)) from exc
         self._changed()
         return made

@@ -94,9 +94,6 @@ class Identity:
             self._keys[""] = (now + CACHE_SECONDS, who, "")
         return who
 
-    def account(self, name: str) -> Account | None:
-        return self._accounts.account_named(name)
-
     # -- targets ----------------------------------------------------------------------------
 
     def target(self, entity: str | None, project: str | None = None) -> Target:

@@ -2,7 +2,13 @@
 lines, the events outbox; one interface per concern (``_interfaces``), all implemented by
 ``MetadataStore`` over one SQLAlchemy engine."""
 
-from trackwell.store.metadata._accounts import Account, AccountError, KeyRow
+from trackwell.store.metadata._accounts import (
+    Account,
+    AccountError,
+    KeyRow,
+    NameTaken,
+    NoSuchAccount,
+)
 from trackwell.store.metadata._engine import normalize_url
 from trackwell.store.metadata._ingest import Acceptance
 from trackwell.store.metadata._interfaces import (
@@ -22,6 +28,6 @@ from trackwell.store.metadata._query_checks import explain_failure
 from trackwell.store.metadata._runs import MAX_LIMIT, filters_from_json
 from trackwell.store.metadata._store import MetadataStore
 
-__all__ = ["MAX_LIMIT", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore", "KeyRow", "ConsoleStore", "EventStore", "IngestLogStore",
+__all__ = ["MAX_LIMIT", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore", "KeyRow", "NameTaken", "NoSuchAccount", "ConsoleStore", "EventStore", "IngestLogStore",
            "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunStore", "StateStore", "WriterRow",
            "explain_failure", "filters_from_json", "normalize_url"]

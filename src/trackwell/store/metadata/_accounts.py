@@ -25,7 +25,15 @@ from trackwell.store.metadata._tables import (
 
 
 class AccountError(ValueError):
-    """A change the accounts cannot take: a name taken, an unknown user or team (the message says which)."""
+    """A change the accounts cannot take (the message says why)."""
+
+
+class NoSuchAccount(AccountError):
+    """No user, team or project by that name."""
+
+
+class NameTaken(AccountError):
+    """The name belongs to a user or team already (one namespace for both)."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +270,7 @@ class SqlAccountStore(Database):
             done = conn.execute(projects.update().where(projects.c.entity == entity, projects.c.name == project)
                                 .values(visibility=visibility)).rowcount
             if not done:
-                raise AccountError(f"project {entity}/{project} does not exist")
+                raise NoSuchAccount(f"project {entity}/{project} does not exist")
             _audit(conn, actor, "project.set_visibility", f"{entity}/{project}", {"visibility": visibility}, now)
 
     def projects_of(self, entity: str) -> list[dict[str, Any]]:
@@ -326,25 +334,25 @@ def _account(conn: sa.Connection, where: Any, order: Any = None) -> Account | No
 def _new_entity(conn: sa.Connection, name: str, kind: str, now: float) -> int:
     taken = conn.execute(sa.select(entities.c.kind).where(entities.c.name == name)).scalar()
     if taken is not None:
-        raise AccountError(f"the name {name!r} is taken (by a {taken}); user and team names share one namespace")
+        raise NameTaken(f"the name {name!r} is taken (by a {taken}); user and team names share one namespace")
     try:
         return int(conn.execute(entities.insert().values(name=name, kind=kind, created_at=now)
                                 .returning(entities.c.id)).scalar_one())
     except sa.exc.IntegrityError:  # taken concurrently (another request or server process)
-        raise AccountError(f"the name {name!r} is taken; user and team names share one namespace") from None
+        raise NameTaken(f"the name {name!r} is taken; user and team names share one namespace") from None
 
 
 def _entity_id(conn: sa.Connection, name: str, kind: str) -> int:
     found = conn.execute(sa.select(entities.c.id).where(entities.c.name == name, entities.c.kind == kind)).scalar()
     if found is None:
-        raise AccountError(f"no {kind} named {name!r}")
+        raise NoSuchAccount(f"no {kind} named {name!r}")
     return int(found)
 
 
 def _user_id(conn: sa.Connection, name: str) -> int:
     found = conn.execute(sa.select(users.c.id).select_from(_USERS).where(entities.c.name == name)).scalar()
     if found is None:
-        raise AccountError(f"no user named {name!r}")
+        raise NoSuchAccount(f"no user named {name!r}")
     return int(found)
 
 
