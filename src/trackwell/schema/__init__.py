@@ -10,6 +10,7 @@ from trackwell.schema.records import (
     DefineMetric,
     Exit,
     History,
+    HistoryBlock,
     Preempting,
     Record,
     RunStart,
@@ -18,6 +19,7 @@ from trackwell.schema.records import (
     decode_batch,
     decode_record,
     encode,
+    last_seq,
 )
 from trackwell.schema.summary import SUMMARY_MODES
 
@@ -32,6 +34,7 @@ __all__ = [
     "DefineMetric",
     "Exit",
     "History",
+    "HistoryBlock",
     "Preempting",
     "Record",
     "RunStart",
@@ -40,4 +43,5 @@ __all__ = [
     "decode_batch",
     "decode_record",
     "encode",
+    "last_seq",
 ]

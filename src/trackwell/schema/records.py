@@ -55,6 +55,33 @@ class History(Record, tag="history"):
     data: dict[str, Any]
 
 
+class HistoryBlock(Record, tag="rows"):
+    """Consecutive History rows of one writer, by column: seqs ``seq`` .. ``seq + n - 1``
+    (``last_seq``), ``ts`` the first row's. How rows are packed and unpacked is in
+    ``schema/blocks.py``; the journal (format 3) and uploads carry them, so a row costs ~10
+    bytes and no Python object of its own on the way to the server.
+
+    Each row's ``_timestamp`` is its ts and ``_runtime`` its ts - ``base`` (exact: the writer
+    computes it that way), so neither is stored per row.
+    """
+
+    n: int
+    step: int  # the first row's step
+    base: float  # every row's runtime is its ts - base
+    dts: list[int] = []  # n - 1 deltas between the rows' ts as float64 bit patterns (small ints)
+    dsteps: list[int] = []  # n - 1 step deltas; empty: each row is one step after the one before
+    keys: list[str] = []  # the block's key names
+    shapes: list[list[int]] = []  # each shape: indexes into keys, in the row's order
+    shape_of: list[int] = []  # each row's shape; empty: every row has shape 0
+    values: bytes = b""  # float64 little-endian: every row's values in its shape's order
+    ints: list[int] = []  # positions in values that were ints (restored as ints)
+    others: dict[int, Any] = {}  # positions whose value is not a number (bool, str, None, ...)
+
+    @property
+    def last_seq(self) -> int:
+        return self.seq + self.n - 1
+
+
 class ConfigUpdate(Record, tag="config"):
     data: dict[str, Any]
 
@@ -93,7 +120,7 @@ class Skipped(Record, tag="skipped"):
     reason: str
 
 
-AnyRecord = (RunStart | History | ConfigUpdate | SummaryUpdate | DefineMetric | Console | Exit | Preempting
+AnyRecord = (RunStart | History | HistoryBlock | ConfigUpdate | SummaryUpdate | DefineMetric | Console | Exit | Preempting
              | Skipped)
 
 
@@ -111,6 +138,8 @@ class Ack(msgspec.Struct, kw_only=True):
     writer: str
     applied_seq: int
     state: str | None = None  # the run's state after the batch: tells a client it was killed
+    # Seconds a client should leave between sends while the server is busy (None: its own pace).
+    flush_interval: float | None = None
 
 
 RESUME_MODES = ("must", "allow", "never", "auto")
@@ -126,6 +155,11 @@ def encode(obj: Any) -> bytes:
 
 def decode_record(data: bytes | memoryview) -> AnyRecord:
     return _record_decoder.decode(data)
+
+
+def last_seq(record: AnyRecord) -> int:
+    """The last seq a record covers (a ``HistoryBlock`` covers ``n``)."""
+    return record.seq + record.n - 1 if type(record) is HistoryBlock else record.seq
 
 
 def decode_batch(data: bytes) -> Batch:
