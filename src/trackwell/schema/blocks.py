@@ -165,6 +165,19 @@ def timestamps(block: HistoryBlock) -> list[float]:
     return array("d", array("q", bits).tobytes()).tolist()
 
 
+def last_ts(block: HistoryBlock) -> float:
+    """The last row's ts (one sum, no per-row work)."""
+    return _float_of(_bits_of(block.ts) + sum(block.dts))
+
+
+def last_runtime(block: HistoryBlock) -> float:
+    return last_ts(block) - block.base
+
+
+def last_step(block: HistoryBlock) -> int:
+    return block.step + (sum(block.dsteps) if block.dsteps else block.n - 1)
+
+
 def steps(block: HistoryBlock) -> list[int]:
     if not block.dsteps:
         return list(range(block.step, block.step + block.n))
@@ -236,3 +249,7 @@ def since(records: Sequence[AnyRecord], seq: int) -> list[AnyRecord]:
 
 def _bits_of(x: float) -> int:
     return int(array("q", array("d", [x]).tobytes())[0])
+
+
+def _float_of(bits: int) -> float:
+    return float(array("d", array("q", [bits]).tobytes())[0])
