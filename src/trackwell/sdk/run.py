@@ -68,6 +68,7 @@ class Run(RunBase):
         self._forked_from: int | None = None  # in a forked child: the parent's pid
         self._fork_warned = False
         self._normalize = RowNormalizer(bool(settings.strict))
+        self._keys: set[str] = set()  # keys log() has seen: their type is checked once
         self._setup(as_dict(config))
 
     # -- setup / teardown -----------------------------------------------------------------
@@ -241,41 +242,61 @@ class Run(RunBase):
         """Record metrics. Without ``step``, each call is one row at ``_step`` (auto-increment);
         ``commit=False`` or ``step=`` merges into the current row (W&B semantics). Safe to call
         from several threads: each call gets its own step, in the order the calls were made."""
-        try:
-            for k, v in data.items():
-                if type(v) not in PLAIN or type(k) is not str:
+        if type(data) is dict:
+            row = data.copy()
+            for v in row.values():
+                if type(v) is not float and type(v) not in PLAIN:  # floats first: the usual value
                     row = self._normalize(data)
                     break
             else:
-                row = dict(data)
-        except AttributeError:
-            row = self._normalize(data)  # not a mapping: raises a clear TypeError
+                if not self._keys.issuperset(row):  # keys seen before are str: not checked again
+                    row = self._new_keys(data, row)
+        else:
+            row = self._normalize(data)  # other mappings; not a mapping: raises a clear TypeError
         with self._step_lock:
             q = self._q
             if q is None:
                 return self._refused()
-            cur = self._step
-            if step is None:
-                s = cur
+            if step is None and commit is None:  # one call, one row: the common case
+                s = self._step
+                if s >= _STEP_END:
+                    raise _past_the_end(self.id, row, s)
+                q.append((row, s, True, _time()))
+                if row or self._pending:
+                    self._step = s + 1
+                    self._pending = False
             else:
-                s = step if type(step) is int else _as_step(step)
-                if s < cur:
-                    return self._ignore_lower_step(row, s, cur)
-            if s >= _STEP_END:
-                raise ValueError(f"log(step={s}) for keys {sorted(row)}: run {self.id} cannot go past step "
-                                 f"2**62 (the server's limit); nothing was logged")
-            if commit is None:
-                commit = step is None
-            q.append((row, s, commit, _time()))
-            pending = bool(row) or (self._pending and s == cur)
-            if commit:
-                self._step = s + 1 if pending else s
-                self._pending = False
-            else:
-                self._step = s
-                self._pending = pending
+                self._log_at(q, row, step, commit)
         if len(q) >= _WAKE_AT:
             self._writer.wake()
+
+    def _new_keys(self, data: dict[Any, Any], row: dict[Any, Any]) -> dict[str, Any]:
+        if all(type(k) is str for k in row):
+            self._keys.update(row)
+            return row
+        return self._normalize(data)
+
+    def _log_at(self, q: deque[ev.Event], row: dict[str, Any], step: Any, commit: bool | None) -> None:
+        """``log()`` with ``step=`` or ``commit=``: merging into the open row. Under the step lock."""
+        cur = self._step
+        if step is None:
+            s = cur
+        else:
+            s = step if type(step) is int else _as_step(step)
+            if s < cur:
+                return self._ignore_lower_step(row, s, cur)
+        if s >= _STEP_END:
+            raise _past_the_end(self.id, row, s)
+        if commit is None:
+            commit = step is None
+        q.append((row, s, commit, _time()))
+        pending = bool(row) or (self._pending and s == cur)
+        if commit:
+            self._step = s + 1 if pending else s
+            self._pending = False
+        else:
+            self._step = s
+            self._pending = pending
 
     def _ignore_lower_step(self, row: dict[str, Any], step: int, cur: int) -> None:
         if not self._lower_step_warned:
@@ -369,6 +390,11 @@ def _exit_code(code: int | None) -> int:
         return 0
     code = int(code)
     return code if -(2**31) <= code < 2**31 else 1
+
+
+def _past_the_end(run_id: str, row: dict[str, Any], step: int) -> ValueError:
+    return ValueError(f"log(step={step}) for keys {sorted(row)}: run {run_id} cannot go past step 2**62 "
+                      "(the server's limit); nothing was logged")
 
 
 def _as_step(step: Any) -> int:

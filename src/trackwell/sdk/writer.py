@@ -35,6 +35,7 @@ from trackwell.sdk.errors import warn
 from trackwell.sdk.journal import JournalWriter
 
 _INT64_MIN, _UINT64_END = -(2**63), 2**64
+_CHUNK = 8192  # events applied per journal write: bounds the records held in memory
 
 
 class Writer:
@@ -80,7 +81,8 @@ class Writer:
         self._thread.start()
 
     def wake(self) -> None:
-        self._wake.set()
+        if not self._wake.is_set():  # log() calls this on every call while the queue is long
+            self._wake.set()
 
     def summary_view(self) -> dict[str, Any]:
         return self.mirror.view()
@@ -123,35 +125,43 @@ class Writer:
             raise
 
     def drain(self) -> None:
+        """Apply what is queued and write it, a chunk at a time: a caller logging faster than
+        this thread keeps up still gets its rows written (and its memory back) as they go."""
         self.draining = True
-        records = self._backlog
-        self._backlog = []
-        q, handlers, on_log = self.queue, self._handlers, self._on_log
+        q = self.queue
         try:
-            while q:
-                event = q.popleft()
-                try:
-                    if type(event) is tuple:  # a log row: the hot path (unpacking beats *event)
-                        row, step, commit, ts = event
-                        on_log(row, step, commit, ts, records)
-                    else:
-                        handlers[type(event)](event, records)
-                except Exception as exc:  # noqa: BLE001 - one bad event must not stop the writer
-                    warn(f"trackwell writer skipped an event: {type(exc).__name__}: {exc}")
-            if records:
-                self._write(records)
-            self._journal.sync_if_due()  # a quiet spell still reaches the disk within fsync_interval
+            while True:
+                self._apply(min(len(q), _CHUNK))
+                self._journal.sync_if_due()  # a quiet spell still reaches the disk within fsync_interval
+                if not q:
+                    return
         finally:
             self.draining = False
+
+    def _apply(self, n: int) -> None:
+        """Turn the next ``n`` queued events into records and write them."""
+        records = self._backlog
+        self._backlog = []
+        q, handlers, rows = self.queue, self._handlers, self._rows
+        try:
+            while n > 0 and q:
+                event = q.popleft()
+                try:
+                    if type(event) is tuple:  # a log row: the hot path
+                        n -= rows(event, n, records)
+                        continue
+                    handlers[type(event)](event, records)
+                except Exception as exc:  # noqa: BLE001 - one bad event must not stop the writer
+                    warn(f"trackwell writer skipped an event: {type(exc).__name__}: {exc}")
+                n -= 1
+            if records:
+                self._write(records)
+        finally:
             barriers, self._barriers = self._barriers, []
             for done in barriers:
                 done.set()
 
     def _write(self, records: list[AnyRecord]) -> None:
-        for record in records:
-            if not record.seq:  # numbered only now, so a skipped event never leaves a gap
-                self.seq += 1
-                record.seq = self.seq
         try:
             try:
                 self._journal.append(records)
@@ -192,6 +202,38 @@ class Writer:
 
     # -- history rows ---------------------------------------------------------------------
 
+    def _rows(self, event: ev.LogRow, n: int, records: list[AnyRecord]) -> int:
+        """The log row ``event`` and those queued right behind it, up to ``n`` events in all;
+        returns how many it took. One call, one committed row is the common case and is done
+        inline (the row is the copy log() made: it becomes the record's data)."""
+        q, last, modes, started, append = self.queue, self._last, self._modes, self._started, records.append
+        seq, taken = self.seq, 0
+        try:
+            while True:
+                taken += 1
+                row, step, commit, ts = event
+                if commit and row and not self._row:
+                    runtime = ts - started
+                    row["_runtime"] = runtime  # after the user's keys: the journal packs on that order
+                    row["_timestamp"] = ts
+                    last.update(row)
+                    last["_step"] = step
+                    if modes:
+                        self.mirror.aggregate(row, step)
+                    seq += 1
+                    append(History(seq=seq, ts=ts, step=step, runtime=runtime, data=row))
+                else:
+                    self.seq = seq
+                    try:
+                        self._on_log(row, step, commit, ts, records)
+                    finally:
+                        seq = self.seq
+                if taken == n or not q or type(q[0]) is not tuple:
+                    return taken
+                event = q.popleft()  # type: ignore[assignment]  # a tuple: checked just above
+        finally:
+            self.seq = seq
+
     def _on_log(self, row: dict[str, Any], step: int, commit: bool, ts: float,
                 records: list[AnyRecord]) -> None:
         if self._row and step != self._row_step:
@@ -213,7 +255,12 @@ class Writer:
         last["_step"] = self._row_step
         if self._modes:
             self.mirror.aggregate(data, self._row_step)
-        records.append(History(seq=0, ts=ts, step=self._row_step, runtime=runtime, data=data))
+        records.append(History(seq=self._next_seq(), ts=ts, step=self._row_step, runtime=runtime, data=data))
+
+    def _next_seq(self) -> int:
+        """Records are numbered as they are made, in order; a skipped event never takes one."""
+        self.seq += 1
+        return self.seq
 
     # -- everything else ------------------------------------------------------------------
 
@@ -222,26 +269,26 @@ class Writer:
             self._emit(records)
 
     def _on_config(self, event: ev.ConfigChange, records: list[AnyRecord]) -> None:
-        records.append(ConfigUpdate(seq=0, ts=event.ts, data=event.data))
+        records.append(ConfigUpdate(seq=self._next_seq(), ts=event.ts, data=event.data))
 
     def _on_summary(self, event: ev.SummaryChange, records: list[AnyRecord]) -> None:
         self.mirror.assign(event.update, event.remove)
-        records.append(SummaryUpdate(seq=0, ts=event.ts, update=event.update, remove=event.remove))
+        records.append(SummaryUpdate(seq=self._next_seq(), ts=event.ts, update=event.update, remove=event.remove))
 
     def _on_metric(self, event: ev.MetricDefinition, records: list[AnyRecord]) -> None:
         if event.summary is not None:
             self.mirror.define(event.name, event.summary)
-        records.append(DefineMetric(seq=0, ts=event.ts, name=event.name, summary=event.summary,
+        records.append(DefineMetric(seq=self._next_seq(), ts=event.ts, name=event.name, summary=event.summary,
                                     step_metric=event.step_metric))
 
     def _on_console(self, event: ev.ConsoleLines, records: list[AnyRecord]) -> None:
-        records.append(Console(seq=0, ts=event.ts, stream=event.stream, lines=event.lines))
+        records.append(Console(seq=self._next_seq(), ts=event.ts, stream=event.stream, lines=event.lines))
 
     def _on_exit(self, event: ev.Exited, records: list[AnyRecord]) -> None:
-        records.append(Exit(seq=0, ts=event.ts, exit_code=event.code, runtime=event.ts - self._started))
+        records.append(Exit(seq=self._next_seq(), ts=event.ts, exit_code=event.code, runtime=event.ts - self._started))
 
     def _on_preempting(self, event: ev.PreemptingNow, records: list[AnyRecord]) -> None:
-        records.append(Preempting(seq=0, ts=event.ts))
+        records.append(Preempting(seq=self._next_seq(), ts=event.ts))
 
     def _on_barrier(self, event: ev.Barrier, _records: list[AnyRecord]) -> None:
         self._barriers.append(event.done)
