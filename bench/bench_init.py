@@ -16,38 +16,39 @@ import subprocess
 import sys
 import tempfile
 
-# The child prints "import+init finish" seconds; rows are built before the clock starts.
+# The child prints import+init and finish in seconds, wall then CPU (this process's threads: wandb's
+# service process is not counted); rows are built before the clock starts.
 CHILD = {
     "trackwell": (
         "import time\n"
         "rows = [{{f'metric_{{j}}': i * 0.001 + j for j in range(10)}} for i in range({rows})]\n"
-        "t0 = time.perf_counter()\n"
+        "c0, t0 = time.process_time(), time.perf_counter()\n"
         "import trackwell\n"
         "run = trackwell.init(project='bench', mode='offline', dir={dir!r}, settings={{'quiet': True}})\n"
-        "t1 = time.perf_counter()\n"
+        "c1, t1 = time.process_time(), time.perf_counter()\n"
         "for row in rows:\n"
         "    run.log(row)\n"
-        "t2 = time.perf_counter()\n"
+        "c2, t2 = time.process_time(), time.perf_counter()\n"
         "run.finish(quiet=True)\n"
-        "print(t1 - t0, time.perf_counter() - t2)\n"
+        "print(t1 - t0, time.perf_counter() - t2, c1 - c0, time.process_time() - c2)\n"
     ),
     "wandb": (
         "import time\n"
         "rows = [{{f'metric_{{j}}': i * 0.001 + j for j in range(10)}} for i in range({rows})]\n"
-        "t0 = time.perf_counter()\n"
+        "c0, t0 = time.process_time(), time.perf_counter()\n"
         "import wandb\n"
         "run = wandb.init(project='bench', mode='offline', dir={dir!r})\n"
-        "t1 = time.perf_counter()\n"
+        "c1, t1 = time.process_time(), time.perf_counter()\n"
         "for row in rows:\n"
         "    run.log(row)\n"
-        "t2 = time.perf_counter()\n"
+        "c2, t2 = time.process_time(), time.perf_counter()\n"
         "run.finish()\n"
-        "print(t1 - t0, time.perf_counter() - t2)\n"
+        "print(t1 - t0, time.perf_counter() - t2, c1 - c0, time.process_time() - c2)\n"
     ),
 }
 
 
-def measure(name: str, trials: int, rows: int) -> list[tuple[float, float]] | None:
+def measure(name: str, trials: int, rows: int) -> list[tuple[float, ...]] | None:
     try:
         __import__(name)
     except ImportError:
@@ -58,8 +59,7 @@ def measure(name: str, trials: int, rows: int) -> list[tuple[float, float]] | No
         for _ in range(trials):
             out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                  env={"WANDB_SILENT": "true", "PATH": "/usr/bin:/bin"})
-            start, finish = out.stdout.strip().splitlines()[-1].split()
-            times.append((float(start), float(finish)))
+            times.append(tuple(float(x) for x in out.stdout.strip().splitlines()[-1].split()))
     return times
 
 
@@ -83,13 +83,14 @@ def main() -> None:
             if times is None:
                 print(f"  {name:10s} not installed (pip install -e '.[bench]' to compare)")
                 continue
-            totals = [start + finish for start, finish in times]
+            totals = [t[0] + t[1] for t in times]
             median = statistics.median(totals)
             ours = ours or median
             ratio = "" if name == "trackwell" else f"  ({median / ours:,.1f}x trackwell)"
             print(f"  {name:10s} total  {_ms(totals)}{ratio}")
-            print(f"  {'':10s} import+init {statistics.median([s for s, _ in times]) * 1e3:7.1f} ms   "
-                  f"finish {statistics.median([f for _, f in times]) * 1e3:7.1f} ms (medians)")
+            med = [statistics.median(t[i] for t in times) * 1e3 for i in range(4)]
+            print(f"  {'':10s} import+init {med[0]:7.1f} ms   finish {med[1]:7.1f} ms   "
+                  f"(medians; cpu {med[2]:.1f} + {med[3]:.1f} ms)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """``Run``: a run that records. ``log()`` is the hot path: a type check per value, a copy, and
 under one lock the step arithmetic and a deque append (so the queue's order is the steps' order,
-whatever thread logs); the writer thread does the rest.
+whatever thread logs); the writer thread does the rest. A caller that logs faster than the writer
+keeps up (a tight loop of log() calls and nothing else) waits for it at ``_MAX_QUEUED`` rows, so
+the queue's memory, and what ``finish()`` has left to write, stay bounded.
 
 Lifecycle (docs/lifecycle.md): ``init`` (start.py) resolves resume/rewind/fork (``resume.py``,
 ``_online.py``); the process end becomes the exit code (``exits.py``); signals flush and finish
@@ -48,7 +50,8 @@ if TYPE_CHECKING:
 
 _time = time.time
 _monotonic = time.monotonic
-_WAKE_AT = 4096  # queued log calls that wake the writer early: bounds memory in tight loops
+_WAKE_AT = 4096  # queued log calls that wake the writer early
+_MAX_QUEUED = 16384  # queued log calls at which log() waits for the writer (~10 MB of 10-float rows)
 _STEP_END = 2**62 + 1  # the server accepts steps up to 2**62 (headroom for bucket arithmetic in int64)
 
 
@@ -267,8 +270,11 @@ class Run(RunBase):
                     self._pending = False
             else:
                 self._log_at(q, row, step, commit)
-        if len(q) >= _WAKE_AT:
+        n = len(q)
+        if n >= _WAKE_AT:
             self._writer.wake()
+            if n >= _MAX_QUEUED:
+                self._writer.make_room(_MAX_QUEUED)
 
     def _new_keys(self, data: dict[Any, Any], row: dict[Any, Any]) -> dict[str, Any]:
         if all(type(k) is str for k in row):

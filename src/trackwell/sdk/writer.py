@@ -36,6 +36,7 @@ from trackwell.sdk.journal import JournalWriter
 
 _INT64_MIN, _UINT64_END = -(2**63), 2**64
 _CHUNK = 8192  # events applied per journal write: bounds the records held in memory
+_STALL = 5.0  # seconds log() waits for a writer that makes no progress (make_room)
 
 
 class Writer:
@@ -59,6 +60,9 @@ class Writer:
         self._stopping = False
         self._backlog: list[AnyRecord] = []  # records a failed write must not lose
         self._barriers: list[threading.Event] = []
+        self._room = threading.Event()  # set when the queue is below _room_at (make_room)
+        self._room_at = 0
+        self._stalled = False
         self._write_warned = False
         self._repair_warned = False
         # history row being built (commit=False / step= merging)
@@ -83,6 +87,19 @@ class Writer:
     def wake(self) -> None:
         if not self._wake.is_set():  # log() calls this on every call while the queue is long
             self._wake.set()
+
+    def make_room(self, limit: int) -> None:
+        """Wait until the queue is worked down below ``limit // 2`` (log() found ``limit`` events
+        queued). A writer that makes no progress for ``_STALL`` seconds (a hung disk) is not
+        waited for again until it does: logging slows down, it never stops."""
+        room = self._room
+        room.clear()
+        if self._stalled or len(self.queue) < limit or not self._thread.is_alive():
+            return
+        self._room_at = limit // 2
+        self._wake.set()
+        if not room.wait(_STALL):
+            self._stalled = True
 
     def summary_view(self) -> dict[str, Any]:
         return self.mirror.view()
@@ -160,6 +177,10 @@ class Writer:
             barriers, self._barriers = self._barriers, []
             for done in barriers:
                 done.set()
+            if self._room_at and len(q) < self._room_at:
+                self._room_at = 0
+                self._stalled = False
+                self._room.set()
 
     def _write(self, records: list[AnyRecord]) -> None:
         try:
