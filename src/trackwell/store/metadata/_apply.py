@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from trackwell.schema import (
     AnyRecord,
@@ -16,12 +15,15 @@ from trackwell.schema import (
     DefineMetric,
     Exit,
     History,
+    HistoryBlock,
     Preempting,
     RunStart,
     Skipped,
     SummaryUpdate,
 )
-from trackwell.schema.summary import KeyStats, advance_step, summarize
+from trackwell.schema.blocks import last_runtime
+from trackwell.schema.summary import STEP, KeyStats, history_summary, summary_mode
+from trackwell.store.metadata import _summaries
 from trackwell.store.metadata._lifecycle import (
     CRASHED,
     PREEMPTING,
@@ -29,43 +31,20 @@ from trackwell.store.metadata._lifecycle import (
     exit_state,
     for_update,
 )
+from trackwell.store.metadata._summaries import ABSENT, KEEP, insert_for
 from trackwell.store.metadata._tables import (
     console_lines,
     events,
-    metric_summaries,
     run_writers,
     runs,
 )
 
-
-def insert_for(conn: sa.Connection, table: sa.Table) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (same API on SQLite and PostgreSQL)."""
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+__all__ = ["APPLY", "add_event", "apply_records", "insert_for", "mark_preempting", "touch"]
 
 
 def add_event(conn: sa.Connection, kind: str, run_pk: int, payload: dict[str, Any], now: float,
               actor: str | None = None) -> None:
     conn.execute(events.insert().values(kind=kind, run_pk=run_pk, payload=payload, created_at=now, actor=actor))
-
-
-def _merge_metric_summaries(conn: sa.Connection, run_pk: int, stats: dict[str, KeyStats]) -> dict[str, KeyStats]:
-    merged = dict(stats)
-    keys = list(stats)
-    ms = metric_summaries.c
-    for i in range(0, len(keys), 500):
-        rows = conn.execute(sa.select(ms.key, ms.count, ms.sum, ms.min, ms.max, ms.last, ms.last_step)
-                            .where(ms.run_pk == run_pk, ms.key.in_(keys[i:i + 500])))
-        for key, count, total, lo, hi, last, last_step in rows:
-            merged[key] = KeyStats(count, total, lo, hi, last, last_step).merged(stats[key])
-    if merged:
-        stmt = insert_for(conn, metric_summaries)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[ms.run_pk, ms.key],
-            set_={c: stmt.excluded[c] for c in ("last", "last_step", "min", "max", "count", "sum")})
-        conn.execute(stmt, [{"run_pk": run_pk, "key": k, "last": s.last, "last_step": s.last_step,
-                             "min": s.min, "max": s.max, "count": s.count, "sum": s.sum}
-                            for k, s in merged.items()])
-    return merged
 
 
 def touch(conn: sa.Connection, run: dict[str, Any], run_pk: int, now: float) -> None:
@@ -90,21 +69,34 @@ class _Applying:
     def __init__(self, conn: sa.Connection, run_pk: int, writer: str, now: float) -> None:
         self.conn, self.run_pk, self.writer, self.now = conn, run_pk, writer, now
         row = conn.execute(for_update(sa.select(runs).where(runs.c.pk == run_pk), conn)).mappings().one()
+        self.before: dict[str, Any] = dict(row)
         self.run: dict[str, Any] = dict(row)
-        for key in ("config", "summary", "metric_modes"):
+        for key in ("config", "metric_modes"):
             self.run[key] = dict(self.run[key])
-        self.pinned: set[str] = set(self.run["pinned"])
+        self.pins: dict[str, Any] = {}  # summary keys the user set (or deleted: ABSENT) in this batch
         self.console_rows: list[dict[str, Any]] = []
-        self.history_seqs: list[int] = []
+        self.history: list[int] = []  # [first seq, last seq, rows] of the batch's history rows
 
     def event(self, kind: str, payload: dict[str, Any]) -> None:
         add_event(self.conn, kind, self.run_pk, payload, self.now)
 
 
+    def rows(self, first: int, last: int, runtime: float) -> None:
+        """History rows ``first``..``last`` (seqs) were applied; the last one at ``runtime``."""
+        if self.history:
+            self.history[1:] = [last, self.history[2] + last - first + 1]
+        else:
+            self.history = [first, last, last - first + 1]
+        self.run["runtime"] = max(self.run["runtime"] or 0.0, runtime)
+
+
+# History values are in the batch statistics (``stats``); the records only move the runtime.
 def _history(a: _Applying, rec: History) -> None:
-    # its points are in the batch statistics (``stats``); the row keeps the runtime
-    a.history_seqs.append(rec.seq)
-    a.run["runtime"] = max(a.run["runtime"] or 0.0, rec.runtime)
+    a.rows(rec.seq, rec.seq, rec.runtime)
+
+
+def _history_block(a: _Applying, rec: HistoryBlock) -> None:
+    a.rows(rec.seq, rec.last_seq, last_runtime(rec))
 
 
 def _run_start(a: _Applying, rec: RunStart) -> None:
@@ -128,12 +120,9 @@ def _config(a: _Applying, rec: ConfigUpdate) -> None:
 
 
 def _summary(a: _Applying, rec: SummaryUpdate) -> None:
-    summary = a.run["summary"]
-    summary.update(rec.update)
-    a.pinned.update(rec.update)
+    a.pins.update(rec.update)
     for key in rec.remove:  # stays pinned: later history must not bring it back
-        summary.pop(key, None)
-        a.pinned.add(key)
+        a.pins[key] = ABSENT
 
 
 def _define_metric(a: _Applying, rec: DefineMetric) -> None:
@@ -168,9 +157,44 @@ def _skipped(_a: _Applying, _rec: Skipped) -> None:
 
 # Every record type and what applying it does (``tests/store`` checks that none is missing).
 APPLY: dict[type, Callable[[_Applying, Any], None]] = {
-    History: _history, RunStart: _run_start, ConfigUpdate: _config, SummaryUpdate: _summary,
+    History: _history, HistoryBlock: _history_block, RunStart: _run_start, ConfigUpdate: _config, SummaryUpdate: _summary,
     DefineMetric: _define_metric, Console: _console, Exit: _exit, Preempting: _preempting, Skipped: _skipped,
 }
+
+
+def _summarize(a: _Applying, stats: dict[str, KeyStats], others_last: dict[str, tuple[int, Any]]) -> int:
+    """Write the summary rows of the keys this batch touched (no other key is read or written);
+    returns how many keys the run did not have before."""
+    keys = dict.fromkeys([*stats, *others_last, *a.pins, *([STEP] if stats else [])])
+    if not keys:
+        return 0
+    found = _summaries.stored(a.conn, a.run_pk, keys)
+    modes = a.run["metric_modes"]
+    rows: dict[str, tuple[Any, bool, KeyStats | None]] = {}
+    for key in keys:
+        old = found.get(key) or _summaries.KeyRow()
+        merged = old.stats
+        if key in stats:
+            merged = stats[key] if merged is None else merged.merged(stats[key])
+        value: Any = KEEP
+        if key in a.pins:
+            value = a.pins[key]
+        elif not old.pinned and (key in stats or key in others_last):
+            mode = summary_mode(modes, key) if modes else "last"
+            found_value, history_value = history_summary(merged, others_last.get(key), mode)
+            if found_value:
+                value = history_value
+        rows[key] = (value, old.pinned or key in a.pins, merged)
+    if stats and STEP not in a.pins and not (STEP in found and found[STEP].pinned):
+        rows[STEP] = (_advanced_step(a, max(s.last_step for s in stats.values())), False, None)
+    _summaries.write(a.conn, a.run_pk, rows)
+    return sum(1 for key in keys if key not in found and key != STEP)
+
+
+def _advanced_step(a: _Applying, last_step: int) -> int:
+    """``_step``: the highest step logged (W&B's summary carries it too)."""
+    current = _summaries.value_of(a.conn, a.run_pk, STEP)
+    return last_step if not isinstance(current, int) else max(current, last_step)
 
 
 def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequence[AnyRecord],
@@ -184,22 +208,18 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
     touch(conn, a.run, run_pk, now)
     for rec in records:
         APPLY[type(rec)](a, rec)
-    run, pinned = a.run, a.pinned
-    merged = _merge_metric_summaries(conn, run_pk, stats)
-    summarize(run["summary"], pinned, run["metric_modes"], merged, others_last)
-    if stats:
-        advance_step(run["summary"], pinned, max(s.last_step for s in stats.values()))
+    new_keys = _summarize(a, stats, others_last)
     if a.console_rows:
         conn.execute(console_lines.insert(), a.console_rows)
-    if a.history_seqs:
-        a.event("metrics_applied", {"writer": writer, "first_seq": a.history_seqs[0], "last_seq": a.history_seqs[-1],
-                                    "rows": len(a.history_seqs), "points": sum(s.count for s in stats.values()),
-                                    "keys": sorted(set(stats) | set(others_last))})
-
-    run["pinned"] = sorted(pinned)
+    if a.history:  # compact: counts, never the keys (a run may have 10,000)
+        first, last, rows = a.history
+        a.event("metrics_applied", {"writer": writer, "first_seq": first, "last_seq": last, "rows": rows,
+                                    "points": sum(s.count for s in stats.values()),
+                                    "keys": len(stats.keys() | others_last.keys()), "new_keys": new_keys})
+    run = a.run
     run["updated_at"] = now
-    conn.execute(runs.update().where(runs.c.pk == run_pk).values(
-        {k: v for k, v in run.items() if k not in ("pk", "entity", "project", "run_id", "created_at")}))
+    changed = {k: v for k, v in run.items() if v != a.before[k]}
+    conn.execute(runs.update().where(runs.c.pk == run_pk).values(changed))
     stmt = insert_for(conn, run_writers).values(run_pk=run_pk, writer=writer, applied_seq=records[-1].seq)
     conn.execute(stmt.on_conflict_do_update(index_elements=[run_writers.c.run_pk, run_writers.c.writer],
                                             set_={"applied_seq": stmt.excluded.applied_seq}))

@@ -5,6 +5,10 @@ before strings, missing/null/other values last in either direction. Each rank fi
 of the value slots, so a cursor only compares the slots its rank fills; that keeps keyset
 pagination exact with NULLs and mixed types.
 
+A run's summary is in ``run_summary`` (a row per key): each ``summary.<key>`` a query names is
+that table outer-joined once on (run, key) (``Sources``), so a missing key reads as NULL, as a
+missing JSON path does.
+
 Filters, orders and cursors come from clients: ``_query_checks`` bounds them before any SQL is
 built. ``$regex`` patterns are RE2 syntax (no backreferences or lookaround): linear time on
 SQLite, and a time budget per statement on both databases (``_engine``).
@@ -19,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from trackwell.store.metadata._engine import REGEX_FUNCTIONS, compile_regex
 from trackwell.store.metadata._query_checks import (
@@ -32,9 +37,9 @@ from trackwell.store.metadata._query_checks import (
     kind_of,
     shown,
 )
-from trackwell.store.metadata._tables import runs
+from trackwell.store.metadata._tables import run_summary, runs
 
-__all__ = ["QueryError", "compile_filters", "decode_cursor", "encode_cursor", "keyset_after", "order_components"]
+__all__ = ["QueryError", "Sources", "compile_filters", "decode_cursor", "encode_cursor", "keyset_after", "order_components"]
 
 
 # API field name -> column. Aliases follow W&B's public API names.
@@ -63,15 +68,38 @@ _FIELDS_HELP = ("state, name, group, job_type, tags, created_at, updated_at, hea
 _COMPARE = {"$gt": "__gt__", "$gte": "__ge__", "$lt": "__lt__", "$lte": "__le__"}
 
 
+class Sources:
+    """What a runs query reads from: ``runs``, and each summary key it names joined once."""
+
+    def __init__(self) -> None:
+        self._summary: dict[str, sa.FromClause] = {}
+
+    def summary_value(self, key: str) -> sa.ColumnElement[Any]:
+        """The JSON value of the run's summary key (NULL when it has none)."""
+        alias = self._summary.get(key)
+        if alias is None:
+            alias = self._summary[key] = run_summary.alias(f"summary_{len(self._summary)}")
+        return alias.c.value
+
+    def from_clause(self) -> sa.FromClause:
+        joined: sa.FromClause = runs
+        for key, alias in self._summary.items():
+            joined = joined.outerjoin(alias, sa.and_(alias.c.run_pk == runs.c.pk, alias.c.key == key))
+        return joined
+
+
 class _JsonPath:
-    """Typed views of one value inside a JSON column, for the current dialect."""
+    """Typed views of one value inside a JSON column (``parts`` empty: the whole value), for the
+    current dialect."""
 
     def __init__(self, column: sa.ColumnElement[Any], parts: list[str], dialect: str) -> None:
-        if not parts or any(not p for p in parts):
+        if any(not p for p in parts):
             raise QueryError(f"empty path in field {column.name}.{shown('.'.join(parts))}")
         if dialect == "postgresql":
-            self.typeof: sa.ColumnElement[Any] = sa.func.jsonb_typeof(sa.func.jsonb_extract_path(column, *parts))
-            raw = sa.func.jsonb_extract_path_text(column, *parts)
+            value = sa.func.jsonb_extract_path(column, *parts) if parts else column
+            self.typeof: sa.ColumnElement[Any] = sa.func.jsonb_typeof(value)
+            raw = (sa.func.jsonb_extract_path_text(column, *parts) if parts
+                   else sa.type_coerce(column, JSONB).op("#>>")(sa.literal_column("'{}'")))
             self.rank: sa.ColumnElement[Any] = sa.case(
                 (self.typeof == "number", 0), (self.typeof == "string", 1), (self.typeof == "boolean", 2), else_=3)
             self.num: sa.ColumnElement[Any] = sa.case(
@@ -93,13 +121,14 @@ class _JsonPath:
             self.is_null = sa.or_(self.typeof.is_(None), self.typeof == "null")
 
 
-def _json_field(field: str, dialect: str) -> _JsonPath | None:
+def _json_field(field: str, dialect: str, sources: Sources) -> _JsonPath | None:
     head, _, rest = field.partition(".")
     if head == "config" and rest:
         return _JsonPath(runs.c.config, rest.split("."), dialect)
     if head in ("summary", "summary_metrics") and rest:
         # Summary keys are flat ("train/loss"); dots are part of the key.
-        return _JsonPath(runs.c.summary, [rest], dialect)
+        check_text(rest, "summary key")
+        return _JsonPath(sources.summary_value(rest), [], dialect)
     return None
 
 
@@ -116,8 +145,8 @@ def _scalar_kind(field: str, op: str, value: Any) -> str:
 
 
 class _Filters:
-    def __init__(self, dialect: str) -> None:
-        self.dialect = dialect
+    def __init__(self, dialect: str, sources: Sources) -> None:
+        self.dialect, self.sources = dialect, sources
 
     def compile(self, spec: Any) -> sa.ColumnElement[bool]:
         if not isinstance(spec, dict):
@@ -139,7 +168,7 @@ class _Filters:
         ops = cond if isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond) else {"$eq": cond}
         if field == "tags":
             return sa.and_(*(self._tags(op, v) for op, v in ops.items()))
-        path = _json_field(field, self.dialect)
+        path = _json_field(field, self.dialect, self.sources)
         if path is not None:
             return sa.and_(*(self._json(field, path, op, v) for op, v in ops.items()))
         column = _COLUMNS.get(field)
@@ -264,19 +293,19 @@ def _parse_time(field: str, value: str) -> float:
         raise QueryError(f"filter on {shown(field)}: {shown(value)} is not Unix seconds or an ISO 8601 time") from exc
 
 
-def compile_filters(spec: Any, dialect: str) -> sa.ColumnElement[bool]:
+def compile_filters(spec: Any, dialect: str, sources: Sources) -> sa.ColumnElement[bool]:
     check_spec(spec)
-    return _Filters(dialect).compile(spec)
+    return _Filters(dialect, sources).compile(spec)
 
 
-def order_components(order: str, dialect: str) -> list[tuple[sa.ColumnElement[Any], bool]]:
+def order_components(order: str, dialect: str, sources: Sources) -> list[tuple[sa.ColumnElement[Any], bool]]:
     """``-summary.loss`` -> [(expr, descending), ...] ending with the primary key."""
     check_text(order, "order")
     if len(order) > MAX_FIELD_CHARS:
         raise QueryError(f"order {shown(order)} is longer than {MAX_FIELD_CHARS} characters")
     descending = order.startswith("-")
     field = order.lstrip("+-").strip()
-    path = _json_field(field, dialect)
+    path = _json_field(field, dialect, sources)
     if path is not None:
         values = [path.num, path.text]
         rank = path.rank

@@ -10,26 +10,27 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from trackwell.schema.summary import KeyStats, summarize
-from trackwell.store.metadata import _query
+from trackwell.schema.summary import KeyStats, history_summary, summary_mode
+from trackwell.store.metadata import _query, _summaries
 from trackwell.store.metadata._accounts import ensure_project
 from trackwell.store.metadata._apply import add_event, insert_for
 from trackwell.store.metadata._database import Database
 from trackwell.store.metadata._lifecycle import for_update
 from trackwell.store.metadata._names import display_name
 from trackwell.store.metadata._query_checks import explain_failure
-from trackwell.store.metadata._tables import metric_summaries, runs
+from trackwell.store.metadata._tables import runs
 from trackwell.store.metrics import HistoryStats, Segment
 
 MAX_LIMIT = 1000
 _RUN_FIELDS = ("name", "group", "job_type", "tags", "notes", "config")
 
 
-def run_to_api(row: Any) -> dict[str, Any]:
+def run_to_api(row: Any, summary: dict[str, Any]) -> dict[str, Any]:
+    """A ``runs`` row and its summary (``_summaries``) as the API shows a run."""
     return {
         "entity": row.entity, "project": row.project, "id": row.run_id, "name": row.name,
         "group": row.group, "job_type": row.job_type, "tags": row.tags, "notes": row.notes,
-        "state": row.state, "exit_code": row.exit_code, "config": row.config, "summary": row.summary,
+        "state": row.state, "exit_code": row.exit_code, "config": row.config, "summary": summary,
         "created_at": row.created_at, "updated_at": row.updated_at, "heartbeat_at": row.heartbeat_at,
         "runtime": row.runtime, "host": row.host, "program": row.program, "python": row.python,
         "forked_from": None if row.fork_parent is None else {"id": row.fork_parent, "step": row.fork_step},
@@ -49,11 +50,12 @@ class SqlRunStore(Database):
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(runs).where(
                 runs.c.entity == entity, runs.c.project == project, runs.c.run_id == run_id)).first()
-        return None if row is None else run_to_api(row)
+            return None if row is None else run_to_api(row, _summaries.summaries_of(conn, [row.pk])[row.pk])
 
     def run_by_pk(self, run_pk: int) -> dict[str, Any]:
         with self.engine.connect() as conn:
-            return run_to_api(conn.execute(sa.select(runs).where(runs.c.pk == run_pk)).one())
+            row = conn.execute(sa.select(runs).where(runs.c.pk == run_pk)).one()
+            return run_to_api(row, _summaries.summaries_of(conn, [run_pk])[run_pk])
 
     def ensure_run(self, entity: str, project: str, run_id: str, **fields: Any) -> int:
         """The run's pk, creating the run (and its run_created event) when it does not exist."""
@@ -70,7 +72,7 @@ class SqlRunStore(Database):
                 runs.c.entity == entity, runs.c.project == project)).scalar_one()
             fields = {**fields, "name": display_name(count + 1)}
         values = {"entity": entity, "project": project, "run_id": run_id, "tags": [], "config": {},
-                  "summary": {}, "pinned": [], "metric_modes": {}, "console_count": 0, "state": "running",
+                  "metric_modes": {}, "console_count": 0, "state": "running",
                   "created_at": now, "updated_at": now, **fields}
         stmt = insert_for(conn, runs).values(values).on_conflict_do_nothing(
             index_elements=[runs.c.entity, runs.c.project, runs.c.run_id]).returning(runs.c.pk)
@@ -110,19 +112,21 @@ class SqlRunStore(Database):
         cannot be answered as asked is a ``QueryError`` naming the problem."""
         if not 1 <= limit <= MAX_LIMIT:
             raise _query.QueryError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
-        components = _query.order_components(order or "-created_at", self.dialect)
+        sources = _query.Sources()
+        components = _query.order_components(order or "-created_at", self.dialect, sources)
         where = [runs.c.entity == entity, runs.c.project == project]
         if filters:
-            where.append(_query.compile_filters(filters, self.dialect))
+            where.append(_query.compile_filters(filters, self.dialect, sources))
         if cursor:
             where.append(_query.keyset_after(components, _query.decode_cursor(cursor)))
         keys = [expr.label(f"_o{i}") for i, (expr, _) in enumerate(components)]
-        stmt = (sa.select(runs, *keys).where(*where)
+        stmt = (sa.select(runs, *keys).select_from(sources.from_clause()).where(*where)
                 .order_by(*(expr.desc() if desc else expr.asc() for expr, desc in components))
                 .limit(limit + 1))
         try:
             with self.engine.connect() as conn:
                 rows = conn.execute(stmt).all()
+                summaries = _summaries.summaries_of(conn, [r.pk for r in rows[:limit]])
         except sa.exc.DBAPIError as exc:  # a $regex over the time budget, or one PostgreSQL refuses
             problem = explain_failure(exc, filters)
             if problem is None:
@@ -133,7 +137,7 @@ class SqlRunStore(Database):
             rows = rows[:limit]
             last = rows[-1]._mapping
             next_cursor = _query.encode_cursor([last[f"_o{i}"] for i in range(len(components))])
-        return [run_to_api(r) for r in rows], next_cursor
+        return [run_to_api(r, summaries[r.pk]) for r in rows], next_cursor
 
     def lineage(self, entity: str, project: str, run_id: str) -> tuple[int, list[Segment]] | None:
         """The run's pk and the segments its history is read from: itself, then for a fork each
@@ -193,27 +197,21 @@ class SqlRunStore(Database):
             add_event(conn, "run_rewound", run_pk, {"step": step, "hidden_points": hidden}, now, actor)
 
     def _rebuild_summaries(self, conn: sa.Connection, run_pk: int, stats: HistoryStats, now: float) -> None:
-        row = conn.execute(for_update(sa.select(runs).where(runs.c.pk == run_pk), conn)).mappings().one()
-        pinned = set(row["pinned"])
+        modes = conn.execute(for_update(sa.select(runs.c.metric_modes).where(runs.c.pk == run_pk), conn)).scalar_one()
+        pins = _summaries.pinned_values(conn, run_pk)  # the user's values stay
         merged = {key: KeyStats(*values) for key, values in stats.numeric.items()}
-        conn.execute(metric_summaries.delete().where(metric_summaries.c.run_pk == run_pk))
-        if merged:
-            conn.execute(metric_summaries.insert(), [
-                {"run_pk": run_pk, "key": k, "last": s.last, "last_step": s.last_step, "min": s.min,
-                 "max": s.max, "count": s.count, "sum": s.sum} for k, s in merged.items()])
-        summary = {k: v for k, v in row["summary"].items() if k in pinned}
-        summarize(summary, pinned, row["metric_modes"], merged, stats.others)
+        rows: dict[str, tuple[Any, bool, KeyStats | None]] = {}
+        for key in dict.fromkeys([*merged, *stats.others]):
+            found, value = history_summary(merged.get(key), stats.others.get(key), summary_mode(modes, key))
+            rows[key] = (value if found else _summaries.ABSENT, False, merged.get(key))
+        rows.update((key, (value, True, merged.get(key))) for key, value in pins.items())
+        _summaries.replace(conn, run_pk, rows)
         runtime = merged["_runtime"].last if "_runtime" in merged else 0.0
-        conn.execute(runs.update().where(runs.c.pk == run_pk).values(
-            summary=summary, runtime=runtime, updated_at=now))
+        conn.execute(runs.update().where(runs.c.pk == run_pk).values(runtime=runtime, updated_at=now))
 
     def metric_summaries(self, run_pk: int) -> dict[str, dict[str, Any]]:
-        ms = metric_summaries.c
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(metric_summaries).where(ms.run_pk == run_pk).order_by(ms.key)).mappings()
-            return {r["key"]: {"last": r["last"], "last_step": r["last_step"], "min": r["min"], "max": r["max"],
-                               "count": r["count"], "mean": r["sum"] / r["count"] if r["count"] else None}
-                    for r in rows}
+            return _summaries.key_statistics(conn, run_pk)
 
 
 def filters_from_json(text: str | None) -> Any:

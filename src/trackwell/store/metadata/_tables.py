@@ -15,6 +15,8 @@ metadata = sa.MetaData()
 
 # JSONB on PostgreSQL so filters and ordering can reach inside config and summaries.
 Json = sa.JSON().with_variant(JSONB(), "postgresql")
+# The same, where Python None is SQL NULL (no value) and ``sa.JSON.NULL`` is JSON null.
+NullableJson = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class _RawFloat(sa.Float[float]):
@@ -58,9 +60,7 @@ runs = sa.Table(
     sa.Column("state", sa.String(32), nullable=False),
     sa.Column("exit_code", sa.Integer),
     sa.Column("config", Json, nullable=False),
-    sa.Column("summary", Json, nullable=False),
-    # Summary keys set explicitly by the user: history no longer changes them.
-    sa.Column("pinned", Json, nullable=False),
+    # The summary is in ``run_summary``, one row per key.
     # DefineMetric summary modes: {name or glob: "min" | "max" | "mean" | "last" | "none"}.
     sa.Column("metric_modes", Json, nullable=False),
     sa.Column("console_count", sa.Integer, nullable=False),
@@ -136,17 +136,24 @@ ingest_quarantine = sa.Table(
     sa.Column("created_at", sa.Float(precision=53), nullable=False),
 )
 
-metric_summaries = sa.Table(
-    "metric_summaries",
+# A run's summary, one row per key, so a batch writes only the keys it changes (a run may have
+# 10,000 of them). ``value``: what the summary shows (SQL NULL: the key is not in it); ``pinned``:
+# set or deleted by the user, history no longer changes it; the rest: statistics of the key's
+# numeric history (``count`` 0: none), which min/max/mean summaries and the metrics route read.
+run_summary = sa.Table(
+    "run_summary",
     metadata,
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.String(512), primary_key=True),
-    sa.Column("last", ExactFloat),
-    sa.Column("last_step", sa.BigInteger),
+    sa.Column("value", NullableJson),
+    sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("sum", ExactFloat),
     sa.Column("min", ExactFloat),
     sa.Column("max", ExactFloat),
-    sa.Column("count", sa.BigInteger, nullable=False),
-    sa.Column("sum", ExactFloat),
+    sa.Column("last", ExactFloat),
+    sa.Column("last_step", sa.BigInteger),
+    sqlite_with_rowid=False,  # rows clustered by (run, key): a run's keys are one range
 )
 
 console_lines = sa.Table(
@@ -170,6 +177,8 @@ events = sa.Table(
     sa.Column("created_at", sa.Float(precision=53), nullable=False),
     sa.Column("actor", sa.String(128)),  # the user who made the change (None: the server itself)
 )
+sa.Index("ix_events_run", events.c.run_pk, events.c.id)  # a run's events by cursor
+sa.Index("ix_events_kind_created", events.c.kind, events.c.created_at)  # retention (``prune_events``)
 
 # -- accounts: who may see and change what (server/auth) -----------------------------------------
 
