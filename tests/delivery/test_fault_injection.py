@@ -17,11 +17,13 @@ from fault_proxy import FaultProxy
 from servers import scan_rows
 
 import trackwell
+from trackwell.schema import Exit, History, RunStart
 from trackwell.sdk import TrackwellWarning
 from trackwell.sdk.deadletter import DeadLetters
 from trackwell.sdk.delivery import deliver, retry_dead_letters
-from trackwell.sdk.journal import synced_path
+from trackwell.sdk.journal import JournalHeader, JournalWriter, synced_path
 from trackwell.sdk.sinks import HttpSink
+from trackwell.transport import BatchBudget
 
 RETRIED = ("500", "502", "503", "429", "reset", "stall", "drop_response", "drop_response_late")
 FORWARDED = ("ok", "drop_response", "drop_response_late")  # faults that reach the server
@@ -140,22 +142,39 @@ def test_finish_does_not_hang_on_a_stalled_server_and_sync_delivers_the_rest(
     assert_exactly_once(server.url, journal)
 
 
+def _three_blocks(tmp_path: Path) -> Path:
+    """An offline run's journal holding three blocks of 1,000 wide rows (one append each)."""
+    run_id = uuid.uuid4().hex[:8]
+    journal = tmp_path / f"run-{run_id}.twj"
+    writer = JournalWriter(journal, JournalHeader(version=3, writer=uuid.uuid4().hex, entity="default",
+                                                  project="late-drop", run_id=run_id, created=time.time(),
+                                                  mode="offline"))
+    started = time.time()
+    writer.append([RunStart(seq=1, ts=started, entity="default", project="late-drop", run_id=run_id)])
+    for chunk in range(3):
+        rows = []
+        for i in range(chunk * 1000, (chunk + 1) * 1000):
+            ts = started + 1 + i * 1e-3
+            rows.append(History(seq=i + 2, ts=ts, step=i, runtime=ts - started,
+                                data={"x": i * 0.5, "i": i, **{f"w{k}": i + k for k in range(30)},
+                                      "_runtime": ts - started, "_timestamp": ts}))
+        writer.append(rows)
+    writer.append([Exit(seq=3002, ts=started + 5, exit_code=0, runtime=5.0)])
+    writer.close()
+    return journal
+
+
 def test_the_client_times_out_while_the_server_applies_and_the_retry_is_answered_from_the_mark(
         server: Any, tmp_path: Path) -> None:
     """``drop_response_late``: each of three wide 1000-row batches reaches the server whole only
     when the client, having timed out, retries it; the original is applied and its answer lost,
     the retry (right behind it) must be answered from the applied-seq mark, not applied again."""
-    run = trackwell.init(project="late-drop", dir=tmp_path, mode="offline", reinit=True,
-                         settings={"quiet": True, "console": "off"})
-    for i in range(3000):
-        run.log({"x": i * 0.5, "i": i, **{f"w{k}": i + k for k in range(30)}})
-    run.finish()
-    journal = run.journal_path()
+    journal = _three_blocks(tmp_path)
     proxy = FaultProxy(server.url, drop_delay=30)
     proxy.queue(*["drop_response_late", "ok"] * 3)  # each retry goes through
     try:
         with HttpSink.connect(proxy.url, timeout=0.5, initial_wait=0.01, max_wait=0.05) as sink:
-            result = deliver(journal, sink)
+            result = deliver(journal, sink, budget=BatchBudget(max_items=1))  # a block per batch
         proxy.wait_forwarded()
     finally:
         proxy.close()

@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 from servers import LiveServer, scan_rows, start_server
 
 from trackwell.schema import AnyRecord, Exit, History, RunStart, encode
+from trackwell.sdk.frames import encode_frame
 from trackwell.sdk.journal import (
+    VERSION,
     JournalError,
     JournalHeader,
     JournalReader,
@@ -153,7 +155,7 @@ def test_a_flipped_header_byte_still_delivers_every_frame(
     journal, _ = _write_journal(tmp_path / "run", run_id, 300)
     _flip(journal, offset, 0xFF)
     reader = JournalReader(journal)
-    assert reader.header == msgspec.structs.replace(_header(run_id), version=2)
+    assert reader.header == msgspec.structs.replace(_header(run_id), version=VERSION)
     assert [r.seq for r in reader.records()] == list(range(1, 301))
     assert reader.losses == [] and reader.note is not None
 
@@ -324,3 +326,69 @@ def test_one_flipped_bit_anywhere_costs_at_most_the_record_it_hit(
     lost = set() if offset < starts[0] else {max(i for i, start in enumerate(starts) if start <= offset) + 1}
     assert seqs == [s for s in range(1, 121) if s not in lost]
     assert {s for loss in reader.losses for s in range(loss.first_seq, loss.last_seq + 1)} == lost - {120}
+
+
+def _write_v2(path: Path, header: JournalHeader, records: list[AnyRecord]) -> None:
+    """A journal in the version-2 layout (frames, no blocks), as trackwell wrote it before 3."""
+    out = bytearray(b"TWJ1" + struct.pack("<H", 2))
+    out += encode_frame(encode(msgspec.structs.replace(header, version=2)))
+    for record in records:
+        out += encode_frame(encode(record))
+    path.write_bytes(bytes(out))
+
+
+def _rows(run_id: str, n: int, started: float = 1.7e9) -> list[AnyRecord]:
+    """A run as the SDK journals it: rows carry _runtime and _timestamp, so they pack into blocks."""
+    rows: list[AnyRecord] = [RunStart(seq=1, ts=started, entity="default", project="disk", run_id=run_id)]
+    for i in range(n):
+        ts = started + 1 + i * 0.25
+        rows.append(History(seq=i + 2, ts=ts, step=i, runtime=ts - started,
+                            data={"loss": 1 / (i + 1), "_runtime": ts - started, "_timestamp": ts}))
+    return [*rows, Exit(seq=n + 2, ts=started + n, exit_code=0, runtime=float(n))]
+
+
+def test_a_version_2_journal_still_syncs_and_stays_version_2_when_appended_to(
+        tmp_path: Path, server: LiveServer) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    journal = run_dir / "run-v2journal.twj"
+    records = _rows("v2journal", 300)
+    _write_v2(journal, _header("v2journal"), records[:200])
+    appender = JournalWriter(journal, _header("v2journal"))  # an SDK of today resuming into it
+    appender.append(records[200:])
+    appender.close()
+    reader = JournalReader(journal)
+    assert reader.version == 2
+    assert reader.records(blocks=True) == records  # no block was written into it
+    done = _sync(server, run_dir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert _steps(server, "v2journal") == list(range(300))
+
+
+def test_a_version_3_journal_holds_blocks_and_a_damaged_block_loses_only_its_rows(
+        tmp_path: Path, server: LiveServer) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    journal = run_dir / "run-v3journal.twj"
+    writer = JournalWriter(journal, _header("v3journal"))
+    records = _rows("v3journal", 3000)
+    for i in range(0, len(records), 1000):  # three appends: three blocks (and the start, the exit)
+        writer.append(records[i:i + 1000])
+    writer.close()
+    reader = JournalReader(journal)
+    frames = list(reader.read())
+    assert [type(r).__name__ for r, _ in frames] == ["RunStart", "HistoryBlock", "HistoryBlock", "HistoryBlock",
+                                                     "HistoryBlock", "Exit"]
+    assert reader.records() == records  # unpacked, exactly what was appended
+    assert journal.stat().st_size / 3000 < 32  # bytes per row of one float
+    second = frames[2]
+    _flip(journal, second[1] - 100)  # a value inside the second block
+    damaged = JournalReader(journal)
+    lost = damaged.records()
+    first_lost, last_lost = frames[2][0].seq, frames[2][0].seq + frames[2][0].n - 1  # type: ignore[union-attr]
+    assert [r.seq for r in lost] == [s for s in range(1, 3003) if not first_lost <= s <= last_lost]
+    assert [(loss.first_seq, loss.last_seq) for loss in damaged.losses] == [(first_lost, last_lost)]
+    done = _sync(server, run_dir)
+    assert done.returncode == 1, done.stdout + done.stderr  # the loss is reported, never marked synced
+    assert f"{last_lost - first_lost + 1} records of run default/disk/v3journal were lost" in done.stdout
+    assert _steps(server, "v3journal") == [s - 2 for s in range(2, 3002) if not first_lost <= s <= last_lost]

@@ -30,14 +30,15 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from trackwell.schema import Ack, AnyRecord, Batch, Exit, RunStart, Skipped
+from trackwell.schema import Ack, AnyRecord, Batch, Exit, HistoryBlock, RunStart, Skipped, last_seq
+from trackwell.schema.blocks import since, unpack
 from trackwell.sdk.deadletter import DeadLetter, DeadLetters, dead_path, dead_writer
 from trackwell.sdk.errors import warn
 from trackwell.sdk.journal import JournalReader, Loss, read_ack, write_ack
 
 if TYPE_CHECKING:
     from trackwell.sdk.sinks import Sink
-    from trackwell.transport import ServerError
+    from trackwell.transport import BatchBudget, ServerError
 
 _MAX_REASON = 500
 _PLACEHOLDER_BYTES = 64  # a Skipped record's encoded size, near enough for batch budgeting
@@ -174,7 +175,8 @@ class _Stream:
         size = 0
         expected, before = self.acked + 1, self._position  # next seq to send; where it starts
         for record, pos, rsize in self._items():
-            if record.seq < expected:  # acknowledged already
+            end_seq = last_seq(record)
+            if end_seq < expected:  # acknowledged already
                 if not batch:
                     self._position = pos
                 before = pos
@@ -184,16 +186,37 @@ class _Stream:
                 for seq in range(expected, record.seq):
                     batch, size = self._add(batch, size, (self._placeholder(seq, record.ts), before),
                                             _PLACEHOLDER_BYTES)
-            if record.seq in self._dead_seqs:  # set aside earlier: only ever its placeholder again
-                record = placeholder(record, f"dead-lettered in {self.dead.path.name}")
+            if type(record) is HistoryBlock and (record.seq < expected or self._dead_within(record)):
+                parts = self._parts(record, expected)
+                for part in parts[:-1]:  # resumed from ``before``: the acknowledged rows are skipped
+                    batch, size = self._add(batch, size, (part, before), rsize // len(parts))
+                record = parts[-1]
+            record = self._aside(record)
             if self.budget.full(len(batch), size, rsize):  # inline: the hot path of sync
                 self._send(batch)
                 batch, size = [], 0
             batch.append((record, pos))
             size += rsize
-            expected, before = record.seq + 1, pos
+            expected, before = end_seq + 1, pos
         if batch:
             self._send(batch)
+
+    def _parts(self, block: HistoryBlock, expected: int) -> list[AnyRecord]:
+        """What of a block goes: the rows from ``expected`` on (a block partly acknowledged), each
+        row set aside earlier as its placeholder (then every row on its own)."""
+        parts = since([block], expected)
+        if not self._dead_within(block):
+            return parts
+        return [self._aside(row) for part in parts for row in (unpack(part) if type(part) is HistoryBlock else [part])]
+
+    def _dead_within(self, block: HistoryBlock) -> bool:
+        return bool(self._dead_seqs) and not self._dead_seqs.isdisjoint(range(block.seq, block.last_seq + 1))
+
+    def _aside(self, record: AnyRecord) -> AnyRecord:
+        """A record set aside earlier goes only as its placeholder again."""
+        if record.seq in self._dead_seqs and type(record) is not HistoryBlock:
+            return placeholder(record, f"dead-lettered in {self.dead.path.name}")
+        return record
 
     def _add(self, batch: list[Item], size: int, item: Item, item_size: int) -> tuple[list[Item], int]:
         """Add to the batch, sending it first if the item would not fit; returns the new batch."""
@@ -214,14 +237,15 @@ class _Stream:
         records = [record for record, _ in items]
         ack = self.sink.send(self.target, Batch(writer=self.writer, records=records, parent=self.parent),
                              retry=self.retry)
-        if ack.applied_seq < records[-1].seq:  # partly applied: resume from the server's mark
+        if ack.applied_seq < last_seq(records[-1]):  # partly applied: resume from the server's mark
             raise SequenceGapError(409, "batch partly applied", {"applied_seq": ack.applied_seq})
         self.acked = ack.applied_seq
         write_ack(self._ack_file, self.acked)
         self._position = items[-1][1]
-        self.sent += len(records)
+        count = last_seq(records[-1]) - records[0].seq + 1  # rows of blocks count one each
+        self.sent += count
         if self.progress is not None:
-            self.progress(len(records))
+            self.progress(count)
         if self.on_ack is not None:
             self.on_ack(ack)
 
@@ -230,6 +254,13 @@ class _Stream:
         from trackwell.transport import REFUSED, ServerError, server_limit
 
         record, pos = item
+        if type(record) is HistoryBlock:  # find the refused rows: one by one, never the whole block
+            rows = unpack(record)
+            from trackwell.transport import send_halving
+
+            items = [(row, self._position) for row in rows[:-1]] + [(rows[-1], pos)]
+            send_halving(items, self._post, self._refused, self.budget)
+            return
         if isinstance(record, Skipped) or record.seq in self._dead_seqs:  # the placeholder itself
             raise PlaceholderRefused(f"the server refused a placeholder record ({exc})")
         limit = server_limit(exc)
@@ -270,8 +301,8 @@ class Delivery(_Stream):
         pos = self._position
         for record, end in self.reader.read(self._position):
             size, pos = end - pos - 8, end  # the frame's payload is the record's encoding
-            if record.seq > self.last_seq:
-                self.last_seq = record.seq
+            if last_seq(record) > self.last_seq:
+                self.last_seq = last_seq(record)
             if isinstance(record, Exit):
                 self.saw_exit = True
             yield record, end, size
@@ -331,15 +362,18 @@ class DeadLetterRetry(_Stream):
 
 
 def deliver(journal_path: str | Path, sink: Sink, progress: Progress | None = None,
-            recheck: bool = False) -> DeliveryResult:
+            recheck: bool = False, budget: BatchBudget | None = None) -> DeliveryResult:
     """Send what the server has not acknowledged yet; idempotent (starts after the .ack).
+    ``budget``: how much one request may hold (default: the transport's).
 
     ``recheck`` distrusts the .ack file: it resends only the journal's last record, and the
     server either acknowledges it (it has everything) or answers with the gap to fill.
     """
     delivery = Delivery(Path(journal_path), sink, progress)
+    if budget is not None:
+        delivery.budget = budget
     if recheck:
-        last = max((record.seq for record, _ in delivery.reader.read()), default=0)
+        last = max((last_seq(record) for record, _ in delivery.reader.read()), default=0)
         delivery.acked = max(0, last - 1)
     delivery.pump()
     return delivery.result()

@@ -1,10 +1,15 @@
 """The run journal: an append-only file of CRC-checked frames, the client's source of truth.
 
-Layout, version 2 (frames as in ``frames.py``: magic, length, payload, CRC over all three)::
+Layout, version 3 (frames as in ``frames.py``: magic, length, payload, CRC over all three)::
 
-    b"TWJ1" | u16 version=2 | frame(msgpack JournalHeader) | frame(record) | frame(record) | ...
+    b"TWJ1" | u16 version=3 | frame(msgpack JournalHeader) | frame(record) | frame(record) | ...
 
-Version 1 (still read, never written)::
+Consecutive History rows written together are one ``HistoryBlock`` record (``schema/blocks.py``:
+by column, ~9 bytes for a row of one float where a History record took ~127), so a frame may
+hold many seqs; everything else is one record per frame. Version 2 (the same without blocks) is
+still read, and so is version 1.
+
+Version 1::
 
     b"TWJ1" | u16 1 | u32 n | n bytes msgpack JournalHeader | u32 crc32(header) | legacy frames
 
@@ -49,11 +54,13 @@ from typing import BinaryIO
 
 import msgspec
 
-from trackwell.schema import AnyRecord, decode_record, encode
+from trackwell.schema import AnyRecord, HistoryBlock, decode_record, encode
+from trackwell.schema.blocks import expand, pack
 from trackwell.sdk.frames import FRAMES, LEGACY, WINDOW, append_frame, encode_frame, scan
 
 MAGIC = b"TWJ1"  # the file's magic in every version (the u16 after it is the version)
-VERSION = 2
+VERSION = 3
+_FRAMED = (2, 3)  # versions made of ``frames.py`` frames (3 adds HistoryBlock records)
 JOURNAL_SUFFIX = ".twj"
 
 _U16 = struct.Struct("<H")
@@ -118,8 +125,9 @@ class JournalWriter:
     """Appends records; used by one thread at a time (the SDK's writer thread)."""
 
     def __init__(self, path: str | os.PathLike[str], header: JournalHeader, *,
-                 fsync_interval: float = 1.0) -> None:
+                 fsync_interval: float = 1.0, blocks: bool = True) -> None:
         self.path = Path(path)
+        self.blocks = blocks  # False: one frame per record (tests of the frame layer)
         self.header = msgspec.structs.replace(header, version=VERSION)
         self.fsync_interval = fsync_interval
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -130,9 +138,13 @@ class JournalWriter:
                 self._write_all(start)
                 _write_file(header_path(self.path), start)
                 self._unsynced = [header_path(self.path), self.path.parent]
-            elif _version_of(self.path) != VERSION:
-                raise JournalError(f"{self.path} is not a version-{VERSION} journal; appending to it "
-                                   "would mix formats: start a new run (or resume this one)")
+            else:
+                version = _version_of(self.path)
+                if version == 2:  # made by an earlier trackwell: it stays a version-2 journal
+                    self.blocks = False
+                elif version != VERSION:
+                    raise JournalError(f"{self.path} is not a version-{VERSION} journal; appending to it "
+                                       "would mix formats: start a new run (or resume this one)")
         except BaseException:
             os.close(self._fd)
             raise
@@ -147,7 +159,7 @@ class JournalWriter:
         truncate): the caller keeps the records and appends them again later.
         """
         buf = bytearray()
-        for record in records:
+        for record in pack(records) if self.blocks else records:
             append_frame(buf, encode(record))  # all encoded first: an encoding error writes nothing
         if not buf:
             return 0
@@ -239,11 +251,12 @@ class JournalReader:
                         damaged = (damaged[0] if damaged else start, end)
                         continue
                     seq = record.seq
+                    last = seq + record.n - 1 if type(record) is HistoryBlock else seq
                     if damaged is not None or prev is None or seq != prev + 1:
                         self._check_seq(prev, seq, damaged)
-                        prev = seq if prev is None or seq > prev else prev
+                        prev = last if prev is None or last > prev else prev
                     else:
-                        prev = seq
+                        prev = last
                     damaged, last_end = None, end
                     yield record, end
         finally:
@@ -258,8 +271,10 @@ class JournalReader:
         if prev is not None and seq > prev + 1:
             self._lose(Loss(prev + 1, seq - 1, *(damaged or (None, None))))
 
-    def records(self) -> list[AnyRecord]:
-        return [record for record, _ in self.read()]
+    def records(self, *, blocks: bool = False) -> list[AnyRecord]:
+        """Every intact record; blocks unpacked into their History rows unless ``blocks``."""
+        found = [record for record, _ in self.read()]
+        return found if blocks else expand(found)
 
     def _skip(self, span: tuple[int, int]) -> None:
         if span not in self.skipped:
@@ -284,9 +299,10 @@ class JournalReader:
             if header.version > VERSION:
                 raise JournalError(f"{self.path} has journal version {header.version}; this trackwell "
                                    f"reads up to {VERSION}: upgrade trackwell")
-            if version != VERSION:
+            if version not in _FRAMED:
                 self.note = "the journal's first bytes were damaged; its header was intact"
-            return VERSION, header, offset
+                version = header.version if header.version in _FRAMED else VERSION
+            return version, header, offset
         if version is not None and version > VERSION:
             raise JournalError(f"{self.path} has journal version {version}; this trackwell "
                                f"reads up to {VERSION}: upgrade trackwell")

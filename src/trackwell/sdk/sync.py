@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trackwell.schema import Exit
+from trackwell.schema import Exit, last_seq
 from trackwell.sdk.deadletter import DeadLetters, dead_path
 from trackwell.sdk.delivery import DeliveryResult, Progress, deliver, retry_dead_letters
 from trackwell.sdk.journal import (
@@ -81,7 +81,7 @@ def inspect(journal: Path) -> JournalState:
     reader = JournalReader(journal)
     last, has_exit = 0, False
     for record, _ in reader.read():
-        last = max(last, record.seq)
+        last = max(last, last_seq(record))
         has_exit = has_exit or isinstance(record, Exit)
     return JournalState(journal, reader.header, last, read_ack(journal), has_exit,
                         synced_path(journal).exists(), writer_alive(journal),

@@ -25,8 +25,10 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from trackwell.schema import AnyRecord, ConfigUpdate, Exit, History, RunStart, Skipped
+from trackwell.schema import AnyRecord, ConfigUpdate, Exit, History, HistoryBlock, RunStart, Skipped
+from trackwell.schema.blocks import expand, since
 from trackwell.schema.summary import KeyStats
+from trackwell.server.columns import columns
 from trackwell.store.metadata import IngestLogStore, LogEntry, RunStore, WriterRow
 from trackwell.store.metrics import MetricStore, PointBatch
 
@@ -40,7 +42,7 @@ _records = msgspec.msgpack.Decoder(list[AnyRecord])  # type: ignore[valid-type]
 def shifted(records: Sequence[AnyRecord], step_offset: int, runtime_offset: float) -> list[AnyRecord]:
     """Records of a resumed offline writer, moved to continue after the run's history."""
     out: list[AnyRecord] = []
-    for rec in records:
+    for rec in expand(records):
         if type(rec) is History:
             data = rec.data
             if "_runtime" in data and type(data["_runtime"]) in _NUMBER_TYPES:
@@ -58,7 +60,7 @@ def as_secondary(records: Sequence[AnyRecord], label: str) -> list[AnyRecord]:
     written by two writers), its config merged, its start and exit not the run's."""
     prefix = label + "/"
     out: list[AnyRecord] = []
-    for rec in records:
+    for rec in expand(records):
         if type(rec) is History:
             rec = msgspec.structs.replace(rec, data={k if k.startswith(prefix) else prefix + k: v
                                                      for k, v in rec.data.items()})
@@ -71,32 +73,78 @@ def as_secondary(records: Sequence[AnyRecord], label: str) -> list[AnyRecord]:
 
 
 def build_points(records: Sequence[AnyRecord]) -> PointBatch:
-    """Columns of every History value in ``records``, in one pass over the records."""
+    """Columns of every History value in ``records`` (blocks by column, rows in one pass), each
+    key's points in record order."""
+    index: dict[str, int] = {}
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    others: list[tuple[str, int, Any]] = []
+    rows: list[History] = []
+    for rec in records:
+        if type(rec) is History:
+            rows.append(rec)
+        elif type(rec) is HistoryBlock:
+            if rows:
+                parts.append(_rows_part(rows, index, others))
+                rows = []
+            parts.extend(_block_parts(rec, index, others))
+    if rows:
+        parts.append(_rows_part(rows, index, others))
+    if not parts:
+        return PointBatch(list(index), np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float64), others)
+    key_idx, steps, values = (np.concatenate(col) for col in zip(*parts, strict=True))
+    return PointBatch(list(index), key_idx.astype(np.int32, copy=False), steps, values, others)
+
+
+Part = tuple[np.ndarray, np.ndarray, np.ndarray]  # key index, step, value per point
+
+
+def _rows_part(rows: list[History], index: dict[str, int], others: list[tuple[str, int, Any]]) -> Part:
     names: list[str] = []
     values: list[Any] = []
     counts: list[int] = []
     steps: list[int] = []
-    for rec in records:
-        if type(rec) is History:
-            data = rec.data
-            names.extend(data)
-            values.extend(data.values())
-            counts.append(len(data))
-            steps.append(rec.step)
-    if not names:
-        return PointBatch.empty()
+    for rec in rows:
+        data = rec.data
+        names.extend(data)
+        values.extend(data.values())
+        counts.append(len(data))
+        steps.append(rec.step)
     step_col = np.repeat(np.array(steps, dtype=np.int64), counts)
-    others: list[tuple[str, int, Any]] = []
     if not set(map(type, values)) <= _NUMBER_TYPES:  # bools, strings, None: the slow path
         numeric = [type(v) in _NUMBER_TYPES for v in values]
         mask = np.array(numeric, dtype=bool)
-        others = [(names[i], int(step_col[i]), values[i]) for i in np.flatnonzero(~mask).tolist()]
+        others.extend((names[i], int(step_col[i]), values[i]) for i in np.flatnonzero(~mask).tolist())
         names = [n for n, ok in zip(names, numeric, strict=True) if ok]
         values = [v for v, ok in zip(values, numeric, strict=True) if ok]
         step_col = step_col[mask]
-    index = {name: i for i, name in enumerate(dict.fromkeys(names))}
+    for name in dict.fromkeys(names):
+        index.setdefault(name, len(index))
     key_idx = np.array(list(map(index.__getitem__, names)), dtype=np.int32)
-    return PointBatch(list(index), key_idx, step_col, np.array(values, dtype=np.float64), others)
+    return key_idx, step_col, np.array(values, dtype=np.float64)
+
+
+def _block_parts(block: HistoryBlock, index: dict[str, int], others: list[tuple[str, int, Any]]) -> list[Part]:
+    """A block's points: its values, and each row's ``_runtime`` and ``_timestamp``."""
+    cols = columns(block)
+    rows, keys, values = cols.per_value()
+    local = np.array([index.setdefault(k, len(index)) for k in block.keys], dtype=np.int32)
+    key_idx, step_col = local[keys], cols.steps[rows]
+    if block.others:
+        values = values.copy()
+        keep = np.ones(len(values), dtype=bool)
+        for pos, value in block.others.items():
+            if type(value) in _NUMBER_TYPES:  # an int float64 would round: still a number
+                values[pos] = float(value)
+            else:
+                keep[pos] = False
+                others.append((block.keys[int(keys[pos])], int(step_col[pos]), value))
+        key_idx, step_col, values = key_idx[keep], step_col[keep], values[keep]
+    n = block.n
+    runtime_key = index.setdefault("_runtime", len(index))
+    ts_key = index.setdefault("_timestamp", len(index))
+    return [(key_idx, step_col, values),
+            (np.full(n, runtime_key, dtype=np.int32), cols.steps, cols.runtime),
+            (np.full(n, ts_key, dtype=np.int32), cols.steps, cols.ts)]
 
 
 def batch_stats(points: PointBatch) -> tuple[dict[str, KeyStats], dict[str, tuple[int, Any]]]:
@@ -105,6 +153,8 @@ def batch_stats(points: PointBatch) -> tuple[dict[str, KeyStats], dict[str, tupl
     others_last = {key: (step, value) for key, step, value in points.others}
     if not len(points.values):
         return {}, others_last
+    if len(points.keys) <= _FEW_KEYS:
+        return _few_key_stats(points), others_last
     order = np.argsort(points.key_idx, kind="stable")  # stable: "last" stays last
     keys, values, steps = points.key_idx[order], points.values[order], points.steps[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
@@ -118,6 +168,25 @@ def batch_stats(points: PointBatch) -> tuple[dict[str, KeyStats], dict[str, tupl
     stats = {points.keys[k]: KeyStats(count=c, sum=s, min=lo, max=hi, last=last, last_step=step)
              for k, c, s, lo, hi, last, step in columns}
     return stats, others_last
+
+
+_FEW_KEYS = 16  # up to this many keys one masked pass per key beats sorting millions of points
+
+
+def _few_key_stats(points: PointBatch) -> dict[str, KeyStats]:
+    stats: dict[str, KeyStats] = {}
+    for k, key in enumerate(points.keys):
+        where = np.flatnonzero(points.key_idx == k)
+        if not len(where):
+            continue
+        values = points.values[where]
+        last = int(where[-1])
+        with np.errstate(invalid="ignore"):
+            total = float(values.sum())
+        stats[key] = KeyStats(count=len(where), sum=total, min=float(np.fmin.reduce(values)),
+                              max=float(np.fmax.reduce(values)), last=float(points.values[last]),
+                              last_step=int(points.steps[last]))
+    return stats
 
 
 def continuation(runs: RunStore, metrics: MetricStore, pk: int, entity: str, project: str,
@@ -234,11 +303,11 @@ class Projector:
                 records = [ConfigUpdate(seq=r.seq, ts=r.ts, data=r.config) if type(r) is RunStart else r
                            for r in records]
             sql_mark = self._log.writer_mark(run_pk, w.writer)
-            sql_pending = records[max(sql_mark + 1 - entry.first_seq, 0):]
+            sql_pending = since(records, sql_mark + 1)
             sql_points = build_points(sql_pending) if sql_pending else PointBatch.empty()
             if entry.last_seq > metric.applied:
                 points = sql_points if metric.applied == sql_mark else \
-                    build_points(records[max(metric.applied + 1 - entry.first_seq, 0):])
+                    build_points(since(records, metric.applied + 1))
                 self._metrics.append(run_pk, w.writer, entry.last_seq, points, metric.applied)
             store = "metadata"
             pending = sql_pending

@@ -33,6 +33,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from trackwell.schema import (
     RESUME_MODES,
     SUMMARY_MODES,
@@ -43,11 +45,13 @@ from trackwell.schema import (
     DefineMetric,
     Exit,
     History,
+    HistoryBlock,
     RunStart,
     Skipped,
     SummaryUpdate,
 )
 from trackwell.server._errors import clip
+from trackwell.server.columns import BlockError, columns
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -267,12 +271,44 @@ def _check_history(rec: History, seen_keys: set[str]) -> None:
             check_value(value, f"history value {key!r}" if len(key) <= 40 else "history value", 1)
 
 
+_DERIVED = ("_runtime", "_timestamp")
+
+
+def _check_block(rec: HistoryBlock, seen_keys: set[str]) -> None:
+    """A block's columns fit together and every row would pass as a History record."""
+    try:
+        cols = columns(rec)
+    except BlockError as exc:
+        raise InvalidValue(str(exc)) from None
+    check_int(rec.step, "step", 0, MAX_STEP)
+    if rec.n > 1 and not (0 <= int(cols.steps.min()) and int(cols.steps.max()) <= MAX_STEP):
+        raise InvalidValue(f"a row's step is outside 0..2**62 (steps {int(cols.steps.min())}..{int(cols.steps.max())})")
+    check_finite(rec.base, "base")
+    if not (np.isfinite(cols.ts).all() and np.isfinite(cols.runtime).all()):
+        raise InvalidValue("a row's ts or runtime (ts - base) is not finite; ts and runtime must be finite")
+    if len(set(rec.keys)) != len(rec.keys):
+        raise InvalidValue("keys names a key twice; each key once per block")
+    for shape in rec.shapes:
+        if len(set(shape)) != len(shape):
+            raise InvalidValue("a shape names a key twice; a row has each key once")
+    new_keys = set(rec.keys) - seen_keys
+    for key in new_keys:
+        check_key(key, "history key")
+        if key in _DERIVED:
+            raise InvalidValue(f"a block's keys include {key}, which every row has already (ts - base, ts)")
+    seen_keys |= new_keys
+    for i, value in rec.others.items():
+        check_value(value, f"history value at position {i}", 1)
+
+
 def _check_record(rec: AnyRecord, path: tuple[str, str, str], seen_keys: set[str]) -> None:
     check_int(rec.seq, "seq", 1, INT64_MAX)
     check_finite(rec.ts, "ts")
     kind = type(rec)
     if kind is History:
         _check_history(rec, seen_keys)  # type: ignore[arg-type]
+    elif kind is HistoryBlock:
+        _check_block(rec, seen_keys)  # type: ignore[arg-type]
     elif kind is RunStart:
         _check_start(rec, path)  # type: ignore[arg-type]
     elif kind is ConfigUpdate:
@@ -318,7 +354,8 @@ def check_records(records: list[AnyRecord], path: tuple[str, str, str], max_keys
         except InvalidValue as exc:
             raise InvalidRecord(index, rec, str(exc)) from None
         if len(seen_keys) > limit:
-            width = len(rec.data) if type(rec) is History else 0  # type: ignore[union-attr]
+            width = len(rec.data) if type(rec) is History else \
+                max(map(len, rec.shapes), default=0) if type(rec) is HistoryBlock else 0  # type: ignore[union-attr]
             if width > limit:  # splitting the batch cannot help this one
                 raise InvalidRecord(index, rec, f"logs {width} keys in one row, over this server's limit of "
                                                 f"{limit} per batch; log fewer keys per row")
@@ -337,11 +374,14 @@ def check_batch(batch: Batch, entity: str, project: str, run_id: str) -> None:
     first = records[0].seq
     if first < 1:
         raise InvalidValue(f"records[0].seq is {clip(first)}; sequence numbers start at 1")
-    seqs = [rec.seq for rec in records]
-    if seqs != list(range(first, first + len(records))):
-        i = next(i for i, seq in enumerate(seqs) if seq != first + i)
-        raise InvalidValue(f"records must be consecutive seqs of writer {clip(batch.writer)}: records[{i}].seq "
-                           f"is {clip(seqs[i])}, expected {first + i}; split the upload at the gap")
-    if first + len(records) - 1 > INT64_MAX:
-        raise InvalidRecord(len(records) - 1, records[-1], f"seq is {clip(records[-1].seq)}, over 2**63 - 1")
+    expected = first
+    for i, rec in enumerate(records):
+        if rec.seq != expected:
+            raise InvalidValue(f"records must be consecutive seqs of writer {clip(batch.writer)}: records[{i}].seq "
+                               f"is {clip(rec.seq)}, expected {expected}; split the upload at the gap")
+        if type(rec) is HistoryBlock and rec.n < 1:
+            raise InvalidRecord(i, rec, f"n is {clip(rec.n)}; a block holds at least one row")
+        expected += rec.n if type(rec) is HistoryBlock else 1
+    if expected - 1 > INT64_MAX:
+        raise InvalidRecord(len(records) - 1, records[-1], f"seq is {clip(expected - 1)}, over 2**63 - 1")
     check_records(records, (entity, project, run_id))

@@ -25,11 +25,15 @@ from trackwell.schema import (
     Batch,
     Exit,
     History,
+    HistoryBlock,
     RunStart,
     Skipped,
     decode_batch,
     encode,
+    last_seq,
 )
+from trackwell.schema.blocks import last_step as block_last_step
+from trackwell.schema.blocks import since
 from trackwell.server import validation
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT, WriterConflict, admit, fenced, live
 from trackwell.server.projector import Fresh, Projector
@@ -158,7 +162,7 @@ class IngestService:
                     acc.update_writer(writer, lease_at=now)
             self._states.heartbeat(pk)
             return pk, (me.accepted_seq if me is not None else 0), None
-        first, last = records[0].seq, records[-1].seq
+        first, last = records[0].seq, last_seq(records[-1])
         start = records[0] if first == 1 and isinstance(records[0], RunStart) else None
         if first == 1 and type(records[0]) is Skipped:
             # Its RunStart was refused and set aside by an older client (today's sends a stripped
@@ -190,7 +194,7 @@ class IngestService:
             if last <= me.accepted_seq:  # a retry of what the log has: answer from the mark
                 acc.update_writer(writer, lease_at=now)
                 return pk, me.accepted_seq, None
-            pending = records[me.accepted_seq + 1 - first:]
+            pending = since(records, me.accepted_seq + 1)
             last_step = self._check_steps(pending, me, path)
             ended = any(type(rec) is Exit for rec in pending)
             acc.append(writer, pending[0].seq, last, encode(pending), now)
@@ -252,9 +256,15 @@ class IngestService:
         """A writer's steps only go up: each (run, key, step) has one owner and is written once."""
         last = me.last_step
         for i, rec in enumerate(records):
-            if type(rec) is History:
-                if last is not None and rec.step <= last:
-                    raise InvalidBatch(f"records[{i}] (seq {rec.seq}) of writer {me.writer} logs step {rec.step} "
+            kind = type(rec)
+            if kind is History or kind is HistoryBlock:
+                if last is not None and rec.step <= last:  # type: ignore[union-attr]
+                    raise InvalidBatch(f"records[{i}] (seq {rec.seq}) of writer {me.writer} logs step {rec.step} "  # type: ignore[union-attr]
                                        f"after step {last}; a writer's steps must increase (run {path})")
-                last = rec.step
+                last = rec.step  # type: ignore[union-attr]
+            if kind is HistoryBlock:
+                if rec.dsteps and min(rec.dsteps) <= 0:  # type: ignore[union-attr]
+                    raise InvalidBatch(f"records[{i}] (seq {rec.seq}) of writer {me.writer} holds rows whose steps "
+                                       f"do not increase; a writer's steps must increase (run {path})")
+                last = block_last_step(rec)  # type: ignore[arg-type]
         return last
