@@ -28,6 +28,7 @@ from trackwell.schema.blocks import (
     last_step,
     last_ts,
     pack,
+    pack_rows,
     since,
     unpack,
 )
@@ -161,3 +162,12 @@ def test_seqs_count_every_row_of_a_block() -> None:
         check_batch(Batch(writer="w", records=[RunStart(seq=1, ts=1.0, entity="e", project="p", run_id="r"), block,
                                                 after]), "e", "p", "r")
     assert unpack(block)[-1].seq == 6
+
+
+def test_rows_the_writer_builds_pack_like_history_records() -> None:
+    rows = [({"a": i * 0.5, "b": i} if i % 3 else {"a": True, "s": "x"}, i * 2, STARTED + 1 + i * 1e-3)
+            for i in range(3 * MAX_ROWS // 2)]
+    blocks = pack_rows(7, STARTED, rows)
+    want = [row(7 + i, step, ts, data) for i, (data, step, ts) in enumerate(rows)]
+    assert [b.n for b in blocks] == [MAX_ROWS, len(rows) - MAX_ROWS]
+    assert_rows_equal(expand([decode_record(encode(b)) for b in blocks]), want)

@@ -111,11 +111,48 @@ def _pack_from(rows: list[History], start: int) -> tuple[HistoryBlock | None, in
     n = len(tss)
     if not n:
         return None, 0
-    return _block(first, base, n, shapes, shape_of, flat, tss, steps), n
+    return _block(first.seq, base, shapes, shape_of, flat, tss, steps), n
 
 
-def _block(first: History, base: float, n: int, shapes: dict[tuple[str, ...], _Shape], shape_of: list[int],
+Row = tuple[dict[str, Any], int, float]  # (the user's keys and values, step, ts)
+
+
+def pack_rows(first_seq: int, base: float, rows: Sequence[Row]) -> list[HistoryBlock]:
+    """Blocks of rows the SDK's writer built: seqs from ``first_seq``, each row's runtime
+    ts - ``base`` by construction, ``_runtime``/``_timestamp`` not in its data. Nothing is
+    checked per row (the writer made them so): the cheapest way into the journal."""
+    out: list[HistoryBlock] = []
+    i, n = 0, len(rows)
+    while i < n:
+        shapes: dict[tuple[str, ...], _Shape] = {}
+        shape_of: list[int] = []
+        flat: list[Any] = []
+        tss: list[float] = []
+        steps: list[int] = []
+        last_names: tuple[str, ...] | None = None
+        index = 0
+        end = min(n, i + MAX_ROWS)
+        for data, step, ts in rows[i:end]:
+            names = tuple(data)
+            if names != last_names:
+                shape = shapes.get(names)
+                if shape is None:
+                    shape = shapes[names] = _Shape(len(shapes), names)
+                last_names, index = names, shape.index
+            flat.extend(data.values())
+            shape_of.append(index)
+            tss.append(ts)
+            steps.append(step)
+            if len(flat) >= MAX_VALUES:
+                break
+        out.append(_block(first_seq + i, base, shapes, shape_of, flat, tss, steps))
+        i += len(tss)
+    return out
+
+
+def _block(seq: int, base: float, shapes: dict[tuple[str, ...], _Shape], shape_of: list[int],
            flat: list[Any], tss: list[float], steps: list[int]) -> HistoryBlock:
+    n = len(tss)
     key_index: dict[str, int] = {}
     shape_lists = [[key_index.setdefault(k, len(key_index)) for k in s.keys] for s in shapes.values()]
     ints: list[int] = []
@@ -141,7 +178,7 @@ def _block(first: History, base: float, n: int, shapes: dict[tuple[str, ...], _S
     bits = array("q", array("d", tss).tobytes())
     dsteps = list(map(sub, islice(steps, 1, None), steps))
     return HistoryBlock(
-        seq=first.seq, ts=first.ts, n=n, step=steps[0], base=base,
+        seq=seq, ts=tss[0], n=n, step=steps[0], base=base,
         dts=list(map(sub, islice(bits, 1, None), bits)),
         dsteps=[] if steps[-1] - steps[0] == n - 1 and all(d == 1 for d in dsteps) else dsteps,
         keys=list(key_index), shapes=shape_lists,

@@ -47,15 +47,15 @@ import os
 import struct
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
 
-from trackwell.schema import AnyRecord, HistoryBlock, decode_record, encode
-from trackwell.schema.blocks import expand, pack
+from trackwell.schema import AnyRecord, History, HistoryBlock, decode_record, encode
+from trackwell.schema.blocks import Row, expand, pack, pack_rows
 from trackwell.sdk.frames import FRAMES, LEGACY, WINDOW, append_frame, encode_frame, scan
 
 MAGIC = b"TWJ1"  # the file's magic in every version (the u16 after it is the version)
@@ -158,9 +158,13 @@ class JournalWriter:
         On an ``OSError`` nothing of this call is left in the file (as far as the OS lets us
         truncate): the caller keeps the records and appends them again later.
         """
+        # all encoded first: an encoding error writes nothing
+        return self._append_encoded([encode(record) for record in (pack(records) if self.blocks else records)])
+
+    def _append_encoded(self, payloads: list[bytes]) -> int:
         buf = bytearray()
-        for record in pack(records) if self.blocks else records:
-            append_frame(buf, encode(record))  # all encoded first: an encoding error writes nothing
+        for payload in payloads:
+            append_frame(buf, payload)
         if not buf:
             return 0
         try:
@@ -173,6 +177,14 @@ class JournalWriter:
             raise
         self._end = os.lseek(self._fd, 0, os.SEEK_CUR)  # O_APPEND: the offset is the file's end
         return len(buf)
+
+    def append_rows(self, first_seq: int, base: float, rows: Sequence[Row]) -> int:
+        """Write rows the SDK's writer built (``schema.blocks.pack_rows``: seqs from
+        ``first_seq``, runtime = ts - ``base``, no ``_runtime``/``_timestamp`` in their data) as
+        blocks; returns the bytes written. A version-2 journal gets them as History records."""
+        if not self.blocks:
+            return self.append([_history(first_seq + i, base, row) for i, row in enumerate(rows)])
+        return self._append_encoded([encode(block) for block in pack_rows(first_seq, base, rows)])
 
     def sync_if_due(self) -> None:
         """Sync what was written if ``fsync_interval`` has passed: for a caller that wakes
@@ -342,6 +354,12 @@ class JournalReader:
     def _v1_header_or_none(self) -> tuple[JournalHeader, int] | None:
         with open(self.path, "rb") as f:
             return _v1_header_at(f)
+
+
+def _history(seq: int, base: float, row: Row) -> History:
+    data, step, ts = row
+    runtime = ts - base
+    return History(seq=seq, ts=ts, step=step, runtime=runtime, data={**data, "_runtime": runtime, "_timestamp": ts})
 
 
 def _header_frame(f: BinaryIO) -> tuple[JournalHeader, int] | None:
