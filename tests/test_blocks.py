@@ -167,7 +167,9 @@ def test_seqs_count_every_row_of_a_block() -> None:
 def test_rows_the_writer_builds_pack_like_history_records() -> None:
     rows = [({"a": i * 0.5, "b": i} if i % 3 else {"a": True, "s": "x"}, i * 2, STARTED + 1 + i * 1e-3)
             for i in range(3 * MAX_ROWS // 2)]
+    rows[5] = ({"_timestamp": 1.0, "a": 2.0}, 10, STARTED + 1 + 5e-3)  # derived: the row's own ts wins
     blocks = pack_rows(7, STARTED, rows)
-    want = [row(7 + i, step, ts, data) for i, (data, step, ts) in enumerate(rows)]
+    want = [row(7 + i, step, ts, {k: v for k, v in data.items() if k != "_timestamp"})
+            for i, (data, step, ts) in enumerate(rows)]
     assert [b.n for b in blocks] == [MAX_ROWS, len(rows) - MAX_ROWS]
     assert_rows_equal(expand([decode_record(encode(b)) for b in blocks]), want)

@@ -130,7 +130,7 @@ def pack_rows(first_seq: int, base: float, rows: Sequence[Row]) -> list[HistoryB
         tss: list[float] = []
         steps: list[int] = []
         last_names: tuple[str, ...] | None = None
-        index = 0
+        index, whole = 0, True
         end = min(n, i + MAX_ROWS)
         for data, step, ts in rows[i:end]:
             names = tuple(data)
@@ -138,8 +138,11 @@ def pack_rows(first_seq: int, base: float, rows: Sequence[Row]) -> list[HistoryB
                 shape = shapes.get(names)
                 if shape is None:
                     shape = shapes[names] = _Shape(len(shapes), names)
-                last_names, index = names, shape.index
-            flat.extend(data.values())
+                last_names, index, whole = names, shape.index, shape.width == len(names)
+            if whole:
+                flat.extend(data.values())
+            else:  # a row that names _runtime/_timestamp itself: they are ts - base and ts
+                flat.extend(v for k, v in data.items() if k not in _DERIVED)
             shape_of.append(index)
             tss.append(ts)
             steps.append(step)
