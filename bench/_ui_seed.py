@@ -102,6 +102,7 @@ def bulk_insert(data_dir: Path, entity: str, project: str, indices: range, chunk
     import sqlalchemy as sa
 
     from trackwell.store.metadata import MetadataStore
+    from trackwell.store.metadata._summaries import insert_summaries
     from trackwell.store.metadata._tables import runs as runs_table
 
     store = MetadataStore(f"sqlite:///{data_dir / 'trackwell.db'}")
@@ -117,26 +118,33 @@ def bulk_insert(data_dir: Path, entity: str, project: str, indices: range, chunk
         rng = random.Random(indices.start)
         now = time.time()
         for start in range(0, len(indices), chunk):
-            rows = [_bulk_row(template, entity, project, i, rng, now) for i in indices[start:start + chunk]]
+            made = [_bulk_row(template, entity, project, i, rng, now) for i in indices[start:start + chunk]]
             with store.write() as conn:
-                conn.execute(runs_table.insert(), rows)
+                conn.execute(runs_table.insert(), [row for row, _ in made])
+                pks = dict(conn.execute(sa.select(runs_table.c.run_id, runs_table.c.pk).where(
+                    runs_table.c.entity == entity, runs_table.c.project == project,
+                    runs_table.c.run_id.in_([row["run_id"] for row, _ in made]))).all())
+                # an API-made run's summary came from run.summary[...] = ...: pinned, as ingest pins it
+                insert_summaries(conn, {pks[row["run_id"]]: summary for row, summary in made}, pinned=True)
     finally:
         store.close()
 
 
 def _bulk_row(template: dict[str, Any], entity: str, project: str, index: int, rng: random.Random,
-              now: float) -> dict[str, Any]:
+              now: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's row and its summary (kept per key in ``run_summary``)."""
     run_id, batch = run_batch(entity, project, index, rng)
     start, summary = batch.records[0], batch.records[1]
     assert isinstance(start, RunStart) and isinstance(summary, SummaryUpdate)
     failed = rng.random() < 0.01  # bulk rows have all ended: a running row would need a writer and heartbeats
     created = now - rng.uniform(0, 86_400 * 30)
     runtime = rng.uniform(10, 10_000)
-    return {**template, "run_id": run_id, "name": start.name, "group": start.group, "job_type": start.job_type,
-            "tags": start.tags, "config": start.config, "summary": {**summary.update, "_step": 0},
-            "state": "failed" if failed else "finished", "exit_code": 1 if failed else 0,
-            "created_at": created, "updated_at": created + runtime, "heartbeat_at": created + runtime,
-            "runtime": runtime}
+    row = {**template, "run_id": run_id, "name": start.name, "group": start.group, "job_type": start.job_type,
+           "tags": start.tags, "config": start.config,
+           "state": "failed" if failed else "finished", "exit_code": 1 if failed else 0,
+           "created_at": created, "updated_at": created + runtime, "heartbeat_at": created + runtime,
+           "runtime": runtime}
+    return row, {**summary.update, "_step": 0}
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from trackwell.store.metadata import MetadataStore
+from trackwell.store.metadata._summaries import insert_summaries
 from trackwell.store.metadata._tables import runs
 
 QUERIES: list[tuple[str, dict[str, Any]]] = [
@@ -39,17 +40,19 @@ def fill(store: MetadataStore, n: int) -> None:
         if not column.nullable and not column.primary_key and column.server_default is None:
             defaults[column.name] = [] if column.name in ("tags", "pinned") else (
                 {} if isinstance(column.type, sa.JSON) or "Json" in type(column.type).__name__ else 0)
-    rows = []
+    rows, summaries = [], []
     for i in range(n):
         row = dict(defaults)
         row.update(entity="bench", project="many", run_id=f"r{i:07d}", name=f"run-{i}", state="finished",
                    config={"lr": rng.random() / 10, "batch": rng.choice([32, 64, 128])},
-                   summary={"loss": rng.random(), "acc": rng.random()},
                    created_at=now + i, updated_at=now + i)
         rows.append(row)
+        summaries.append({"loss": rng.random(), "acc": rng.random()})
     with store.write() as conn:
         for start in range(0, n, 10_000):
             conn.execute(runs.insert(), rows[start:start + 10_000])
+        pks = dict(conn.execute(sa.select(runs.c.run_id, runs.c.pk).where(runs.c.project == "many")).all())
+        insert_summaries(conn, {pks[r["run_id"]]: s for r, s in zip(rows, summaries, strict=True)})
     with store.engine.begin() as conn:  # planner statistics, as autovacuum would gather on a live server
         conn.execute(sa.text("ANALYZE"))
 
