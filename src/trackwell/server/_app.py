@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI
 
 from trackwell import __version__, _credentials
 from trackwell.server import _errors, ui, validation
+from trackwell.server._admission import AdmitIngest, IngestAdmission
 from trackwell.server._catchup import catch_up_forever
 from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
 from trackwell.server._logging import RequestLog
@@ -81,6 +82,9 @@ def create_app(db_url: str, metrics_path: str | Path, *,
     app.state.auth_failures = FailureLimit(auth_failures_per_minute)
     _errors.install(app)
     _deps.install(app)  # the services' errors
+    # Admission inside BodyLimit: the body a 429 drains is still counted against the limit.
+    admission = app.state.admission = IngestAdmission.from_env()
+    app.add_middleware(AdmitIngest, admission=admission)
     # inside RequestLog, so a refused body is still logged with its retry id
     app.add_middleware(BodyLimit, max_bytes=max_request_bytes)
     app.add_middleware(BrowserGuard, allowed_hosts=[*(urlsplit(u).hostname or "" for u in urls), *allowed_hosts],

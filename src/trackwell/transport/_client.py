@@ -60,6 +60,17 @@ class Forbidden(ServerError, PermissionDenied):
     """HTTP 403: the key may not do this. Never retried."""
 
 
+class TooManyRequests(ServerError):
+    """HTTP 429: the server is busy, not down. Retried after its Retry-After; the uploader waits
+    that long without counting an outage (see sdk/uploader.py)."""
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked for (None: it did not say)."""
+        value = self.body.get("retry_after")  # the header, else the body's own figure
+        return None if value is None else parse_retry_after(str(value))
+
+
 class SequenceGapError(ServerError):
     """The batch started past the server's applied position; resend from ``applied_seq + 1``."""
 
@@ -107,8 +118,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 
 def _retry_after(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, ServerError) and exc.status == 429:
-        delay = parse_retry_after(exc.body.get("retry_after"))
+    if isinstance(exc, TooManyRequests):
+        delay = exc.retry_after
         return 1.0 if delay is None else delay
     return 0.0
 
@@ -211,6 +222,8 @@ class Client:
                 extra["retry_after"] = retry_after
             if response.status_code == 409 and extra.get("error") == "sequence_gap":
                 raise SequenceGapError(response.status_code, detail, extra)
+            if response.status_code == 429:
+                raise TooManyRequests(429, detail, extra)
             if response.status_code == 401:
                 raise Unauthorized(401, detail, extra, self._unauthorized_message(_without_how_to(detail)))
             if response.status_code == 403:
