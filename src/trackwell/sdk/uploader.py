@@ -1,6 +1,12 @@
 """The live run's uploader thread: tails the journal through a ``Delivery`` (delivery.py) into a
 sink (sinks/), backs off across requests with a circuit breaker during outages, heartbeats
 while idle. It never drops: whatever is not acknowledged stays in the journal on disk.
+
+Pace: the writer wakes it after every drain (twice a second by default), but it sends at most one
+batch per ``TRACKWELL_UPLOAD_INTERVAL`` (1 s) unless a full batch waits, so many runs on one
+server cost it half the requests. A busy server sets the pace higher (``Ack.flush_interval``) or
+answers 429: the uploader then waits the Retry-After and sends everything logged meanwhile in
+one batch. Neither counts as an outage for the breaker.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from trackwell._env import env_float
 from trackwell.errors import AuthenticationError
 from trackwell.schema import Ack
 from trackwell.sdk.breaker import CircuitBreaker
@@ -22,6 +29,9 @@ from trackwell.sdk.sinks import Sink
 __all__ = ["Uploader"]
 
 _IDLE_POLL = 5.0  # the writer wakes us after each write; this only bounds a missed wake-up
+_SEND_INTERVAL = 1.0  # default seconds between batches (TRACKWELL_UPLOAD_INTERVAL)
+_FULL = 1000  # records waiting that go at once, whatever the pace (the transport's batch cap)
+_MAX_PACE = 60.0  # the longest pace a server's hint can set
 
 
 class Uploader:
@@ -30,15 +40,20 @@ class Uploader:
 
     ``on_state`` is called on this thread with ``Ack.state`` after every acknowledged batch
     (heartbeats included) that carries one. When nothing was acknowledged for
-    ``heartbeat_interval`` seconds, an empty batch is sent as a heartbeat.
+    ``heartbeat_interval`` seconds, an empty batch is sent as a heartbeat. ``send_interval``:
+    the least time between batches (default ``TRACKWELL_UPLOAD_INTERVAL``, 1 s).
     """
 
     def __init__(self, journal: Path, sink: Sink, run_label: str, *,
                  on_state: Callable[[str], None] | None = None,
-                 heartbeat_interval: float = 30.0) -> None:
+                 heartbeat_interval: float = 30.0, send_interval: float | None = None) -> None:
         self.sink = sink
         self.on_state = on_state
         self.heartbeat_interval = heartbeat_interval
+        self.send_interval = (env_float("TRACKWELL_UPLOAD_INTERVAL", _SEND_INTERVAL) if send_interval is None
+                              else send_interval)
+        self.pace = self.send_interval  # raised while the server asks for fewer requests
+        self.busy = 0  # requests the server answered 429 (waited out, never an outage)
         self.acked = read_ack(journal)
         self.failed: str | None = None  # why uploading stopped for good (a 4xx), if it did
         self.pending_fields: dict[str, Any] = {}  # run fields to PUT (e.g. a renamed run)
@@ -53,12 +68,17 @@ class Uploader:
         self._warned = False
         self.refused_key = 0  # requests refused for the key (401): backed off, never dropped
         self._last_ack = time.monotonic()
+        self._written = 0  # the last seq the writer reported
+        self._round_at = float("-inf")  # when the last round started
+        self._not_before = 0.0  # a 429's Retry-After runs out
         self._thread = threading.Thread(target=self._loop, name="trackwell-uploader", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def wake(self, _seq: int = 0) -> None:
+    def wake(self, seq: int = 0) -> None:
+        """The writer wrote up to ``seq`` (0: something else to send, e.g. run fields)."""
+        self._written = max(self._written, seq)
         self._wake.set()
 
     def wait_for(self, seq: int, timeout: float) -> bool:
@@ -92,20 +112,33 @@ class Uploader:
             self._wake.clear()
             if self._stopping:
                 return
-            if self.breaker.wait_time() > 0 and not self._probe_now:
-                continue  # backing off: the writer's wake-ups wait for the next probe
+            if self._hold() > 0 and not self._probe_now:
+                continue  # backing off or pacing: the writer's wake-ups wait for the next round
             self._probe_now = False
+            self._round_at = time.monotonic()
             if not self._round(delivery):
                 return
 
-    def _sleep_time(self) -> float:
+    def _hold(self) -> float:
+        """Seconds until the next round may start: the breaker's backoff, else a 429's
+        Retry-After and the pace (which a full batch waiting skips)."""
         if self.breaker.failures:
             return self.breaker.wait_time()
+        now = time.monotonic()
+        hold = self._not_before - now
+        if self._written - self.acked < _FULL:
+            hold = max(hold, self._round_at + self.pace - now)
+        return max(0.0, hold)
+
+    def _sleep_time(self) -> float:
+        if self.breaker.failures or self._written > self.acked or self.pending_fields:
+            return self._hold()
         return max(0.0, min(_IDLE_POLL, self._last_ack + self.heartbeat_interval - time.monotonic()))
 
     def _round(self, delivery: Delivery) -> bool:
         """One delivery round; False when uploading stopped for good."""
         from trackwell.transport import REFUSED, ServerError
+        from trackwell.transport._client import TooManyRequests
 
         # While the breaker is open each request is a single-attempt probe: the breaker is the
         # retry layer then, so a failure is never retried by both layers.
@@ -124,6 +157,8 @@ class Uploader:
                 self._heartbeat(delivery)  # also the probe when there is nothing to send
         except AuthenticationError as exc:
             self._unauthorized(exc)
+        except TooManyRequests as exc:
+            self._busy(exc.retry_after)
         except ServerError as exc:
             if exc.status >= 500 or exc.status in (429, *REFUSED):
                 self._failed(str(exc))
@@ -146,10 +181,9 @@ class Uploader:
         self._on_ack(ack, heartbeat=True)
 
     def _on_ack(self, ack: Ack, heartbeat: bool = False) -> None:
-        self.breaker.success()
-        if self._delivery is not None:
-            self._delivery.retry = True  # a probe got through: back to full retries
+        self._reached()
         self._last_ack = time.monotonic()
+        self.pace = max(self.send_interval, min(ack.flush_interval or 0.0, _MAX_PACE))
         if not heartbeat:
             with self._cond:
                 self.acked = self._delivery.acked if self._delivery else ack.applied_seq
@@ -159,6 +193,19 @@ class Uploader:
                 self.on_state(ack.state)
             except Exception as exc:  # noqa: BLE001 - a failing callback must not stop delivery
                 warn(f"trackwell: the run-state callback failed ({type(exc).__name__}: {exc})")
+
+    def _reached(self) -> None:
+        """The server answered: whatever outage there was is over."""
+        self.breaker.success()
+        if self._delivery is not None:
+            self._delivery.retry = True  # a probe got through: back to full retries
+
+    def _busy(self, retry_after: float | None) -> None:
+        """429 (after the transport's own retries): the server is up but saturated. Wait what it
+        asked (else the pace); the next round sends everything logged meanwhile in one batch."""
+        self._reached()
+        self.busy += 1
+        self._not_before = time.monotonic() + min(retry_after if retry_after is not None else self.pace, _MAX_PACE)
 
     def _failed(self, why: str) -> None:
         self.breaker.failure()
