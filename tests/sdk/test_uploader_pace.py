@@ -38,12 +38,14 @@ class CountingSink(InProcessSink):
     def __init__(self, ingestor: Ingestor, busy: int = 0, retry_after: str = "0.1") -> None:
         super().__init__(ingestor, runs=ingestor.metadata)
         self.sent: list[int] = []  # records per batch that went through
+        self.refused: list[bool] = []  # the ``retry`` flag of each batch answered 429
         self.busy, self.retry_after = busy, retry_after
         self.hint: float | None = None
 
     def send(self, target: Target, batch: Batch, *, retry: bool = True) -> Ack:
         if batch.records and self.busy:
             self.busy -= 1
+            self.refused.append(retry)
             raise TooManyRequests(429, "the server is saturated with uploads", {"retry_after": self.retry_after})
         ack = super().send(target, batch, retry=retry)
         if batch.records:
@@ -123,6 +125,8 @@ def test_a_busy_server_is_waited_out_not_counted_as_an_outage(ingestor: Ingestor
             uploader.wake(51)
             _until(lambda: uploader.acked == 51, "delivery after three 429s")
             assert uploader.busy == 3 and uploader.breaker.opened == 0 and uploader.failed is None
+            # after a 429 the uploader waits, not the transport: single attempts until an ack
+            assert sink.refused == [True, False, False]
             assert uploader.pace == 2.5, "the server's flush interval sets the pace"
 
             sink.hint = None  # the server is no longer busy: back to the run's own pace

@@ -71,6 +71,7 @@ class Uploader:
         self._written = 0  # the last seq the writer reported
         self._round_at = float("-inf")  # when the last round started
         self._not_before = 0.0  # a 429's Retry-After runs out
+        self._saturated = False  # a 429 since the last ack
         self._thread = threading.Thread(target=self._loop, name="trackwell-uploader", daemon=True)
 
     def start(self) -> None:
@@ -141,8 +142,9 @@ class Uploader:
         from trackwell.transport._client import TooManyRequests
 
         # While the breaker is open each request is a single-attempt probe: the breaker is the
-        # retry layer then, so a failure is never retried by both layers.
-        delivery.retry = not self.breaker.open
+        # retry layer then, so a failure is never retried by both layers. Likewise after a 429
+        # until the next ack: we wait out the server's Retry-After, not the transport.
+        delivery.retry = not self.breaker.open and not self._saturated
         try:
             if self.pending_fields:
                 fields, self.pending_fields = self.pending_fields, {}
@@ -181,7 +183,10 @@ class Uploader:
         self._on_ack(ack, heartbeat=True)
 
     def _on_ack(self, ack: Ack, heartbeat: bool = False) -> None:
-        self._reached()
+        self.breaker.success()
+        self._saturated = False
+        if self._delivery is not None:
+            self._delivery.retry = True  # a probe got through: back to full retries
         self._last_ack = time.monotonic()
         self.pace = max(self.send_interval, min(ack.flush_interval or 0.0, _MAX_PACE))
         if not heartbeat:
@@ -194,16 +199,12 @@ class Uploader:
             except Exception as exc:  # noqa: BLE001 - a failing callback must not stop delivery
                 warn(f"trackwell: the run-state callback failed ({type(exc).__name__}: {exc})")
 
-    def _reached(self) -> None:
-        """The server answered: whatever outage there was is over."""
-        self.breaker.success()
-        if self._delivery is not None:
-            self._delivery.retry = True  # a probe got through: back to full retries
-
     def _busy(self, retry_after: float | None) -> None:
-        """429 (after the transport's own retries): the server is up but saturated. Wait what it
-        asked (else the pace); the next round sends everything logged meanwhile in one batch."""
-        self._reached()
+        """429: the server is up but saturated. Wait what it asked (else the pace), sending single
+        attempts until the next ack, so the wait is ours to schedule (finish() can cut it short);
+        the next round sends everything logged meanwhile in one batch."""
+        self.breaker.success()  # the server is up
+        self._saturated = True
         self.busy += 1
         self._not_before = time.monotonic() + min(retry_after if retry_after is not None else self.pace, _MAX_PACE)
 

@@ -162,13 +162,13 @@ class AdmitIngest:
                                f"(TRACKWELL_INGEST_CONCURRENCY={int(adm.limiter.total_tokens)}, "
                                f"TRACKWELL_INGEST_QUEUE={adm.queue})")
             return
-        adm.admitted(run)
         with anyio.move_on_after(adm.queue_timeout) as queued:
             await adm.limiter.acquire()
         if queued.cancelled_caught:
             await self._refuse(receive, send, adm.retry_after(),
                                f"this batch waited {adm.queue_timeout:g} s in the queue (TRACKWELL_INGEST_QUEUE_TIMEOUT)")
             return
+        adm.admitted(run)
         try:
             await self.app(scope, receive, send)
         finally:
