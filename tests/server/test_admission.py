@@ -18,11 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from servers import LiveServer, http, start_server
 
 from trackwell.schema import Batch, History, RunStart, encode
+from trackwell.server._admission import IngestAdmission
 
 MSGPACK = {"Content-Type": "application/msgpack", "Accept": "application/json"}
 
@@ -146,3 +148,24 @@ def test_sdk_runs_back_off_on_429_and_deliver_exactly_once(tight_server: LiveSer
         assert "cannot upload" not in err, f"a 429 was reported as an outage: {err}"
     for run_id in run_ids:
         assert _counts(tight_server, project, run_id) == (300, 300)
+
+
+def test_while_saturated_each_active_run_gets_its_share_of_the_measured_rate() -> None:
+    async def scenario() -> None:
+        adm = IngestAdmission(concurrency=1, queue=10)
+        for i in range(8):
+            adm.saw(f"/run{i}")
+        adm.admitted("/run0")
+        assert adm.cadence() is None and adm.too_soon("/run0") == 0  # no rate measured yet: no shares
+        adm.rate = 10.0  # batches/s, as measured while saturated
+        assert adm.cadence() == pytest.approx(1.0)  # 8 runs over 80 % of 10 batches/s
+        assert adm.too_soon("/run0") == 0, "not saturated now: any run may send"
+        await adm.limiter.acquire_on_behalf_of(object())  # the only slot is taken
+        assert 0 < adm.too_soon("/run0") <= 1.0 and adm.too_soon("/run1") == 0
+        assert 1 <= adm.retry_after(adm.too_soon("/run0")) <= 2
+        assert adm.flush_interval() is None, "a one-second cadence is the clients' own pace"
+        for i in range(8, 40):
+            adm.saw(f"/run{i}")
+        assert adm.flush_interval() == 5.0  # 40 runs: each one batch per 5 s
+
+    anyio.run(scenario)

@@ -48,7 +48,6 @@ class IngestAdmission:
         self.limiter = anyio.CapacityLimiter(max(1, concurrency))
         self.queue = max(0, queue)
         self.queue_timeout = queue_timeout
-        self.refused = 0
         self.rate: float | None = None  # batches/s, measured while saturated
         self._seen: dict[str, float] = {}  # run path -> its last batch, admitted or not
         self._admitted: dict[str, float] = {}  # run path -> when its last batch was admitted
@@ -152,21 +151,21 @@ class AdmitIngest:
         saturated = adm.saturated
         wait = adm.too_soon(run)
         if wait:
-            await self._refuse(receive, send, adm.retry_after(wait),
-                               f"each of the {adm.active_runs()} runs uploading gets one batch per "
-                               f"{adm.cadence() or 0:.1f} s while it is saturated")
+            await _refuse(receive, send, adm.retry_after(wait),
+                          f"each of the {adm.active_runs()} runs uploading gets one batch per "
+                          f"{adm.cadence() or 0:.1f} s while it is saturated")
             return
         if saturated and adm.waiting >= adm.queue:
-            await self._refuse(receive, send, adm.retry_after(),
-                               f"{adm.in_flight} batches are being applied and {adm.waiting} are queued "
-                               f"(TRACKWELL_INGEST_CONCURRENCY={int(adm.limiter.total_tokens)}, "
-                               f"TRACKWELL_INGEST_QUEUE={adm.queue})")
+            await _refuse(receive, send, adm.retry_after(),
+                          f"{adm.in_flight} batches are being applied and {adm.waiting} are queued "
+                          f"(TRACKWELL_INGEST_CONCURRENCY={int(adm.limiter.total_tokens)}, "
+                          f"TRACKWELL_INGEST_QUEUE={adm.queue})")
             return
         with anyio.move_on_after(adm.queue_timeout) as queued:
             await adm.limiter.acquire()
         if queued.cancelled_caught:
-            await self._refuse(receive, send, adm.retry_after(),
-                               f"this batch waited {adm.queue_timeout:g} s in the queue (TRACKWELL_INGEST_QUEUE_TIMEOUT)")
+            await _refuse(receive, send, adm.retry_after(),
+                          f"this batch waited {adm.queue_timeout:g} s in the queue (TRACKWELL_INGEST_QUEUE_TIMEOUT)")
             return
         adm.admitted(run)
         try:
@@ -175,17 +174,17 @@ class AdmitIngest:
             adm.limiter.release()
             adm.done(saturated)
 
-    async def _refuse(self, receive: Receive, send: Send, seconds: int, reason: str) -> None:
-        self.admission.refused += 1
-        body = msgspec.json.encode({
-            "detail": f"the server is saturated with uploads: {reason}; retry after {seconds} s "
-                      "(nothing was applied: send the same records again, with what was logged since)",
-            "error": "too_many_requests", "retry_after": seconds})
-        await _drain(receive)  # the connection stays usable for the retry
-        await send({"type": "http.response.start", "status": 429,
-                    "headers": [(b"content-type", b"application/json"), (b"retry-after", str(seconds).encode()),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+
+async def _refuse(receive: Receive, send: Send, seconds: int, reason: str) -> None:
+    body = msgspec.json.encode({
+        "detail": f"the server is saturated with uploads: {reason}; retry after {seconds} s "
+                  "(nothing was applied: send the same records again, with what was logged since)",
+        "error": "too_many_requests", "retry_after": seconds})
+    await _drain(receive)  # the connection stays usable for the retry
+    await send({"type": "http.response.start", "status": 429,
+                "headers": [(b"content-type", b"application/json"), (b"retry-after", str(seconds).encode()),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _drain(receive: Receive) -> None:
