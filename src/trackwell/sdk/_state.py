@@ -18,7 +18,6 @@ import os
 import sys
 import threading
 import time
-import traceback
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -81,6 +80,8 @@ def _on_uncaught(tp: type[BaseException], value: BaseException, tb: TracebackTyp
     if exits.state.stopped and issubclass(tp, KeyboardInterrupt):
         print("trackwell: exiting: the run was stopped from the server", file=sys.stderr, flush=True)
         return True  # no traceback: this interrupt was ours
+    import traceback  # only when a run's process is failing: not worth a ms of every init
+
     lines = "".join(traceback.format_exception(tp, value, tb)).rstrip("\n").split("\n")
     for run in list(_live):
         try:
