@@ -8,8 +8,10 @@ chart) queue behind them, and clients time out and resend, which adds load. Here
 ``queue_timeout`` seconds; others are answered 429 at once, before their body is read into a
 batch.
 
-While the server is saturated it knows its rate (batches/s) and how many runs are uploading,
-hence the *cadence* every run can have: one batch per ``active runs / (0.8 * rate)`` seconds.
+The server measures its rate: batches applied per second of time with any batch in flight (so
+the rate it could give, not the rate it was asked for, and not lowered by refusing). With the
+number of runs uploading that gives the *cadence* every run can have: one batch per
+``active runs / (0.8 * rate)`` seconds.
 A run that sends sooner is answered 429 with the rest of its interval as Retry-After, so a few
 fast runs cannot fill the queue while the others starve; the refused run sends everything it
 logged meanwhile in one larger batch, which is what lets the server keep up (a batch's cost is
@@ -40,21 +42,20 @@ _INGEST_PATH = re.compile(r"/api/v1/runs/[^/]+/[^/]+/[^/]+/records")
 
 
 class IngestAdmission:
-    """The controller: who may send now, the rate measured while saturated, and the figures
-    clients are told. One per app, used from the event loop only."""
+    """The controller: who may send now, the rate it measures, and the figures clients are told. One per app, used from the event loop only."""
 
     def __init__(self, concurrency: int = DEFAULT_CONCURRENCY, queue: int = DEFAULT_QUEUE,
                  queue_timeout: float = DEFAULT_QUEUE_TIMEOUT) -> None:
         self.limiter = anyio.CapacityLimiter(max(1, concurrency))
         self.queue = max(0, queue)
         self.queue_timeout = queue_timeout
-        self.rate: float | None = None  # batches/s, measured while saturated
+        self.rate: float | None = None  # batches per second of busy time
         self._seen: dict[str, float] = {}  # run path -> its last batch, admitted or not
         self._admitted: dict[str, float] = {}  # run path -> when its last batch was admitted
         self._pruned = time.monotonic()
-        self._window_start = time.monotonic()
+        self._window_start = self._busy_from = time.monotonic()
         self._window_done = 0
-        self._window_saturated = False
+        self._window_busy = 0.0  # seconds of this window with a batch in flight
 
     @classmethod
     def from_env(cls) -> IngestAdmission:
@@ -88,7 +89,7 @@ class IngestAdmission:
 
     def cadence(self) -> float | None:
         """Seconds between one run's batches that the measured rate sustains for every active
-        run (None until the server was saturated once)."""
+        run (None until it has measured its rate)."""
         if not self.rate:
             return None
         return self.active_runs() / (_HEADROOM * self.rate)
@@ -119,20 +120,26 @@ class IngestAdmission:
         self._seen[run] = time.monotonic()
 
     def admitted(self, run: str) -> None:
+        """``run``'s batch got a slot (call before it is applied)."""
         self._admitted[run] = time.monotonic()
+        if self.in_flight == 1:  # the first in flight: busy from now
+            self._busy_from = time.monotonic()
 
-    def done(self, saturated: bool) -> None:
-        """Count a finished batch; each second or so, a saturated second updates the rate."""
-        self._window_done += 1
-        self._window_saturated = self._window_saturated or saturated
+    def done(self) -> None:
+        """A batch was applied (its slot already released); about once a second, the window's
+        batches per busy second update the rate."""
         now = time.monotonic()
-        elapsed = now - self._window_start
-        if elapsed < 1.0:
+        self._window_done += 1
+        if not self.in_flight:
+            self._window_busy += now - self._busy_from
+        if now - self._window_start < 1.0:
             return
-        if self._window_saturated:
-            rate = self._window_done / elapsed
+        busy = self._window_busy + (now - self._busy_from if self.in_flight else 0.0)
+        if self._window_done >= 5 and busy > 0:  # fewer is noise
+            rate = self._window_done / busy
             self.rate = rate if self.rate is None else 0.7 * self.rate + 0.3 * rate
-        self._window_start, self._window_done, self._window_saturated = now, 0, False
+        self._window_start, self._window_done, self._window_busy = now, 0, 0.0
+        self._busy_from = now
 
 
 class AdmitIngest:
@@ -148,14 +155,13 @@ class AdmitIngest:
             return
         adm, run = self.admission, scope["path"]
         adm.saw(run)
-        saturated = adm.saturated
         wait = adm.too_soon(run)
         if wait:
             await _refuse(receive, send, adm.retry_after(wait),
                           f"each of the {adm.active_runs()} runs uploading gets one batch per "
                           f"{adm.cadence() or 0:.1f} s while it is saturated")
             return
-        if saturated and adm.waiting >= adm.queue:
+        if adm.saturated and adm.waiting >= adm.queue:
             await _refuse(receive, send, adm.retry_after(),
                           f"{adm.in_flight} batches are being applied and {adm.waiting} are queued "
                           f"(TRACKWELL_INGEST_CONCURRENCY={int(adm.limiter.total_tokens)}, "
@@ -172,7 +178,7 @@ class AdmitIngest:
             await self.app(scope, receive, send)
         finally:
             adm.limiter.release()
-            adm.done(saturated)
+            adm.done()
 
 
 async def _refuse(receive: Receive, send: Send, seconds: int, reason: str) -> None:
