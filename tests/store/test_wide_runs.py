@@ -14,14 +14,18 @@ from trackwell.server.ingest import Ingestor
 from trackwell.store.metadata import _summaries
 from trackwell.store.metadata._tables import run_summary
 
-KEYS = [f"layer_{i:03d}/loss" for i in range(1000)]
+KEYS = [f"layer_{i:04d}/loss" for i in range(2500)]  # past _summaries._WHOLE_RUN
 
 
 def test_a_batch_writes_only_the_keys_it_logs(ingestor: Ingestor, project: tuple[str, str], journal: Any,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     j = journal(*project, "wide")
     ingestor.apply(*project, "wide", j.batch([j.start(), j.log({k: 1.0 for k in KEYS})]))
+    ingestor.apply(*project, "wide", j.batch([j.log({k: 3.0 for k in KEYS}), j.log({k: 2.0 for k in KEYS})]))
     pk = ingestor.metadata.run_pk(*project, "wide")
+    assert pk is not None
+    assert ingestor.metadata.metric_summaries(pk)[KEYS[-1]] == {
+        "last": 2.0, "last_step": 2, "min": 1.0, "max": 3.0, "count": 3, "mean": 2.0}
     written: list[str] = []
     write = _summaries.write
 
@@ -36,8 +40,8 @@ def test_a_batch_writes_only_the_keys_it_logs(ingestor: Ingestor, project: tuple
     run = ingestor.metadata.get_run(*project, "wide")
     assert run is not None
     summary = run["summary"]
-    assert len(summary) == len(KEYS) + 1 and summary["_step"] == 1
-    assert (summary[KEYS[3]], summary[KEYS[7]], summary[KEYS[9]], summary[KEYS[0]]) == (0.5, "text", 42, 1.0)
+    assert len(summary) == len(KEYS) + 1 and summary["_step"] == 3
+    assert (summary[KEYS[3]], summary[KEYS[7]], summary[KEYS[9]], summary[KEYS[0]]) == (0.5, "text", 42, 2.0)
     with ingestor.metadata.engine.connect() as conn:
         pinned = conn.execute(sa.select(run_summary.c.key).where(run_summary.c.run_pk == pk,
                                                                  run_summary.c.pinned)).scalars().all()
@@ -53,7 +57,7 @@ def test_metrics_applied_is_compact_read_by_cursor_and_pruned(ingestor: Ingestor
     events = ingestor.metadata.events(run_pk=pk)
     applied = [e["payload"] for e in events if e["kind"] == "metrics_applied"]
     assert applied == [
-        {"writer": j.writer, "first_seq": 2, "last_seq": 4, "rows": 3, "points": 3000, "keys": 1000, "new_keys": 1000},
+        {"writer": j.writer, "first_seq": 2, "last_seq": 4, "rows": 3, "points": 7500, "keys": 2500, "new_keys": 2500},
         {"writer": j.writer, "first_seq": 5, "last_seq": 5, "rows": 1, "points": 2, "keys": 2, "new_keys": 1}]
     # by cursor: after the first event, one at a time
     first = events[0]["id"]

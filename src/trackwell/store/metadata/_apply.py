@@ -169,22 +169,25 @@ def _summarize(a: _Applying, stats: dict[str, KeyStats], others_last: dict[str, 
     if not keys:
         return 0
     found = _summaries.stored(a.conn, a.run_pk, keys)
-    modes = a.run["metric_modes"]
+    modes, pins = a.run["metric_modes"], a.pins
     rows: dict[str, tuple[Any, bool, KeyStats | None]] = {}
     for key in keys:
-        old = found.get(key) or _summaries.KeyRow()
-        merged = old.stats
-        if key in stats:
-            merged = stats[key] if merged is None else merged.merged(stats[key])
+        old = found.get(key)
+        pinned, merged = (False, None) if old is None else (old.pinned, old.stats)
+        new = stats.get(key)
+        if new is not None:
+            merged = new if merged is None else merged.merged(new)
         value: Any = KEEP
-        if key in a.pins:
-            value = a.pins[key]
-        elif not old.pinned and (key in stats or key in others_last):
-            mode = summary_mode(modes, key) if modes else "last"
-            found_value, history_value = history_summary(merged, others_last.get(key), mode)
-            if found_value:
-                value = history_value
-        rows[key] = (value, old.pinned or key in a.pins, merged)
+        if key in pins:
+            value, pinned = pins[key], True
+        elif not pinned and (new is not None or key in others_last):
+            if merged is not None and not modes and key not in others_last:
+                value = merged.last  # the common case (a wide batch has 10,000): a number, mode last
+            else:
+                found_value, history_value = history_summary(merged, others_last.get(key), summary_mode(modes, key))
+                if found_value:
+                    value = history_value
+        rows[key] = (value, pinned, merged)
     if stats and STEP not in a.pins and not (STEP in found and found[STEP].pinned):
         rows[STEP] = (_advanced_step(a, max(s.last_step for s in stats.values())), False, None)
     _summaries.write(a.conn, a.run_pk, rows)
