@@ -205,6 +205,7 @@ def continuation(runs: RunStore, metrics: MetricStore, pk: int, entity: str, pro
 
 
 Fresh = tuple[str, int, list[AnyRecord]]  # (writer, first seq, records) just accepted
+_ENTRIES_PER_PASS = 64
 
 
 def _deterministic(exc: BaseException) -> bool:
@@ -241,7 +242,7 @@ class Projector:
         accepted them does not read back and decode what it has in memory."""
         blocked: set[str] = set()  # writers waiting for an earlier process's records
         while True:
-            entries = self._log.log_entries(run_pk)
+            entries = self._log.log_entries(run_pk, _ENTRIES_PER_PASS)
             todo = [e for e in entries if e.writer not in blocked]
             if not todo:
                 return len(entries)
@@ -265,9 +266,13 @@ class Projector:
                     writers[w.writer] = w
                 cached = fresh[2] if fresh is not None and fresh[:2] == (entry.writer, entry.first_seq) else None
                 self._project_entry(run_pk, w, entry, cached)
+                # the database's mark moved past the entry (our lock: no one else moves it meanwhile)
+                writers[entry.writer] = dataclasses.replace(w, applied_seq=max(w.applied_seq, entry.last_seq))
                 progressed = True
             if not progressed:
                 return len(entries)
+            if not blocked and len(entries) < _ENTRIES_PER_PASS:
+                return 0  # everything was projected and no writer waits on another: no second look
 
     @staticmethod
     def _predecessors_done(w: WriterRow, writers: dict[str, WriterRow]) -> bool:
@@ -302,7 +307,7 @@ class Projector:
             if w.parent is not None:  # a dead-letter retry: a late RunStart is config, not a restart
                 records = [ConfigUpdate(seq=r.seq, ts=r.ts, data=r.config) if type(r) is RunStart else r
                            for r in records]
-            sql_mark = self._log.writer_mark(run_pk, w.writer)
+            sql_mark = w.applied_seq  # read with the writers, under the run's lock
             sql_pending = since(records, sql_mark + 1)
             sql_points = build_points(sql_pending) if sql_pending else PointBatch.empty()
             if entry.last_seq > metric.applied:

@@ -44,6 +44,9 @@ __all__ = ["ConcurrentIngest", "IngestService", "InvalidBatch", "ResumeConflict"
            "validate"]
 
 
+_MAX_CACHED_PKS = 100_000
+
+
 class InvalidBatch(ValueError):
     """The batch cannot be applied as sent (HTTP 422); the message names the problem."""
 
@@ -85,6 +88,8 @@ class IngestService:
         self.lease_timeout = lease_timeout
         # False leaves projection to ``catch_up`` (tests of the recovery path use it).
         self.project_inline = project_inline
+        # (entity, project, run_id) -> pk: a run's pk never changes, and every batch needs it
+        self._pks: dict[tuple[str, str, str], int] = {}
 
     def apply(self, entity: str, project: str, run_id: str, batch: Batch) -> int:
         """Accept ``batch``; returns the writer's acknowledged seq.
@@ -150,7 +155,7 @@ class IngestService:
         records appended to the log now)."""
         writer, records = batch.writer, batch.records
         path = f"{entity}/{project}/{run_id}"
-        pk = self._runs.run_pk(entity, project, run_id)
+        pk = self._run_pk(entity, project, run_id)
         now = time.time()
         if not records:  # a heartbeat renews the lease
             if pk is None:
@@ -201,6 +206,17 @@ class IngestService:
             acc.update_writer(writer, accepted_seq=last, lease_at=now, last_step=last_step,
                               **({"ended": True} if ended else {}))
         return pk, last, (writer, pending[0].seq, pending)
+
+    def _run_pk(self, entity: str, project: str, run_id: str) -> int | None:
+        key = (entity, project, run_id)
+        pk = self._pks.get(key)
+        if pk is None:
+            pk = self._runs.run_pk(entity, project, run_id)
+            if pk is not None:
+                if len(self._pks) >= _MAX_CACHED_PKS:
+                    self._pks.clear()
+                self._pks[key] = pk
+        return pk
 
     def _admit(self, acc: Accepting, claim: WriterRow, now: float, path: str, auto_primary: bool) -> WriterRow:
         if claim.shared and auto_primary:  # the first live shared writer is the primary
