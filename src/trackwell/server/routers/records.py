@@ -90,4 +90,7 @@ async def post_records(request: Request, entity: str, project: str, run_id: str,
         raise ApiError(409, str(exc), error="resume_conflict") from exc
     except WriterConflict as exc:
         raise writer_conflict(exc) from exc
-    return respond(request, {"writer": ack.writer, "applied_seq": ack.applied_seq, "state": ack.state})
+    # While the server is saturated, the pace it can keep: clients that follow it are never refused.
+    hint = request.app.state.admission.flush_interval()
+    return respond(request, {"writer": ack.writer, "applied_seq": ack.applied_seq, "state": ack.state,
+                             **({"flush_interval": hint} if hint is not None else {})})
