@@ -19,13 +19,13 @@ from trackwell.sdk import writer as writer_module
 def test_a_caller_outpacing_the_writer_waits_at_the_bound(offline_run: Callable[..., Any]) -> None:
     run = offline_run()
     journal = run._writer._journal
-    real_append = journal.append
+    real_append = journal.append_rows
 
-    def slow_append(records: list[Any]) -> int:
+    def slow_append(first_seq: int, base: float, rows: list[Any]) -> int:
         time.sleep(0.01)  # a slow disk: the caller outpaces the writer
-        return int(real_append(records))
+        return int(real_append(first_seq, base, rows))
 
-    journal.append = slow_append
+    journal.append_rows = slow_append
     n, longest = 3 * run_module._MAX_QUEUED, 0
     q = run._q
     for i in range(n):
@@ -41,14 +41,14 @@ def test_a_stalled_writer_slows_logging_down_but_never_stops_it(offline_run: Cal
     monkeypatch.setattr(writer_module, "_STALL", 0.2)
     run = offline_run()
     journal = run._writer._journal
-    real_append = journal.append
+    real_append = journal.append_rows
     disk = threading.Event()
 
-    def hung_append(records: list[Any]) -> int:
+    def hung_append(first_seq: int, base: float, rows: list[Any]) -> int:
         disk.wait()  # a hung disk: no progress until it comes back
-        return int(real_append(records))
+        return int(real_append(first_seq, base, rows))
 
-    journal.append = hung_append
+    journal.append_rows = hung_append
     n = 3 * run_module._MAX_QUEUED
     for i in range(n):  # waits once (for _STALL), then goes on: the queue takes what is logged
         run.log({"i": i})

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sdk_helpers import journal_records
+from sdk_helpers import history, journal_records, user_data
 
 import trackwell
 from trackwell.schema import ConfigUpdate, Console, DefineMetric, Exit, RunStart, SummaryUpdate
@@ -30,6 +30,26 @@ def test_config_allow_val_change(offline_run: Callable[..., Any]) -> None:
     records = journal_records(run.journal_path())
     assert isinstance(records[0], RunStart) and records[0].config == {"lr": 0.1, "opt": {"name": "adam"}}
     assert [r.data for r in records if isinstance(r, ConfigUpdate)] == [{"batch": 32}, {"lr": 0.2}]
+
+
+def test_summary_mirror_shows_the_last_rows_step_runtime_and_timestamp(offline_run: Callable[..., Any]) -> None:
+    """Rows reach the journal without _runtime/_timestamp (derived from ts); the mirror still
+    shows them, from the newest row, whichever way it was logged."""
+    run = offline_run()
+    for i in range(3):
+        run.log({"a": i})
+    run.log({"b": 1}, commit=False)
+    run.log({"c": 2})  # merged into step 3
+    run.log({"d": 3}, step=7)  # open until the next call
+    run.log({"a": 9})  # step 7 again: merged and committed
+    assert (run.summary["_step"], run.summary["a"], run.summary["b"], run.summary["c"]) == (7, 9, 1, 2)
+    runtime, timestamp = run.summary["_runtime"], run.summary["_timestamp"]
+    run.finish()
+    rows = history(run.journal_path())
+    assert [(r.step, user_data(r)) for r in rows] == [
+        (0, {"a": 0}), (1, {"a": 1}), (2, {"a": 2}), (3, {"b": 1, "c": 2}), (7, {"d": 3, "a": 9})]
+    assert (runtime, timestamp) == (rows[-1].runtime, rows[-1].ts) == (rows[-1].data["_runtime"],
+                                                                       rows[-1].data["_timestamp"])
 
 
 def test_summary_mirror_and_define_metric(offline_run: Callable[..., Any]) -> None:

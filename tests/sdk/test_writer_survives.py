@@ -61,6 +61,19 @@ def test_last_step_is_the_servers_limit(offline_run: Callable[..., Any]) -> None
     assert [r.step for r in history(run.journal_path())] == [2**62]
 
 
+def test_an_int_past_64_bits_is_recorded_as_a_float_and_the_rows_around_it_arrive(
+        offline_run: Callable[..., Any]) -> None:
+    """msgpack stops at 64 bits: the rows written with it fall back to records one by one, and
+    that one row is repaired."""
+    run = offline_run()
+    for i in range(5):
+        run.log({"a": i, "big": 2**70 if i == 2 else i})
+    run.finish()
+    assert [user_data(r) for r in history(run.journal_path())] == [
+        {"a": i, "big": float(2**70) if i == 2 else i} for i in range(5)]
+    assert [r.seq for r in journal_records(run.journal_path())] == list(range(1, 8))
+
+
 def test_lone_surrogates_are_repaired_not_fatal(offline_run: Callable[..., Any]) -> None:
     run = offline_run()
     with pytest.warns(TrackwellWarning, match="lone surrogates"):

@@ -1,9 +1,10 @@
 """What the SDK's calls hand to the writer thread, one small type per kind (the writer dispatches
 on the type through a table).
 
-A log row is the exception: it stays a plain tuple ``(row, step, commit, ts)`` because it is
-``log()``'s hot path, and building a tuple is cheaper than any class (measured on this machine:
-tuple ~68 ns, msgspec Struct ~84-95 ns, slotted dataclass ~174 ns).
+A log row is the exception: it stays a plain tuple because it is ``log()``'s hot path, and
+building a tuple is cheaper than any class (measured on this machine: tuple ~68 ns, msgspec Struct
+~84-95 ns, slotted dataclass ~174 ns): ``(row, step, ts)`` for a committed, non-empty row (one
+call, one row: the writer hands it to the journal as it is), ``(row, step, commit, ts)`` otherwise.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-LogRow = tuple[dict[str, Any], int, bool, float]  # (row, step, commit, ts)
+LogRow = tuple[dict[str, Any], int, float] | tuple[dict[str, Any], int, bool, float]
 
 
 class Commit(msgspec.Struct):

@@ -266,7 +266,7 @@ class Run(RunBase):
                 s = self._step
                 if s >= _STEP_END:
                     raise _past_the_end(self.id, row, s)
-                q.append((row, s, True, _time()))
+                q.append((row, s, _time()) if row else (row, s, True, _time()))
                 if row or self._pending:
                     self._step = s + 1
                     self._pending = False

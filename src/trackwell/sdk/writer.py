@@ -1,8 +1,10 @@
-"""The writer thread: turns queued calls into numbered records, one journal write per drain.
+"""The writer thread: turns queued calls into numbered records and writes them to the journal.
 
-``log()`` only appends ``(row, step, commit, ts)`` to a deque; everything costly (row merging,
-record building, msgpack, the disk write, the summary mirror) happens here, at least every
-``flush_interval`` seconds, so a ``kill -9`` loses at most that much logging.
+``log()`` only appends ``(row, step, ts)`` (a committed row: the common call) or ``(row, step,
+commit, ts)`` to a deque; everything costly (row merging, the summary mirror, packing, the disk
+write) happens here, at least every ``flush_interval`` seconds, so a ``kill -9`` loses at most that
+much logging. History rows go to the journal as ``(data, step, ts)`` (``JournalWriter.append_rows``:
+packed by column, ``_runtime``/``_timestamp`` derived from ts), other records as records.
 
 The thread must outlive any one bad event: an event that fails is skipped with a warning, a
 record the journal cannot encode is repaired (ints past 64 bits as floats, lone surrogates as
@@ -25,18 +27,23 @@ from trackwell.schema import (
     Exit,
     History,
     Preempting,
+    Record,
     Skipped,
     SummaryUpdate,
     encode,
 )
-from trackwell.schema.summary import AGGREGATES, KeyStats, history_summary, summary_mode
+from trackwell.schema.blocks import Row
 from trackwell.sdk import events as ev
 from trackwell.sdk.errors import warn
 from trackwell.sdk.journal import JournalWriter
+from trackwell.sdk.mirror import SummaryMirror
 
 _INT64_MIN, _UINT64_END = -(2**63), 2**64
 _CHUNK = 8192  # events applied per journal write: bounds the records held in memory
 _STALL = 5.0  # seconds log() waits for a writer that makes no progress (make_room)
+
+# What a drain writes, in seq order: runs of History rows ``(first seq, rows)`` and lists of records.
+Part = tuple[int, list[Row]] | list[AnyRecord]
 
 
 class Writer:
@@ -58,7 +65,7 @@ class Writer:
         self._on_written = on_written
         self._wake = threading.Event()
         self._stopping = False
-        self._backlog: list[AnyRecord] = []  # records a failed write must not lose
+        self._backlog: list[Part] = []  # what a failed write must not lose
         self._barriers: list[threading.Event] = []
         self._room = threading.Event()  # set when the queue is below _room_at (make_room)
         self._room_at = 0
@@ -69,7 +76,7 @@ class Writer:
         self._row: dict[str, Any] = {}
         self._row_step = 0
         self._row_ts = 0.0
-        self._handlers: dict[type, Callable[[Any, list[AnyRecord]], None]] = {
+        self._handlers: dict[type, Callable[[Any, list[Part]], None]] = {
             ev.Commit: self._on_commit,
             ev.ConfigChange: self._on_config,
             ev.SummaryChange: self._on_summary,
@@ -156,8 +163,8 @@ class Writer:
             self.draining = False
 
     def _apply(self, n: int) -> None:
-        """Turn the next ``n`` queued events into records and write them."""
-        records = self._backlog
+        """Turn the next ``n`` queued events into records and rows, and write them."""
+        parts = self._backlog
         self._backlog = []
         q, handlers, rows = self.queue, self._handlers, self._rows
         try:
@@ -165,14 +172,14 @@ class Writer:
                 event = q.popleft()
                 try:
                     if type(event) is tuple:  # a log row: the hot path
-                        n -= rows(event, n, records)
+                        n -= rows(event, n, parts)
                         continue
-                    handlers[type(event)](event, records)
+                    handlers[type(event)](event, parts)
                 except Exception as exc:  # noqa: BLE001 - one bad event must not stop the writer
                     warn(f"trackwell writer skipped an event: {type(exc).__name__}: {exc}")
                 n -= 1
-            if records:
-                self._write(records)
+            if parts:
+                self._write(parts)
         finally:
             barriers, self._barriers = self._barriers, []
             for done in barriers:
@@ -182,24 +189,45 @@ class Writer:
                 self._stalled = False
                 self._room.set()
 
-    def _write(self, records: list[AnyRecord]) -> None:
-        try:
+    def _write(self, parts: list[Part]) -> None:
+        for i, part in enumerate(parts):
             try:
-                self._journal.append(records)
-            except OSError:
-                raise
-            except Exception:  # noqa: BLE001 - an unencodable record: nothing of this batch was written
-                self._salvage(records)
-                self._journal.append(records)
-        except OSError as exc:  # disk full, etc.: keep the records and try again next drain
-            self._backlog = records
-            if not self._write_warned:
-                self._write_warned = True
-                warn(f"trackwell: cannot write the journal {self._journal.path} ({exc}); "
-                     "keeping records in memory and retrying")
-            return
+                if isinstance(part, tuple):
+                    self._write_rows(*part)
+                else:
+                    self._write_records(part)
+            except OSError as exc:  # disk full, etc.: keep what is not written and try again next drain
+                self._backlog = parts[i:]
+                if not self._write_warned:
+                    self._write_warned = True
+                    warn(f"trackwell: cannot write the journal {self._journal.path} ({exc}); "
+                         "keeping records in memory and retrying")
+                return
         if self._on_written is not None:
-            self._on_written(records[-1].seq)
+            self._on_written(self.seq)
+
+    def _write_rows(self, first_seq: int, rows: list[Row]) -> None:
+        try:
+            self._journal.append_rows(first_seq, self._started, rows)
+        except OSError:
+            raise
+        except Exception:  # noqa: BLE001 - an unencodable value: nothing of these rows was written
+            self._write_records([self._history(first_seq + i, row) for i, row in enumerate(rows)])
+
+    def _write_records(self, records: list[AnyRecord]) -> None:
+        try:
+            self._journal.append(records)
+        except OSError:
+            raise
+        except Exception:  # noqa: BLE001 - an unencodable record: nothing of this batch was written
+            self._salvage(records)
+            self._journal.append(records)
+
+    def _history(self, seq: int, row: Row) -> History:
+        data, step, ts = row
+        runtime = ts - self._started
+        return History(seq=seq, ts=ts, step=step, runtime=runtime,
+                       data={**data, "_runtime": runtime, "_timestamp": ts})
 
     def _salvage(self, records: list[AnyRecord]) -> None:
         """Repair the records msgpack refused, or stand a ``Skipped`` (same seq) in for them."""
@@ -223,30 +251,37 @@ class Writer:
 
     # -- history rows ---------------------------------------------------------------------
 
-    def _rows(self, event: ev.LogRow, n: int, records: list[AnyRecord]) -> int:
+    def _rows(self, event: ev.LogRow, n: int, parts: list[Part]) -> int:
         """The log row ``event`` and those queued right behind it, up to ``n`` events in all;
-        returns how many it took. One call, one committed row is the common case and is done
-        inline (the row is the copy log() made: it becomes the record's data)."""
-        q, last, modes, started, append = self.queue, self._last, self._modes, self._started, records.append
+        returns how many it took. A committed row while no row is open (one call, one row: the
+        common case) goes to the journal as log() queued it; the mirror's ``_step``,
+        ``_runtime`` and ``_timestamp`` are set once, from the last such row."""
+        q, last, modes = self.queue, self._last, self._modes
+        rows: list[Row] | None = None  # the run of rows being added to
+        latest: Row | None = None  # the last row taken that way: the mirror's _step/_runtime/_timestamp
         seq, taken = self.seq, 0
         try:
             while True:
                 taken += 1
-                row, step, commit, ts = event
-                if commit and row and not self._row:
-                    runtime = ts - started
-                    row["_runtime"] = runtime  # after the user's keys: the journal packs on that order
-                    row["_timestamp"] = ts
-                    last.update(row)
-                    last["_step"] = step
-                    if modes:
-                        self.mirror.aggregate(row, step)
+                if len(event) == 3 and not self._row:
+                    if rows is None:
+                        rows = self._rows_part(parts, seq)
+                    rows.append(event)  # type: ignore[arg-type]  # (row, step, ts)
                     seq += 1
-                    append(History(seq=seq, ts=ts, step=step, runtime=runtime, data=row))
+                    last.update(event[0])
+                    latest = event  # type: ignore[assignment]
+                    if modes:
+                        self._aggregate(event[0], event[1], event[-1])
                 else:
-                    self.seq = seq
+                    if latest is not None:
+                        self._mirror_row(latest[1], latest[2])
+                        latest = None
+                    self.seq, rows = seq, None
                     try:
-                        self._on_log(row, step, commit, ts, records)
+                        if len(event) == 3:
+                            self._on_log(event[0], event[1], True, event[2], parts)  # type: ignore[misc]
+                        else:
+                            self._on_log(*event, parts)  # type: ignore[misc]
                     finally:
                         seq = self.seq
                 if taken == n or not q or type(q[0]) is not tuple:
@@ -254,64 +289,85 @@ class Writer:
                 event = q.popleft()  # type: ignore[assignment]  # a tuple: checked just above
         finally:
             self.seq = seq
+            if latest is not None:
+                self._mirror_row(latest[1], latest[2])
 
-    def _on_log(self, row: dict[str, Any], step: int, commit: bool, ts: float,
-                records: list[AnyRecord]) -> None:
+    def _on_log(self, row: dict[str, Any], step: int, commit: bool, ts: float, parts: list[Part]) -> None:
         if self._row and step != self._row_step:
-            self._emit(records)  # a higher step arrived: the open row is done
+            self._emit(parts)  # a higher step arrived: the open row is done
         self._row_step = step
         self._row.update(row)
         self._row_ts = ts
         if commit and self._row:
-            self._emit(records)
+            self._emit(parts)
 
-    def _emit(self, records: list[AnyRecord]) -> None:
-        data, ts = self._row, self._row_ts
+    def _emit(self, parts: list[Part]) -> None:
+        data, step, ts = self._row, self._row_step, self._row_ts
         self._row = {}
-        runtime = ts - self._started
-        data["_runtime"] = runtime
-        data["_timestamp"] = ts
-        last = self._last
-        last.update(data)
-        last["_step"] = self._row_step
+        self._last.update(data)
+        self._mirror_row(step, ts)
         if self._modes:
-            self.mirror.aggregate(data, self._row_step)
-        records.append(History(seq=self._next_seq(), ts=ts, step=self._row_step, runtime=runtime, data=data))
-
-    def _next_seq(self) -> int:
-        """Records are numbered as they are made, in order; a skipped event never takes one."""
+            self._aggregate(data, step, ts)
+        self._rows_part(parts, self.seq).append((data, step, ts))
         self.seq += 1
-        return self.seq
+
+    def _mirror_row(self, step: int, ts: float) -> None:
+        last = self._last
+        last["_step"] = step
+        last["_runtime"] = ts - self._started
+        last["_timestamp"] = ts
+
+    def _aggregate(self, data: dict[str, Any], step: int, ts: float) -> None:
+        self.mirror.aggregate({**data, "_runtime": ts - self._started, "_timestamp": ts}, step)
+
+    @staticmethod
+    def _rows_part(parts: list[Part], seq: int) -> list[Row]:
+        """The run of rows ``parts`` ends with, or a new one starting after ``seq``."""
+        if parts and type(parts[-1]) is tuple:
+            return parts[-1][1]
+        rows: list[Row] = []
+        parts.append((seq + 1, rows))
+        return rows
+
+    def _add(self, parts: list[Part], record: Record) -> None:
+        """Number ``record`` (records are numbered as they are made, in order: a skipped event
+        never takes a seq) and add it to what this drain writes."""
+        self.seq += 1
+        record.seq = self.seq
+        if parts and type(parts[-1]) is list:
+            parts[-1].append(record)  # type: ignore[arg-type]
+        else:
+            parts.append([record])  # type: ignore[list-item]
 
     # -- everything else ------------------------------------------------------------------
 
-    def _on_commit(self, _event: ev.Commit, records: list[AnyRecord]) -> None:
+    def _on_commit(self, _event: ev.Commit, parts: list[Part]) -> None:
         if self._row:
-            self._emit(records)
+            self._emit(parts)
 
-    def _on_config(self, event: ev.ConfigChange, records: list[AnyRecord]) -> None:
-        records.append(ConfigUpdate(seq=self._next_seq(), ts=event.ts, data=event.data))
+    def _on_config(self, event: ev.ConfigChange, parts: list[Part]) -> None:
+        self._add(parts, ConfigUpdate(seq=0, ts=event.ts, data=event.data))
 
-    def _on_summary(self, event: ev.SummaryChange, records: list[AnyRecord]) -> None:
+    def _on_summary(self, event: ev.SummaryChange, parts: list[Part]) -> None:
         self.mirror.assign(event.update, event.remove)
-        records.append(SummaryUpdate(seq=self._next_seq(), ts=event.ts, update=event.update, remove=event.remove))
+        self._add(parts, SummaryUpdate(seq=0, ts=event.ts, update=event.update, remove=event.remove))
 
-    def _on_metric(self, event: ev.MetricDefinition, records: list[AnyRecord]) -> None:
+    def _on_metric(self, event: ev.MetricDefinition, parts: list[Part]) -> None:
         if event.summary is not None:
             self.mirror.define(event.name, event.summary)
-        records.append(DefineMetric(seq=self._next_seq(), ts=event.ts, name=event.name, summary=event.summary,
-                                    step_metric=event.step_metric))
+        self._add(parts, DefineMetric(seq=0, ts=event.ts, name=event.name, summary=event.summary,
+                                      step_metric=event.step_metric))
 
-    def _on_console(self, event: ev.ConsoleLines, records: list[AnyRecord]) -> None:
-        records.append(Console(seq=self._next_seq(), ts=event.ts, stream=event.stream, lines=event.lines))
+    def _on_console(self, event: ev.ConsoleLines, parts: list[Part]) -> None:
+        self._add(parts, Console(seq=0, ts=event.ts, stream=event.stream, lines=event.lines))
 
-    def _on_exit(self, event: ev.Exited, records: list[AnyRecord]) -> None:
-        records.append(Exit(seq=self._next_seq(), ts=event.ts, exit_code=event.code, runtime=event.ts - self._started))
+    def _on_exit(self, event: ev.Exited, parts: list[Part]) -> None:
+        self._add(parts, Exit(seq=0, ts=event.ts, exit_code=event.code, runtime=event.ts - self._started))
 
-    def _on_preempting(self, event: ev.PreemptingNow, records: list[AnyRecord]) -> None:
-        records.append(Preempting(seq=self._next_seq(), ts=event.ts))
+    def _on_preempting(self, event: ev.PreemptingNow, parts: list[Part]) -> None:
+        self._add(parts, Preempting(seq=0, ts=event.ts))
 
-    def _on_barrier(self, event: ev.Barrier, _records: list[AnyRecord]) -> None:
+    def _on_barrier(self, event: ev.Barrier, _parts: list[Part]) -> None:
         self._barriers.append(event.done)
 
 
@@ -340,58 +396,3 @@ def _plain(value: Any, changed: list[bool]) -> Any:
     if type(value) is int and not _INT64_MIN <= value < _UINT64_END:
         return float(value)  # msgpack ints stop at 64 bits; a float keeps the magnitude
     return value
-
-
-class SummaryMirror:
-    """The run's summary as the script sees it, by the rules the server applies at ingest
-    (``trackwell.schema.summary``), kept cheap per row: the newest value of every key (``last``,
-    updated by the writer with one C-level dict.update per row), statistics only for keys under
-    min/max/mean (``aggregate``); ``view()`` combines. Used by the writer thread only."""
-
-    def __init__(self, seed: dict[str, Any] | None) -> None:
-        self._seed = dict(seed or {})  # a resumed run's summary as the server had it
-        self.last: dict[str, Any] = {}
-        self.modes: dict[str, str] = {}  # define_metric name or glob -> mode
-        self._explicit: dict[str, Any] = {}  # run.summary assignments: pinned
-        self._removed: set[str] = set()  # del run.summary[key]: pinned away
-        self._mode_of: dict[str, str] = {}  # resolved per key (cache)
-        self._stats: dict[str, KeyStats] = {}  # numeric values of the keys under min/max/mean
-
-    def assign(self, update: dict[str, Any], remove: list[str]) -> None:
-        self._explicit.update(update)
-        self._removed.difference_update(update)
-        for key in remove:
-            self._explicit.pop(key, None)
-            self._removed.add(key)
-
-    def define(self, name: str, mode: str) -> None:
-        self.modes[name] = mode
-        self._mode_of.clear()
-
-    def view(self) -> dict[str, Any]:
-        view = {k: v for k, v in self._seed.items() if k not in self._removed}
-        for key, value in self.last.items():
-            if key in self._explicit or key in self._removed:
-                continue
-            mode = self._mode_of.get(key) or self._resolve_mode(key)
-            # ``value`` is the key's newest value of any type: what "last" picks by step
-            found, shown = history_summary(self._stats.get(key) if mode in AGGREGATES else None, (0, value), mode)
-            if found:
-                view[key] = shown
-        view.update(self._explicit)
-        return view
-
-    def aggregate(self, data: dict[str, Any], step: int) -> None:
-        mode_of, stats = self._mode_of, self._stats
-        for key, value in data.items():
-            mode = mode_of.get(key) or self._resolve_mode(key)
-            if mode in AGGREGATES and type(value) in (int, float):
-                s = stats.get(key)
-                if s is None:
-                    stats[key] = KeyStats.of(value, step)
-                else:
-                    s.add(value, step)
-
-    def _resolve_mode(self, key: str) -> str:
-        mode = self._mode_of[key] = summary_mode(self.modes, key)
-        return mode
