@@ -25,6 +25,8 @@ FAST_RETRIES = {
     "TRACKWELL_RETRY_INITIAL_INTERVAL": "0.02",
     "TRACKWELL_RETRY_MAX_INTERVAL": "0.3",
     "TRACKWELL_HTTP_TIMEOUT": "1.0",
+    # a send per 50 ms (default 1 s): fault mixes need enough requests to meet every fault kind
+    "TRACKWELL_UPLOAD_INTERVAL": "0.05",
 }
 
 
