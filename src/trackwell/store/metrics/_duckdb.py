@@ -1,7 +1,9 @@
-"""DuckDB metric store: numeric points in one narrow table, keys in a global dictionary.
+"""DuckDB metric store: numeric points in narrow tables, keys in a global dictionary.
 
 One connection per process: writes take turns on it under a lock; reads use ``cursor()``
-(a separate connection to the same database), so charts never wait for ingest.
+(a separate connection to the same database), so charts never wait for ingest. Points are
+appended to ``points`` and moved, sorted by (run, key, step), into deeper levels in the
+background (``_layout``); reads go through the ``points_all`` view over every level.
 
 A rewind moves a run's points past the rewind step into ``hidden_*`` tables (kept for audit), so
 reads never filter them out. A fork reads its ancestors' points up to the branch step in place.
@@ -20,6 +22,7 @@ from typing import Any
 import duckdb
 import numpy as np
 
+from trackwell.store.metrics import _layout
 from trackwell.store.metrics._base import (
     Bucket,
     Downsampled,
@@ -72,17 +75,30 @@ def _run_sql(run: RunRef, params: dict[str, Any], alias: str = "") -> str:
 
 
 class DuckDBMetricStore(MetricStore):
-    def __init__(self, path: str | Path) -> None:
+    """``recent_rows`` and ``fanout`` size the levels points are compacted through (``_layout``)."""
+
+    def __init__(self, path: str | Path, recent_rows: int = _layout.RECENT_ROWS, fanout: int = _layout.FANOUT) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(str(path))
-        self._con.execute(_SCHEMA)
+        self._con.execute(_SCHEMA + _layout.SCHEMA)
         self._lock = threading.Lock()
+        self._move_lock = threading.Lock()  # a rewind and the end of a compaction move take turns
         self._ids: dict[str, int] = dict(self._con.execute("SELECT name, id FROM metric_keys").fetchall())
         self._names: dict[int, str] = {i: n for n, i in self._ids.items()}
+        self._compactor = _layout.Compactor(self._con.cursor, self._move_lock, recent_rows, fanout)
 
     def close(self) -> None:
+        self._compactor.close()
         with self._lock:
             self._con.close()
+
+    def compact(self) -> None:
+        """Move every level's points down now, sorted (the background does it as levels fill)."""
+        self._compactor.compact()
+
+    def wait_compacted(self, timeout: float | None = None) -> bool:
+        """Wait for background compaction in progress or due; True if it finished in ``timeout``."""
+        return self._compactor.wait(timeout)
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -142,6 +158,7 @@ class DuckDBMetricStore(MetricStore):
             # Only committed keys enter the in-memory dictionary.
             self._ids.update(new_ids)
             self._names.update({i: n for n, i in new_ids.items()})
+        self._compactor.poke(len(points.values))
         return True
 
     @staticmethod
@@ -186,7 +203,7 @@ class DuckDBMetricStore(MetricStore):
         params: dict[str, Any] = {}
         where = _run_sql(run, params)
         with self._reader() as con:
-            ids = con.execute(f"SELECT DISTINCT key_id FROM points WHERE {where} UNION "
+            ids = con.execute(f"SELECT DISTINCT key_id FROM points_all WHERE {where} UNION "
                               f"SELECT DISTINCT key_id FROM other_values WHERE {where}", params).fetchall()
         return sorted(self._names[i] for (i,) in ids)
 
@@ -194,7 +211,7 @@ class DuckDBMetricStore(MetricStore):
         params: dict[str, Any] = {}
         where = _run_sql(run, params)
         with self._reader() as con:
-            row = con.execute(f"SELECT max(step) FROM (SELECT max(step) AS step FROM points WHERE {where} "
+            row = con.execute(f"SELECT max(step) FROM (SELECT max(step) AS step FROM points_all WHERE {where} "
                               f"UNION ALL SELECT max(step) FROM other_values WHERE {where})", params).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
@@ -205,7 +222,7 @@ class DuckDBMetricStore(MetricStore):
             numeric = con.execute(
                 f"SELECT key_id, count(*), sum(value), min(value) FILTER (WHERE NOT isnan(value)), "
                 f"max(value) FILTER (WHERE NOT isnan(value)), arg_max(value, step), max(step) "
-                f"FROM points WHERE {where} GROUP BY key_id", params).fetchall()
+                f"FROM points_all WHERE {where} GROUP BY key_id", params).fetchall()
             others = con.execute(f"SELECT key_id, max(step), arg_max(value, step) FROM other_values "
                                  f"WHERE {where} GROUP BY key_id", params).fetchall()
         names = self._names
@@ -215,14 +232,17 @@ class DuckDBMetricStore(MetricStore):
             {names[k]: (int(step), json.loads(value)) for k, step, value in others})
 
     def rewind(self, run_pk: int, step: int) -> int:
+        # Not under the append lock: appends only insert, which never conflicts with this delete.
+        # Zone maps on the sorted levels keep the scans to the run's row groups.
         now = time.time()
-        with self._lock:
-            con = self._con
+        tables = (*_layout.LEVELS, "other_values")
+        with self._move_lock, self._reader() as con:
             con.begin()
             try:
                 hidden = 0
-                for table in ("points", "other_values"):
-                    moved = con.execute(f"INSERT INTO hidden_{table} SELECT run_pk, key_id, step, value, ? "
+                for table in tables:
+                    target = "hidden_other_values" if table == "other_values" else "hidden_points"
+                    moved = con.execute(f"INSERT INTO {target} SELECT run_pk, key_id, step, value, ? "
                                         f"FROM {table} WHERE run_pk = ? AND step > ?", [now, run_pk, step])
                     hidden += int(moved.fetchone()[0])  # type: ignore[index]
                     con.execute(f"DELETE FROM {table} WHERE run_pk = ? AND step > ?", [run_pk, step])
@@ -245,7 +265,7 @@ class DuckDBMetricStore(MetricStore):
         with self._reader() as con:
             first_step, last_step, count, first, last = con.execute(
                 f"SELECT min(step), max(step), count(*), arg_min(value, step), arg_max(value, step) "
-                f"FROM points WHERE {where}", params).fetchone()  # type: ignore[misc]
+                f"FROM points_all WHERE {where}", params).fetchone()  # type: ignore[misc]
             if not count:
                 return empty
             # Equal step ranges; NaN is left out of min/max so one NaN does not blank a bucket.
@@ -254,7 +274,7 @@ class DuckDBMetricStore(MetricStore):
                 f"min(value) FILTER (WHERE NOT isnan(value)) AS min, "
                 f"max(value) FILTER (WHERE NOT isnan(value)) AS max, "
                 f"arg_max(value, step) AS last, max(step) AS last_step, count(*) AS count "
-                f"FROM points WHERE {where} "
+                f"FROM points_all WHERE {where} "
                 f"GROUP BY floor((step - $s0)::DOUBLE * $n / ($s1 - $s0 + 1)) ORDER BY start_step",
                 {**params, "s0": first_step, "s1": last_step, "n": buckets}).fetchnumpy()
         names = list(cols)
@@ -280,7 +300,7 @@ class DuckDBMetricStore(MetricStore):
         if ids:
             params["ids"] = ids
         where = _run_sql(run, params)
-        sql = (f"SELECT step FROM points WHERE {where} AND step >= $lo{key_sql} UNION "
+        sql = (f"SELECT step FROM points_all WHERE {where} AND step >= $lo{key_sql} UNION "
                f"SELECT step FROM other_values WHERE {where} AND step >= $lo{key_sql} ORDER BY step")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -297,7 +317,7 @@ class DuckDBMetricStore(MetricStore):
         con.register("_wanted", {"step": np.asarray(steps, dtype=np.int64)})
         try:
             nums = con.execute(
-                f"SELECT p.step, p.key_id, p.value FROM points p SEMI JOIN _wanted w ON p.step = w.step "
+                f"SELECT p.step, p.key_id, p.value FROM points_all p SEMI JOIN _wanted w ON p.step = w.step "
                 f"WHERE {_run_sql(run, params, 'p.')} AND p.step BETWEEN $lo AND $hi{key_sql}", params).fetchnumpy()
             others = con.execute(
                 f"SELECT o.step, o.key_id, o.value FROM other_values o SEMI JOIN _wanted w ON o.step = w.step "
@@ -319,11 +339,31 @@ class DuckDBMetricStore(MetricStore):
             return []
         key_sql, ids = key_filter
         with self._reader() as con:
+            dense = self._dense_range(con, run, key_sql, ids)
+            if dense is not None:
+                rows = self._rows(con, run, key_sql, ids, _spread(np.arange(*dense, dtype=np.int64), samples))
+                if all(len(row) > 1 for row in rows):
+                    return rows
+            # Steps with gaps: rank them all (a hash aggregate and a sort over the run's points).
             steps = self._distinct_steps(con, run, key_sql, ids, -(2**63), None)
-            if len(steps) > samples:
-                picks = np.unique(np.linspace(0, len(steps) - 1, samples).round().astype(np.int64))
-                steps = steps[picks]
-            return self._rows(con, run, key_sql, ids, steps)
+            return self._rows(con, run, key_sql, ids, _spread(steps, samples))
+
+    def _dense_range(self, con: duckdb.DuckDBPyConnection, run: RunRef, key_sql: str,
+                     ids: list[int]) -> tuple[int, int] | None:
+        """(first, last + 1) when some key has a point at every step between the run's first and
+        last: the common case, where sampling by rank needs no list of distinct steps. Counting per
+        key is a cheap aggregate; a duplicate point could fake a full count, so ``sample`` still
+        checks each picked step has a row."""
+        params: dict[str, Any] = {"ids": ids} if ids else {}
+        where = _run_sql(run, params) + key_sql
+        row = con.execute(
+            f"SELECT min(lo), max(hi), max(n) FROM ("
+            f"SELECT min(step) AS lo, max(step) AS hi, count(*) AS n FROM points_all WHERE {where} GROUP BY key_id "
+            f"UNION ALL SELECT min(step), max(step), count(*) FROM other_values WHERE {where} GROUP BY key_id)",
+            params).fetchall()[0]
+        if row[0] is None or row[2] != row[1] - row[0] + 1:
+            return None
+        return int(row[0]), int(row[1]) + 1
 
     def scan(self, run: RunRef, keys: list[str] | None, min_step: int | None,
              page_size: int) -> tuple[list[dict[str, Any]], int | None]:
@@ -336,6 +376,13 @@ class DuckDBMetricStore(MetricStore):
             steps = self._distinct_steps(con, run, key_sql, ids, lo, page_size + 1)
             next_step = int(steps[page_size]) if len(steps) > page_size else None
             return self._rows(con, run, key_sql, ids, steps[:page_size]), next_step
+
+
+def _spread(steps: np.ndarray, samples: int) -> np.ndarray:
+    """``samples`` of the sorted ``steps`` evenly spread by rank, first and last included."""
+    if len(steps) <= samples:
+        return steps
+    return steps[np.unique(np.linspace(0, len(steps) - 1, samples).round().astype(np.int64))]
 
 
 def _nullable(column: np.ndarray) -> list[Any]:
