@@ -11,12 +11,12 @@ batch.
 The server measures its rate: batches applied per second of time with any batch in flight (so
 the rate it could give, not the rate it was asked for, and not lowered by refusing). With the
 number of runs uploading that gives the *cadence* every run can have: one batch per
-``active runs / (0.8 * rate)`` seconds.
-A run that sends sooner is answered 429 with the rest of its interval as Retry-After, so a few
-fast runs cannot fill the queue while the others starve; the refused run sends everything it
-logged meanwhile in one larger batch, which is what lets the server keep up (a batch's cost is
-mostly fixed). ``flush_interval()`` is the same cadence as a hint in acks, so clients that follow
-it are never refused at all.
+``active runs / (0.8 * rate)`` seconds. While the server is saturated, a run that sends sooner
+is answered 429 with the rest of its interval as Retry-After, so a few fast runs cannot fill the
+queue while the others starve; the refused run sends everything it logged meanwhile in one
+larger batch, which is what lets the server keep up (a batch's cost is mostly fixed).
+``flush_interval()`` is the same cadence as a hint in acks, so clients that follow it are never
+refused at all.
 """
 
 from __future__ import annotations
@@ -108,12 +108,15 @@ class IngestAdmission:
         return max(0.0, last + cadence - time.monotonic())
 
     def retry_after(self, at_least: float | None = None) -> int:
-        """Whole seconds (what the header allows): ``at_least``, else about a cadence; jittered
-        so refused runs do not come back together."""
+        """Whole seconds (what the header allows), jittered so refused runs do not come back
+        together: ``at_least`` (the rest of a run's share), else about the time the batches
+        now in flight and queued take (a run turned away by a full queue tries again soon: the
+        runs that just had their turn are held back by their share, so it gets in)."""
         if at_least is not None:
             seconds = at_least + random.random()
         else:
-            seconds = (self.cadence() or 1.0) * (0.5 + random.random())
+            backlog = (self.in_flight + self.waiting) / self.rate if self.rate else 1.0
+            seconds = backlog * (0.5 + random.random())
         return max(1, min(MAX_RETRY_AFTER, math.ceil(seconds)))
 
     def saw(self, run: str) -> None:
