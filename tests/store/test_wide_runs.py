@@ -68,3 +68,19 @@ def test_metrics_applied_is_compact_read_by_cursor_and_pruned(ingestor: Ingestor
     assert ingestor.metadata.prune_events(time.time() + 1) >= 2
     kinds = [e["kind"] for e in ingestor.metadata.events(run_pk=pk)]
     assert "metrics_applied" not in kinds and "run_created" in kinds
+
+
+def test_summary_values_read_back_as_written(ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:
+    """A float stays a float (SQLite's NUMERIC affinity would make 1.0 the integer 1), a 62-bit
+    int stays exact, JSON null is a value, NaN comes back."""
+    j = journal(*project, "types")
+    ingestor.apply(*project, "types", j.batch([
+        j.start(), j.log({"f": 1.0, "nan": float("nan"), "s": "12"}),
+        j.record(SummaryUpdate, update={"big": 2**62 + 1, "null": None, "nested": {"a": [1, 2.5]}})]))
+    run = ingestor.metadata.get_run(*project, "types")
+    assert run is not None
+    summary = run["summary"]
+    nan = summary.pop("nan")
+    assert nan != nan
+    assert summary == {"f": 1.0, "s": "12", "big": 2**62 + 1, "null": None, "nested": {"a": [1, 2.5]}, "_step": 0}
+    assert type(summary["f"]) is float and type(summary["big"]) is int

@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
 from trackwell.store.metadata._engine import REGEX_FUNCTIONS, compile_regex
 from trackwell.store.metadata._query_checks import (
@@ -74,12 +73,12 @@ class Sources:
     def __init__(self) -> None:
         self._summary: dict[str, sa.FromClause] = {}
 
-    def summary_value(self, key: str) -> sa.ColumnElement[Any]:
-        """The JSON value of the run's summary key (NULL when it has none)."""
+    def summary(self, key: str) -> sa.FromClause:
+        """The row of the run's summary key (all NULL when it has none)."""
         alias = self._summary.get(key)
         if alias is None:
             alias = self._summary[key] = run_summary.alias(f"summary_{len(self._summary)}")
-        return alias.c.value
+        return alias
 
     def from_clause(self) -> sa.FromClause:
         joined: sa.FromClause = runs
@@ -89,17 +88,14 @@ class Sources:
 
 
 class _JsonPath:
-    """Typed views of one value inside a JSON column (``parts`` empty: the whole value), for the
-    current dialect."""
+    """Typed views of one value inside a JSON column, for the current dialect."""
 
     def __init__(self, column: sa.ColumnElement[Any], parts: list[str], dialect: str) -> None:
-        if any(not p for p in parts):
+        if not parts or any(not p for p in parts):
             raise QueryError(f"empty path in field {column.name}.{shown('.'.join(parts))}")
         if dialect == "postgresql":
-            value = sa.func.jsonb_extract_path(column, *parts) if parts else column
-            self.typeof: sa.ColumnElement[Any] = sa.func.jsonb_typeof(value)
-            raw = (sa.func.jsonb_extract_path_text(column, *parts) if parts
-                   else sa.type_coerce(column, JSONB).op("#>>")(sa.literal_column("'{}'")))
+            self.typeof: sa.ColumnElement[Any] = sa.func.jsonb_typeof(sa.func.jsonb_extract_path(column, *parts))
+            raw = sa.func.jsonb_extract_path_text(column, *parts)
             self.rank: sa.ColumnElement[Any] = sa.case(
                 (self.typeof == "number", 0), (self.typeof == "string", 1), (self.typeof == "boolean", 2), else_=3)
             self.num: sa.ColumnElement[Any] = sa.case(
@@ -119,16 +115,30 @@ class _JsonPath:
                                       sa.Float())
             self.text = sa.type_coerce(sa.case((self.typeof == "text", raw)), sa.Text())
             self.is_null = sa.or_(self.typeof.is_(None), self.typeof == "null")
+        self.exists = self.typeof.is_not(None)
 
 
-def _json_field(field: str, dialect: str, sources: Sources) -> _JsonPath | None:
+class _SummaryPath:
+    """The same views of a summary key, from the typed columns ``run_summary`` keeps beside the
+    value (``_summaries.typed``): no JSON is parsed per run while sorting or filtering."""
+
+    def __init__(self, row: sa.FromClause) -> None:
+        kind = row.c.kind  # 0 number, 1 string, 2 bool, 3 JSON null, 4 other; NULL: not in the summary
+        self.rank: sa.ColumnElement[Any] = sa.case((kind < 3, kind), else_=3)
+        self.num: sa.ColumnElement[Any] = row.c.num
+        self.text: sa.ColumnElement[Any] = row.c.text
+        self.is_null = sa.or_(kind.is_(None), kind == 3)
+        self.exists = kind.is_not(None)
+
+
+def _json_field(field: str, dialect: str, sources: Sources) -> _JsonPath | _SummaryPath | None:
     head, _, rest = field.partition(".")
     if head == "config" and rest:
         return _JsonPath(runs.c.config, rest.split("."), dialect)
     if head in ("summary", "summary_metrics") and rest:
         # Summary keys are flat ("train/loss"); dots are part of the key.
         check_text(rest, "summary key")
-        return _JsonPath(sources.summary_value(rest), [], dialect)
+        return _SummaryPath(sources.summary(rest))
     return None
 
 
@@ -229,7 +239,7 @@ class _Filters:
         raise QueryError(f"unknown filter operator {shown(op)} on {shown(field)}; use $eq, $ne, $gt, $gte, $lt, "
                          "$lte, $in, $nin, $regex or $exists")
 
-    def _json(self, field: str, path: _JsonPath, op: str, value: Any) -> sa.ColumnElement[bool]:
+    def _json(self, field: str, path: _JsonPath | _SummaryPath, op: str, value: Any) -> sa.ColumnElement[bool]:
         def eq(v: Any) -> sa.ColumnElement[bool]:
             kind = _scalar_kind(field, "$eq", v)
             if kind == "null":
@@ -254,7 +264,7 @@ class _Filters:
                 return sa.and_(path.rank == 1, getattr(path.text, _COMPARE[op])(value))
             raise QueryError(f"filter on {shown(field)}: {op} needs a number or string")
         if op == "$exists":
-            return path.typeof.is_not(None) if value else path.typeof.is_(None)
+            return path.exists if value else sa.not_(path.exists)
         if op == "$regex":
             return sa.and_(path.rank == 1, self._regex(field, value, path.text))
         raise QueryError(f"unknown filter operator {shown(op)} on {shown(field)}; use $eq, $ne, $gt, $gte, $lt, "

@@ -41,24 +41,42 @@ class KeyRow:
 # keys as one JSON array (SQLite) or array parameter (PostgreSQL), the rows in one executemany
 # (SQLite) or one INSERT ... SELECT FROM unnest (PostgreSQL). SQLAlchemy's per-row parameter
 # processing cost more than the database's work.
-_COLUMNS = ("run_pk", "key", "value", "pinned", *_STATS)
+_VALUE = ("value", "kind", "num", "text")
+_COLUMNS = ("run_pk", "key", *_VALUE, "pinned", *_STATS)
 _SELECT = "SELECT key, pinned, count, sum, min, max, last, last_step FROM run_summary WHERE run_pk = {}"
 _SOME_KEYS = {"sqlite": " AND key IN (SELECT value FROM json_each(?))", "postgresql": " AND key = ANY(%s)"}
 # From this many keys on, reading the run's whole range (clustered by key) and skipping the rows
 # the batch does not have beats looking keys up one by one (~5x for a 10,000-key batch).
 _WHOLE_RUN = 2000
-_PG_ARRAYS = {"key": "text[]", "value": "text[]::jsonb[]", "pinned": "bool[]", "count": "bigint[]",
+_PG_ARRAYS = {"key": "text[]", "value": "text[]::jsonb[]", "kind": "int[]", "num": "float8[]", "text": "text[]",
+              "pinned": "bool[]", "count": "bigint[]",
               "sum": "float8[]", "min": "float8[]", "max": "float8[]", "last": "float8[]", "last_step": "bigint[]"}
 
 
 def _upsert(dialect: str, with_value: bool) -> str:
-    columns = [c for c in _COLUMNS if with_value or c != "value"]
+    columns = [c for c in _COLUMNS if with_value or c not in _VALUE]
     names = ", ".join(columns)
     conflict = "ON CONFLICT (run_pk, key) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in columns[2:])
     if dialect == "sqlite":
         return f"INSERT INTO run_summary ({names}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
     arrays = ", ".join(f"%s::{_PG_ARRAYS[c]}" for c in columns[1:])
     return f"INSERT INTO run_summary ({names}) SELECT %s, * FROM unnest({arrays}) {conflict}"
+
+
+def typed(value: Any) -> tuple[int | None, float | None, str | None]:
+    """``(kind, num, text)`` of a summary value: what sorting and filtering on ``summary.<key>``
+    compare (``_query``), as they would the JSON value. Non-finite floats are stored as tagged
+    objects (``_engine``), so they are "other" here as there."""
+    t = type(value)
+    if t is float:
+        return (0, value, None) if math.isfinite(value) else (4, None, None)
+    if t is int:
+        return 0, float(value), None
+    if t is str:
+        return 1, None, value
+    if t is bool:
+        return 2, float(value), None
+    return (3 if value is None else 4), None, None
 
 
 def _json(value: Any) -> str:
@@ -100,8 +118,10 @@ def write(conn: sa.Connection, run_pk: int, rows: Mapping[str, tuple[Any, bool, 
             numbers = tuple("NaN" if v != v else v for v in numbers)
         if value is KEEP:
             without.append((run_pk, key, pinned, *numbers))
-        else:  # a summary value of None is JSON null; ABSENT is SQL NULL
-            with_value.append((run_pk, key, None if value is ABSENT else _json(value), pinned, *numbers))
+        elif value is ABSENT:  # SQL NULL; a summary value of None is JSON null
+            with_value.append((run_pk, key, None, None, None, None, pinned, *numbers))
+        else:
+            with_value.append((run_pk, key, _json(value), *typed(value), pinned, *numbers))
     cursor = conn.connection.cursor()
     try:
         for batch, has_value in ((with_value, True), (without, False)):
@@ -157,7 +177,8 @@ def key_statistics(conn: sa.Connection, run_pk: int) -> dict[str, dict[str, Any]
 def insert_summaries(conn: sa.Connection, summaries: Mapping[int, Mapping[str, Any]], pinned: bool = False) -> None:
     """``{run_pk: summary}`` as new rows, values only: for tools that bulk-load runs (benchmarks'
     seeds); ingest goes through ``write``."""
-    rows = [{"run_pk": pk, "key": key, "value": sa.JSON.NULL if value is None else value, "pinned": pinned}
+    rows = [{"run_pk": pk, "key": key, "value": sa.JSON.NULL if value is None else value,
+             **dict(zip(("kind", "num", "text"), typed(value), strict=True)), "pinned": pinned}
             for pk, summary in summaries.items() for key, value in summary.items()]
     for i in range(0, len(rows), 10_000):
         conn.execute(run_summary.insert(), rows[i:i + 10_000])

@@ -11,12 +11,32 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from trackwell.store.metadata._engine import dumps, loads
+
 metadata = sa.MetaData()
 
 # JSONB on PostgreSQL so filters and ordering can reach inside config and summaries.
 Json = sa.JSON().with_variant(JSONB(), "postgresql")
-# The same, where Python None is SQL NULL (no value) and ``sa.JSON.NULL`` is JSON null.
-NullableJson = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class _TextJson(sa.types.TypeDecorator[Any]):
+    """JSON in a TEXT column (SQLite): a column typed JSON has NUMERIC affinity there, which turns
+    a stored scalar such as ``1.0`` into the integer 1, and a long integer into a rounded real."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        if value is None:
+            return None
+        return "null" if value is sa.JSON.NULL else dumps(value)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return None if value is None else loads(value)
+
+
+# JSON where Python None is SQL NULL (no value) and ``sa.JSON.NULL`` is JSON null.
+NullableJson = _TextJson().with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class _RawFloat(sa.Float[float]):
@@ -146,6 +166,11 @@ run_summary = sa.Table(
     sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.String(512), primary_key=True),
     sa.Column("value", NullableJson),
+    # the value typed for sorting and filtering without parsing JSON (``_summaries.typed``):
+    # kind 0 number, 1 string, 2 bool, 3 JSON null, 4 other; num for numbers and bools, text for strings
+    sa.Column("kind", sa.Integer),
+    sa.Column("num", sa.Float(precision=53)),
+    sa.Column("text", sa.Text),
     sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("sum", ExactFloat),

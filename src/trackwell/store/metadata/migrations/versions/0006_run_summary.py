@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from trackwell.store.metadata._tables import ExactFloat
+from trackwell.store.metadata._summaries import typed
+from trackwell.store.metadata._tables import ExactFloat, NullableJson
 
 revision = "0006"
 down_revision = "0005"
@@ -30,7 +31,6 @@ branch_labels = None
 depends_on = None
 
 _Json = sa.JSON().with_variant(JSONB(), "postgresql")
-_NullableJson = sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 _STATS = ("count", "sum", "min", "max", "last", "last_step")
 _CHUNK = 500
 
@@ -45,7 +45,8 @@ def _stats_columns() -> list[sa.ColumnClause[Any]]:
 _metric_summaries = sa.table("metric_summaries", sa.column("run_pk", sa.Integer), sa.column("key", sa.String),
                              *_stats_columns())
 _run_summary = sa.table("run_summary", sa.column("run_pk", sa.Integer), sa.column("key", sa.String),
-                        sa.column("value", _NullableJson), sa.column("pinned", sa.Boolean), *_stats_columns())
+                        sa.column("value", NullableJson), sa.column("kind", sa.Integer), sa.column("num", sa.Float),
+                        sa.column("text", sa.Text), sa.column("pinned", sa.Boolean), *_stats_columns())
 
 
 def _run_chunks(conn: sa.Connection) -> Iterator[list[int]]:
@@ -55,8 +56,8 @@ def _run_chunks(conn: sa.Connection) -> Iterator[list[int]]:
 
 
 def _row(rows: dict[tuple[int, str], dict[str, Any]], pk: int, key: str) -> dict[str, Any]:
-    return rows.setdefault((pk, key), {"run_pk": pk, "key": key, "value": None, "pinned": False, "count": 0,
-                                       **dict.fromkeys(_STATS[1:])})
+    return rows.setdefault((pk, key), {"run_pk": pk, "key": key, "value": None, "kind": None, "num": None,
+                                       "text": None, "pinned": False, "count": 0, **dict.fromkeys(_STATS[1:])})
 
 
 def upgrade() -> None:
@@ -64,7 +65,10 @@ def upgrade() -> None:
         "run_summary",
         sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
         sa.Column("key", sa.String(512), primary_key=True),
-        sa.Column("value", _NullableJson),
+        sa.Column("value", NullableJson),
+        sa.Column("kind", sa.Integer),
+        sa.Column("num", sa.Float(precision=53)),
+        sa.Column("text", sa.Text),
         sa.Column("pinned", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("sum", ExactFloat),
@@ -83,7 +87,8 @@ def upgrade() -> None:
         for pk, summary, pinned in conn.execute(sa.select(_runs.c.pk, _runs.c.summary, _runs.c.pinned)
                                                 .where(_runs.c.pk.in_(pks))):
             for key, value in (summary or {}).items():
-                row(pk, key)["value"] = sa.JSON.NULL if value is None else value
+                kind, num, text = typed(value)
+                row(pk, key).update(value=sa.JSON.NULL if value is None else value, kind=kind, num=num, text=text)
             for key in pinned or []:
                 row(pk, key)["pinned"] = True
         stats = conn.execute(sa.select(_metric_summaries).where(_metric_summaries.c.run_pk.in_(pks))).mappings()
