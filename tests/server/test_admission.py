@@ -146,7 +146,10 @@ def test_sdk_runs_back_off_on_429_and_deliver_exactly_once(tight_server: LiveSer
         out, err = child.communicate(timeout=120)
         assert child.returncode == 0 and "finished" in out, err
         assert "cannot upload" not in err, f"a 429 was reported as an outage: {err}"
-    for run_id in run_ids:
+    for run_id in run_ids:  # acknowledged; a saturated server projects them right after (catch-up)
+        deadline = time.monotonic() + 10
+        while _counts(tight_server, project, run_id) != (300, 300) and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert _counts(tight_server, project, run_id) == (300, 300)
 
 
@@ -155,13 +158,13 @@ def test_while_saturated_each_active_run_gets_its_share_of_the_measured_rate() -
         adm = IngestAdmission(concurrency=1, queue=10)
         for i in range(8):
             adm.saw(f"/run{i}")
-        adm.admitted("/run0")
+        adm.admitted("/run0", time.monotonic())
         assert adm.cadence() is None and adm.too_soon("/run0") == 0  # no rate measured yet: no shares
         adm.rate = 10.0  # batches/s, as measured while saturated
         assert adm.cadence() == pytest.approx(1.0)  # 8 runs over 80 % of 10 batches/s
         assert adm.too_soon("/run0") == 0, "not saturated now: any run may send"
         await adm.limiter.acquire_on_behalf_of(object())  # the only slot is taken
-        assert 0 < adm.too_soon("/run0") <= 1.0 and adm.too_soon("/run1") == 0
+        assert 0 < adm.too_soon("/run0") <= 0.9 and adm.too_soon("/run1") == 0  # a tenth is forgiven
         assert 1 <= adm.retry_after(adm.too_soon("/run0")) <= 2
         assert adm.flush_interval() is None, "a one-second cadence is the clients' own pace"
         for i in range(8, 40):

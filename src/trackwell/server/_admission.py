@@ -37,6 +37,7 @@ DEFAULT_QUEUE_TIMEOUT = 10.0
 MAX_RETRY_AFTER = 60
 _ACTIVE_WINDOW = 60.0  # a run that sent a batch this recently counts as uploading
 _HEADROOM = 0.8  # the cadence leaves a fifth of the rate for retries, bursts and new runs
+_SLACK = 0.9  # a run's next batch is on time after this much of the cadence
 
 _INGEST_PATH = re.compile(r"/api/v1/runs/[^/]+/[^/]+/[^/]+/records")
 
@@ -100,12 +101,13 @@ class IngestAdmission:
         return round(cadence, 1) if cadence is not None and cadence > 1.0 else None
 
     def too_soon(self, run: str) -> float:
-        """Seconds ``run`` should still wait for its share (0: admit it); only while saturated."""
+        """Seconds ``run`` should still wait for its share (0: admit it); only while saturated.
+        A tenth of the cadence is forgiven: a client keeping the hinted pace is never refused."""
         cadence = self.cadence()
         last = self._admitted.get(run)
         if not self.saturated or cadence is None or last is None:
             return 0.0
-        return max(0.0, last + cadence - time.monotonic())
+        return max(0.0, last + _SLACK * cadence - time.monotonic())
 
     def retry_after(self, at_least: float | None = None) -> int:
         """Whole seconds (what the header allows), jittered so refused runs do not come back
@@ -122,9 +124,10 @@ class IngestAdmission:
     def saw(self, run: str) -> None:
         self._seen[run] = time.monotonic()
 
-    def admitted(self, run: str) -> None:
-        """``run``'s batch got a slot (call before it is applied)."""
-        self._admitted[run] = time.monotonic()
+    def admitted(self, run: str, arrived: float) -> None:
+        """``run``'s batch, which ``arrived`` then, got a slot (call before it is applied). Its
+        share counts from its arrival: clients space their requests' starts, not their slots."""
+        self._admitted[run] = arrived
         if self.in_flight == 1:  # the first in flight: busy from now
             self._busy_from = time.monotonic()
 
@@ -156,7 +159,7 @@ class AdmitIngest:
         if scope["type"] != "http" or scope["method"] != "POST" or not _INGEST_PATH.fullmatch(scope["path"]):
             await self.app(scope, receive, send)
             return
-        adm, run = self.admission, scope["path"]
+        adm, run, arrived = self.admission, scope["path"], time.monotonic()
         adm.saw(run)
         wait = adm.too_soon(run)
         if wait:
@@ -176,7 +179,7 @@ class AdmitIngest:
             await _refuse(receive, send, adm.retry_after(),
                           f"this batch waited {adm.queue_timeout:g} s in the queue (TRACKWELL_INGEST_QUEUE_TIMEOUT)")
             return
-        adm.admitted(run)
+        adm.admitted(run, arrived)
         try:
             await self.app(scope, receive, send)
         finally:
