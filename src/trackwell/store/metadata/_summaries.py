@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from trackwell.schema.summary import KeyStats
 from trackwell.store.metadata._engine import dumps
-from trackwell.store.metadata._tables import run_summary
+from trackwell.store.metadata._tables import NullableJson, run_summary
 
 _S = run_summary.c
 _STATS = ("count", "sum", "min", "max", "last", "last_step")
@@ -137,14 +137,18 @@ def write(conn: sa.Connection, run_pk: int, rows: Mapping[str, tuple[Any, bool, 
 
 
 def summaries_of(conn: sa.Connection, run_pks: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """The summaries of the runs ``run_pks`` (a run without any: ``{}``)."""
+    """The summaries of the runs ``run_pks`` (a run without any: ``{}``). Each run's rows are
+    aggregated into one JSON object by the database: one parse per run, not one per key."""
     pks = list(run_pks)
     out: dict[int, dict[str, Any]] = {pk: {} for pk in pks}
+    if conn.dialect.name == "sqlite":
+        aggregate = sa.func.json_group_object(_S.key, sa.func.json(_S.value), type_=NullableJson)
+    else:
+        aggregate = sa.func.jsonb_object_agg(_S.key, _S.value, type_=NullableJson)
     for i in range(0, len(pks), _CHUNK):
-        rows = conn.execute(sa.select(_S.run_pk, _S.key, _S.value).where(
-            _S.run_pk.in_(pks[i:i + _CHUNK]), _S.value.is_not(None)).order_by(_S.run_pk, _S.key))
-        for pk, key, value in rows:
-            out[pk][key] = value
+        rows = conn.execute(sa.select(_S.run_pk, aggregate).where(
+            _S.run_pk.in_(pks[i:i + _CHUNK]), _S.value.is_not(None)).group_by(_S.run_pk))
+        out.update((pk, summary) for pk, summary in rows)
     return out
 
 
