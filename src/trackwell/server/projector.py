@@ -206,6 +206,28 @@ def continuation(runs: RunStore, metrics: MetricStore, pk: int, entity: str, pro
 
 Fresh = tuple[str, int, list[AnyRecord]]  # (writer, first seq, records) just accepted
 _ENTRIES_PER_PASS = 64
+_GROUP_ROWS = 200_000  # at most this many seqs projected in one transaction
+
+
+def _runs_of(entries: list[LogEntry]) -> list[list[LogEntry]]:
+    """Consecutive entries of one writer whose seqs follow on, up to ``_GROUP_ROWS`` seqs each."""
+    groups: list[list[LogEntry]] = []
+    for entry in entries:
+        last = groups[-1][-1] if groups else None
+        if last is not None and last.writer == entry.writer and entry.first_seq == last.last_seq + 1 \
+                and entry.last_seq - groups[-1][0].first_seq < _GROUP_ROWS:
+            groups[-1].append(entry)
+        else:
+            groups.append([entry])
+    return groups
+
+
+class _Refused(Exception):
+    """A store failed projecting an entry; the error is the ``__cause__``."""
+
+    def __init__(self, store: str) -> None:
+        super().__init__(store)
+        self.store = store
 
 
 def _deterministic(exc: BaseException) -> bool:
@@ -248,12 +270,13 @@ class Projector:
                 return len(entries)
             writers = self._log.writers(run_pk)
             progressed = False
-            for entry in todo:
-                if entry.writer in blocked:
+            for group in _runs_of(todo):
+                writer = group[0].writer
+                if writer in blocked:
                     continue
-                w = writers[entry.writer]
+                w = writers[writer]
                 if w.waiting and not self._predecessors_done(w, writers):
-                    blocked.add(entry.writer)
+                    blocked.add(writer)
                     continue
                 if w.waiting and w.parent is not None:  # resends its parent's records: its offsets
                     parent = writers[w.parent]
@@ -264,15 +287,35 @@ class Projector:
                     w = self._resolve(run_pk, w, continuation(self._runs, self._metrics, run_pk, entity, project,
                                                               run_id))
                     writers[w.writer] = w
-                cached = fresh[2] if fresh is not None and fresh[:2] == (entry.writer, entry.first_seq) else None
-                self._project_entry(run_pk, w, entry, cached)
-                # the database's mark moved past the entry (our lock: no one else moves it meanwhile)
-                writers[entry.writer] = dataclasses.replace(w, applied_seq=max(w.applied_seq, entry.last_seq))
+                self._project_group(run_pk, w, group, fresh)
+                # the database's mark moved past the entries (our lock: no one else moves it meanwhile)
+                writers[writer] = dataclasses.replace(w, applied_seq=max(w.applied_seq, group[-1].last_seq))
                 progressed = True
             if not progressed:
                 return len(entries)
             if not blocked and len(entries) < _ENTRIES_PER_PASS:
                 return 0  # everything was projected and no writer waits on another: no second look
+
+    def _project_group(self, run_pk: int, w: WriterRow, group: list[LogEntry], fresh: Fresh | None) -> None:
+        """Consecutive entries of one writer (a busy server defers projection, so entries pile up)
+        go to each store in one transaction; if that fails, one by one (attempts, quarantine)."""
+        def cached(entry: LogEntry) -> list[AnyRecord] | None:
+            return fresh[2] if fresh is not None and fresh[:2] == (entry.writer, entry.first_seq) else None
+
+        if len(group) > 1:
+            try:
+                records: list[AnyRecord] = []
+                for entry in group:
+                    found = cached(entry)
+                    records.extend(found if found is not None else _records.decode(self._log.log_body(entry.id)))
+                self._apply(run_pk, w, [e.id for e in group], group[-1].last_seq, records)
+                return
+            except Exception:
+                log.warning("projecting %d entries of writer %s of run %d together failed; one by one now",
+                            len(group), w.writer, run_pk, exc_info=True)
+        for entry in group:
+            self._project_entry(run_pk, w, entry, cached(entry))
+            w = dataclasses.replace(w, applied_seq=max(w.applied_seq, entry.last_seq))
 
     @staticmethod
     def _predecessors_done(w: WriterRow, writers: dict[str, WriterRow]) -> bool:
@@ -294,38 +337,56 @@ class Projector:
     def _project_entry(self, run_pk: int, w: WriterRow, entry: LogEntry, records: list[AnyRecord] | None) -> None:
         if records is None:
             records = _records.decode(self._log.log_body(entry.id))
-        store = "metrics"
         try:
-            metric = self._metrics.mark(run_pk, w.writer)
-            offsets = (w.step_offset, w.runtime_offset)
-            if offsets == (0, 0.0):  # a writer resumed before the ingest log kept its offsets in DuckDB
-                offsets = (metric.step_offset, metric.runtime_offset)
-            if offsets != (0, 0.0):
-                records = shifted(records, *offsets)
-            if w.shared and not w.is_primary and w.label:
-                records = as_secondary(records, w.label)
-            if w.parent is not None:  # a dead-letter retry: a late RunStart is config, not a restart
-                records = [ConfigUpdate(seq=r.seq, ts=r.ts, data=r.config) if type(r) is RunStart else r
-                           for r in records]
-            sql_mark = w.applied_seq  # read with the writers, under the run's lock
-            sql_pending = since(records, sql_mark + 1)
-            sql_points = build_points(sql_pending) if sql_pending else PointBatch.empty()
-            if entry.last_seq > metric.applied:
-                points = sql_points if metric.applied == sql_mark else \
-                    build_points(since(records, metric.applied + 1))
-                self._metrics.append(run_pk, w.writer, entry.last_seq, points, metric.applied)
-            store = "metadata"
-            pending = sql_pending
-            stats, others_last = batch_stats(sql_points) if pending else ({}, {})
-            self._log.apply_entry(run_pk, w.writer, entry.id, pending, stats, others_last, sql_mark)
-        except Exception as exc:
+            self._apply(run_pk, w, [entry.id], entry.last_seq, records)
+        except _Refused as refused:
+            exc = refused.__cause__
+            assert exc is not None
             if not _deterministic(exc) or entry.attempts + 1 < _MAX_ATTEMPTS:
                 self._log.count_attempt(entry.id)
-                raise
+                raise exc from None
             log.error("quarantining records %d-%d of writer %s of run %d: the %s store refused them (%s)",
-                      entry.first_seq, entry.last_seq, w.writer, run_pk, store, exc)
-            if store == "metrics":
+                      entry.first_seq, entry.last_seq, w.writer, run_pk, refused.store, exc)
+            if refused.store == "metrics":
                 self._metrics.append(run_pk, w.writer, entry.last_seq, PointBatch.empty(),
                                     self._metrics.applied(run_pk, w.writer))
-            self._log.quarantine_entry(run_pk, w.writer, entry, store, f"{type(exc).__name__}: {exc}",
-                                           time.time())
+            self._log.quarantine_entry(run_pk, w.writer, entry, refused.store, f"{type(exc).__name__}: {exc}",
+                                       time.time())
+
+    def _apply(self, run_pk: int, w: WriterRow, entry_ids: list[int], last_seq: int,
+               records: list[AnyRecord]) -> None:
+        """The records of log entries ``entry_ids`` (up to ``last_seq``) into the metric store, then
+        the metadata database (which drops the entries); a failure is raised as ``_Refused``
+        naming the store at work, the error as its cause."""
+        try:
+            sql_pending, stats, others_last = self._to_metrics(run_pk, w, last_seq, records)
+        except Exception as exc:
+            raise _Refused("metrics") from exc
+        try:
+            self._log.apply_entry(run_pk, w.writer, entry_ids, sql_pending, stats, others_last, w.applied_seq)
+        except Exception as exc:
+            raise _Refused("metadata") from exc
+
+    def _to_metrics(self, run_pk: int, w: WriterRow, last_seq: int, records: list[AnyRecord]
+                    ) -> tuple[list[AnyRecord], dict[str, KeyStats], dict[str, tuple[int, Any]]]:
+        """Append the points past the metric store's mark; returns what the metadata database
+        still needs: the records past its mark and their statistics."""
+        metric = self._metrics.mark(run_pk, w.writer)
+        offsets = (w.step_offset, w.runtime_offset)
+        if offsets == (0, 0.0):  # a writer resumed before the ingest log kept its offsets in DuckDB
+            offsets = (metric.step_offset, metric.runtime_offset)
+        if offsets != (0, 0.0):
+            records = shifted(records, *offsets)
+        if w.shared and not w.is_primary and w.label:
+            records = as_secondary(records, w.label)
+        if w.parent is not None:  # a dead-letter retry: a late RunStart is config, not a restart
+            records = [ConfigUpdate(seq=r.seq, ts=r.ts, data=r.config) if type(r) is RunStart else r
+                       for r in records]
+        sql_mark = w.applied_seq  # read with the writers, under the run's lock
+        sql_pending = since(records, sql_mark + 1)
+        sql_points = build_points(sql_pending) if sql_pending else PointBatch.empty()
+        if last_seq > metric.applied:
+            points = sql_points if metric.applied == sql_mark else build_points(since(records, metric.applied + 1))
+            self._metrics.append(run_pk, w.writer, last_seq, points, metric.applied)
+        stats, others_last = batch_stats(sql_points) if sql_pending else ({}, {})
+        return sql_pending, stats, others_last

@@ -3,6 +3,8 @@ carries the run's state, which is how a client learns it was stopped."""
 
 from __future__ import annotations
 
+import functools
+
 import msgspec
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -77,9 +79,13 @@ async def post_records(request: Request, entity: str, project: str, run_id: str,
         batch = decode_batch(body) if is_msgpack_body(request) else decode_body(request, body, Batch)
     except Exception as exc:  # msgspec raises several types; all mean "not a valid batch"
         raise ApiError(422, f"invalid batch for run {entity}/{project}/{run_id}: {exc}") from exc
+    admission = request.app.state.admission
     try:
-        ack = await run_in_threadpool(_deps.ingest(request).receive, entity, project, run_id, batch,
-                                      _deps.actor(who))
+        # Batches queued behind this one: the server is saturated, so the catch-up task projects
+        # (a run's piled-up batches together) and this request only accepts.
+        ack = await run_in_threadpool(functools.partial(
+            _deps.ingest(request).receive, entity, project, run_id, batch, _deps.actor(who),
+            project_now=admission.waiting == 0))
     except InvalidBatch as exc:
         raise ApiError(422, f"invalid batch for run {entity}/{project}/{run_id}: {exc}") from exc
     except SequenceGap as exc:
@@ -91,6 +97,6 @@ async def post_records(request: Request, entity: str, project: str, run_id: str,
     except WriterConflict as exc:
         raise writer_conflict(exc) from exc
     # While the server is saturated, the pace it can keep: clients that follow it are never refused.
-    hint = request.app.state.admission.flush_interval()
+    hint = admission.flush_interval()
     return respond(request, {"writer": ack.writer, "applied_seq": ack.applied_seq, "state": ack.state,
                              **({"flush_interval": hint} if hint is not None else {})})

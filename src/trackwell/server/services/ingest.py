@@ -18,6 +18,7 @@ resume lineage, not the order journals happen to be synced in.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from trackwell.schema import (
     Ack,
@@ -88,6 +89,8 @@ class IngestService:
         self.lease_timeout = lease_timeout
         # False leaves projection to ``catch_up`` (tests of the recovery path use it).
         self.project_inline = project_inline
+        self.deferred = 0  # batches accepted without projecting them (catch_up resets it)
+        self.on_deferred: Callable[[], None] | None = None  # the catch-up task's wake-up
         # (entity, project, run_id) -> pk: a run's pk never changes, and every batch needs it
         self._pks: dict[tuple[str, str, str], int] = {}
 
@@ -106,15 +109,23 @@ class IngestService:
             raise InvalidBatch(str(exc)) from exc
         return self.apply(entity, project, run_id, batch)
 
-    def receive(self, entity: str, project: str, run_id: str, batch: Batch, actor: str | None = None) -> Ack:
-        """Accept the batch into the log, project what can be, answer with the run's state."""
+    def receive(self, entity: str, project: str, run_id: str, batch: Batch, actor: str | None = None, *,
+                project_now: bool = True) -> Ack:
+        """Accept the batch into the log, project what can be, answer with the run's state.
+
+        ``project_now=False`` (a saturated server) leaves projection to ``catch_up``, which then
+        takes a run's piled-up entries in one transaction per store instead of one per batch."""
         validate(batch, entity, project, run_id)
         with self._locks.lock(entity, project, run_id):
             pk, accepted, fresh = self._accept(entity, project, run_id, batch, actor)
             if pk is None:
                 return Ack(writer=batch.writer, applied_seq=0, state=None)
-            if self.project_inline:
+            if self.project_inline and project_now:
                 self._projector.settle(pk, entity, project, run_id, fresh)
+            else:
+                self.deferred += 1
+                if self.on_deferred is not None:
+                    self.on_deferred()
         return Ack(writer=batch.writer, applied_seq=accepted, state=self._states.run_state(pk))
 
     def claim(self, entity: str, project: str, run_id: str, writer: str, *, host: str | None = None,
@@ -139,8 +150,10 @@ class IngestService:
                 return acc.writers[claim.writer]
 
     def catch_up(self) -> int:
-        """Project every run with entries left in the log (after a crash, or a store error);
-        returns how many entries still wait (for an earlier process's records, or a store)."""
+        """Project every run with entries left in the log (deferred by a saturated server, or left
+        by a crash or a store error); returns how many entries still wait (for an earlier
+        process's records, or a store)."""
+        self.deferred = 0
         waiting = 0
         for pk, entity, project, run_id in self._log.pending_runs():
             with self._locks.lock(entity, project, run_id):

@@ -85,9 +85,10 @@ class SqlIngestLog(Database):
             _log.update_writer(conn, run_pk, writer, step_offset=step_offset, runtime_offset=runtime_offset,
                                waiting=False)
 
-    def apply_entry(self, run_pk: int, writer: str, entry_id: int, records: Sequence[AnyRecord],
+    def apply_entry(self, run_pk: int, writer: str, entry_id: int | Sequence[int], records: Sequence[AnyRecord],
                     stats: dict[str, KeyStats], others_last: dict[str, tuple[int, Any]], expected_mark: int) -> None:
-        """Apply the entry's records past this database's mark and drop the entry, atomically."""
+        """Apply the entry's (or consecutive entries') records past this database's mark and drop
+        the entries, atomically."""
         with self.write() as conn:
             query = for_update(sa.select(run_writers.c.applied_seq).where(
                 run_writers.c.run_pk == run_pk, run_writers.c.writer == writer), conn)
@@ -95,7 +96,8 @@ class SqlIngestLog(Database):
                 raise RuntimeError(f"writer {writer} of run {run_pk} was projected concurrently")
             if records:
                 apply_records(conn, run_pk, writer, records, stats, others_last, time.time())
-            _log.delete(conn, entry_id)
+            for each in [entry_id] if isinstance(entry_id, int) else entry_id:
+                _log.delete(conn, each)
 
     def count_attempt(self, entry_id: int) -> None:
         with self.write() as conn:

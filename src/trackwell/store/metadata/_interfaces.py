@@ -96,7 +96,7 @@ class IngestLogStore(Protocol):
 
     def set_offsets(self, run_pk: int, writer: str, step_offset: int, runtime_offset: float) -> None: ...
 
-    def apply_entry(self, run_pk: int, writer: str, entry_id: int, records: Sequence[AnyRecord],
+    def apply_entry(self, run_pk: int, writer: str, entry_id: int | Sequence[int], records: Sequence[AnyRecord],
                     stats: dict[str, KeyStats], others_last: dict[str, tuple[int, Any]],
                     expected_mark: int) -> None: ...
 
