@@ -188,16 +188,18 @@ def _summarize(a: _Applying, stats: dict[str, KeyStats], others_last: dict[str, 
                 if found_value:
                     value = history_value
         rows[key] = (value, pinned, merged)
-    if stats and STEP not in a.pins and not (STEP in found and found[STEP].pinned):
-        rows[STEP] = (_advanced_step(a, max(s.last_step for s in stats.values())), False, None)
+    if stats and not rows[STEP][1]:  # _step is not pinned
+        value, _, step_stats = rows[STEP]
+        rows[STEP] = (_advanced_step(a, max(s.last_step for s in stats.values()), value), False, step_stats)
     _summaries.write(a.conn, a.run_pk, rows)
     return sum(1 for key in keys if key not in found and key != STEP)
 
 
-def _advanced_step(a: _Applying, last_step: int) -> int:
-    """``_step``: the highest step logged (W&B's summary carries it too)."""
-    current = _summaries.value_of(a.conn, a.run_pk, STEP)
-    return last_step if not isinstance(current, int) else max(current, last_step)
+def _advanced_step(a: _Applying, last_step: int, value: Any) -> Any:
+    """``_step``: the highest step logged (W&B's summary carries it too); ``value``: what the
+    batch made of it so far (``KEEP``: the stored one)."""
+    current = _summaries.value_of(a.conn, a.run_pk, STEP) if value is KEEP else value
+    return max(last_step, current if isinstance(current, int | float) and not isinstance(current, bool) else last_step)
 
 
 def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequence[AnyRecord],
