@@ -11,10 +11,12 @@ same for every tracker).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 # The child prints import+init and finish in seconds, wall then CPU (this process's threads: wandb's
 # service process is not counted); rows are built before the clock starts.
@@ -49,16 +51,17 @@ CHILD = {
 
 
 def measure(name: str, trials: int, rows: int) -> list[tuple[float, ...]] | None:
-    try:
-        __import__(name)
-    except ImportError:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
         return None
+    # The child imports the package this process would (a checkout on PYTHONPATH, say), not
+    # whatever the environment installed.
+    env = {"WANDB_SILENT": "true", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(spec.origin).parent.parent)}
     times = []
     with tempfile.TemporaryDirectory() as workdir:
         code = CHILD[name].format(dir=workdir, rows=rows)
         for _ in range(trials):
-            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                                 env={"WANDB_SILENT": "true", "PATH": "/usr/bin:/bin"})
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
             times.append(tuple(float(x) for x in out.stdout.strip().splitlines()[-1].split()))
     return times
 
