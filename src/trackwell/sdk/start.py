@@ -54,7 +54,10 @@ def _active(what: str) -> RunBase:
 
 
 def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
-    _active("log").log(data, step=step, commit=commit)
+    run = _state._current  # read directly: ``wandb.log``-style scripts call this in their loops
+    if run is None:
+        raise UsageError("call trackwell.init() before trackwell.log()")
+    run.log(data, step, commit)
 
 
 def finish(exit_code: int | None = None, quiet: bool = False) -> None:
