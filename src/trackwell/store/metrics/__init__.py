@@ -1,6 +1,7 @@
 """Metric history: the ``MetricStore`` interface and its DuckDB implementation."""
 
 from trackwell.store.metrics._base import (
+    Append,
     Bucket,
     Downsampled,
     HistoryStats,
@@ -14,5 +15,5 @@ from trackwell.store.metrics._base import (
 )
 from trackwell.store.metrics._duckdb import DuckDBMetricStore
 
-__all__ = ["Bucket", "Downsampled", "DuckDBMetricStore", "HistoryStats", "MetricStore", "Point", "PointBatch",
+__all__ = ["Append", "Bucket", "Downsampled", "DuckDBMetricStore", "HistoryStats", "MetricStore", "Point", "PointBatch",
            "RunRef", "Segment", "WriterMark", "segments"]

@@ -38,6 +38,18 @@ def segments(run: RunRef) -> list[Segment]:
 
 
 @dataclass
+class Append:
+    """One ``MetricStore.append``: points of a writer up to ``seq``, if its mark is ``expected_mark``."""
+
+    run_pk: int
+    writer: str
+    seq: int
+    points: PointBatch
+    expected_mark: int
+    offsets: tuple[int, float] = (0, 0.0)
+
+
+@dataclass
 class WriterMark:
     """A writer's applied seq and the step/runtime offsets its records are shifted by (non-zero
     only for an offline resume resolved by the server)."""
@@ -104,6 +116,11 @@ class MetricStore(abc.ABC):
 
         Returns False (storing nothing) if the mark is no longer ``expected_mark``.
         """
+
+    def append_many(self, items: Sequence[Append]) -> list[bool]:
+        """``append`` for each item; a store that can does them in one transaction (the catch-up
+        projecting many runs at once pays one commit, not one per run)."""
+        return [self.append(i.run_pk, i.writer, i.seq, i.points, i.expected_mark, i.offsets) for i in items]
 
     @abc.abstractmethod
     def last_step(self, run: RunRef) -> int | None:

@@ -15,7 +15,7 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import numpy as np
 
 from trackwell.store.metrics import _layout
 from trackwell.store.metrics._base import (
+    Append,
     Bucket,
     Downsampled,
     HistoryStats,
@@ -85,6 +86,7 @@ class DuckDBMetricStore(MetricStore):
         self._move_lock = threading.Lock()  # a rewind and the end of a compaction move take turns
         self._ids: dict[str, int] = dict(self._con.execute("SELECT name, id FROM metric_keys").fetchall())
         self._names: dict[int, str] = {i: n for n, i in self._ids.items()}
+        self._marks: dict[tuple[int, str], WriterMark] = {}  # as stored (a row or none), read through
         self._compactor = _layout.Compactor(self._con.cursor, self._move_lock, recent_rows, fanout)
 
     def close(self) -> None:
@@ -114,10 +116,19 @@ class DuckDBMetricStore(MetricStore):
         return self.mark(run_pk, writer).applied
 
     def mark(self, run_pk: int, writer: str) -> WriterMark:
+        found = self._marks.get((run_pk, writer))
+        if found is not None:
+            return found
         with self._reader() as con:
-            row = con.execute("SELECT applied_seq, step_offset, runtime_offset FROM writer_marks "
-                              "WHERE run_pk = ? AND writer = ?", [run_pk, writer]).fetchone()
-        return WriterMark(int(row[0]), int(row[1] or 0), float(row[2] or 0.0)) if row else WriterMark()
+            return self._load_mark(con, run_pk, writer)
+
+    def _load_mark(self, con: duckdb.DuckDBPyConnection, run_pk: int, writer: str) -> WriterMark:
+        """The mark as stored; cached, since every change to it goes through ``append_many``."""
+        row = con.execute("SELECT applied_seq, step_offset, runtime_offset FROM writer_marks "
+                          "WHERE run_pk = ? AND writer = ?", [run_pk, writer]).fetchone()
+        mark = WriterMark(int(row[0]), int(row[1] or 0), float(row[2] or 0.0)) if row else WriterMark()
+        self._marks[(run_pk, writer)] = mark
+        return mark
 
     def writers(self, run_pk: int) -> list[str]:
         with self._reader() as con:
@@ -126,57 +137,83 @@ class DuckDBMetricStore(MetricStore):
 
     def append(self, run_pk: int, writer: str, seq: int, points: PointBatch, expected_mark: int,
                offsets: tuple[int, float] = (0, 0.0)) -> bool:
+        return self.append_many([Append(run_pk, writer, seq, points, expected_mark, offsets)])[0]
+
+    def append_many(self, items: Sequence[Append]) -> list[bool]:
+        """Every item whose mark is as expected, in one transaction: the marks (compared in memory:
+        this process is DuckDB's only writer and every mark change comes through here, under the
+        lock), the keys, the points."""
         with self._lock:
             con = self._con
+            moved: dict[tuple[int, str], WriterMark] = {}
+            done: list[bool] = []
+            for item in items:
+                key = (item.run_pk, item.writer)
+                current = moved.get(key) or self._marks.get(key) or self._load_mark(con, *key)
+                ok = current.applied == item.expected_mark
+                done.append(ok)
+                if ok:  # a new mark takes the item's offsets; an existing one keeps its own
+                    step_offset, runtime_offset = item.offsets if current.applied == 0 else \
+                        (current.step_offset, current.runtime_offset)
+                    moved[key] = WriterMark(item.seq, step_offset, runtime_offset)
+            kept = [item for item, ok in zip(items, done, strict=True) if ok]
+            if not kept:
+                return done
             con.begin()
             try:
-                if not self._move_mark(con, run_pk, writer, expected_mark, seq, offsets):
-                    con.rollback()
-                    return False
-                new_ids = self._insert_keys(con, points)
+                self._insert(con, "writer_marks", {
+                    "run_pk": np.array([k[0] for k in moved], np.int32),
+                    "writer": np.array([k[1] for k in moved], dtype=object),
+                    "applied_seq": np.array([m.applied for m in moved.values()], np.int64),
+                    "step_offset": np.array([m.step_offset for m in moved.values()], np.int64),
+                    "runtime_offset": np.array([m.runtime_offset for m in moved.values()], np.float64)},
+                    "run_pk, writer, applied_seq, step_offset, runtime_offset", verb="INSERT OR REPLACE")
+                new_ids = self._insert_keys(con, kept)
                 ids = {**self._ids, **new_ids}
-                if len(points.values):
-                    mapping = np.array([ids[k] for k in points.keys], dtype=np.int32)
-                    n = len(points.values)
-                    # DuckDB's numpy scan reads NaN as NULL; points never hold NULL, so undo that.
-                    self._insert(con, "points", {
-                        "run_pk": np.full(n, run_pk, np.int32), "key_id": mapping[points.key_idx],
-                        "step": points.steps, "value": points.values},
-                        "run_pk, key_id, step, coalesce(value, 'NaN'::DOUBLE)")
-                if points.others:
-                    keys, steps, values = zip(*points.others, strict=True)
-                    self._insert(con, "other_values", {
-                        "run_pk": np.full(len(keys), run_pk, np.int32),
-                        "key_id": np.array([ids[k] for k in keys], np.int32),
-                        "step": np.array(steps, np.int64),
-                        "value": np.array([json.dumps(v) for v in values], dtype=object)},
-                        "run_pk, key_id, step, value")
+                count = self._insert_points(con, kept, ids)
                 con.commit()
             except BaseException:
                 con.rollback()
                 raise
-            # Only committed keys enter the in-memory dictionary.
+            # Only what committed enters the in-memory dictionaries.
+            self._marks.update(moved)
             self._ids.update(new_ids)
             self._names.update({i: n for n, i in new_ids.items()})
-        self._compactor.poke(len(points.values))
-        return True
+        self._compactor.poke(count)
+        return done
 
-    @staticmethod
-    def _move_mark(con: duckdb.DuckDBPyConnection, run_pk: int, writer: str, expected: int, seq: int,
-                   offsets: tuple[int, float]) -> bool:
-        """Compare-and-set the writer's mark (one statement: this runs once per batch)."""
-        if expected == 0:
-            try:
-                con.execute("INSERT INTO writer_marks VALUES (?, ?, ?, ?, ?)", [run_pk, writer, seq, *offsets])
-            except duckdb.ConstraintException:
-                return False
-            return True
-        moved = con.execute("UPDATE writer_marks SET applied_seq = ? WHERE run_pk = ? AND writer = ? "
-                            "AND applied_seq = ? RETURNING applied_seq", [seq, run_pk, writer, expected])
-        return bool(moved.fetchall())
+    def _insert_points(self, con: duckdb.DuckDBPyConnection, items: list[Append], ids: dict[str, int]) -> int:
+        """Every item's points in one INSERT (and its non-numeric values in another)."""
+        run_col, key_col, steps, values = [], [], [], []
+        others: list[tuple[int, int, int, str]] = []
+        for item in items:
+            points = item.points
+            n = len(points.values)
+            if n:
+                mapping = np.array([ids[k] for k in points.keys], dtype=np.int32)
+                run_col.append(np.full(n, item.run_pk, np.int32))
+                key_col.append(mapping[points.key_idx])
+                steps.append(points.steps)
+                values.append(points.values)
+            others.extend((item.run_pk, ids[k], step, json.dumps(v)) for k, step, v in points.others)
+        if run_col:
+            # DuckDB's numpy scan reads NaN as NULL; points never hold NULL, so undo that.
+            self._insert(con, "points", {"run_pk": np.concatenate(run_col), "key_id": np.concatenate(key_col),
+                                         "step": np.concatenate(steps), "value": np.concatenate(values)},
+                         "run_pk, key_id, step, coalesce(value, 'NaN'::DOUBLE)")
+        if others:
+            runs, keys, other_steps, texts = zip(*others, strict=True)
+            self._insert(con, "other_values", {"run_pk": np.array(runs, np.int32), "key_id": np.array(keys, np.int32),
+                                               "step": np.array(other_steps, np.int64),
+                                               "value": np.array(texts, dtype=object)},
+                         "run_pk, key_id, step, value")
+        return sum(len(c) for c in run_col)
 
-    def _insert_keys(self, con: duckdb.DuckDBPyConnection, points: PointBatch) -> dict[str, int]:
-        names = set(points.keys).union(k for k, _, _ in points.others)
+    def _insert_keys(self, con: duckdb.DuckDBPyConnection, items: list[Append]) -> dict[str, int]:
+        names: set[str] = set()
+        for item in items:
+            names.update(item.points.keys)
+            names.update(k for k, _, _ in item.points.others)
         new = sorted(n for n in names if n not in self._ids)
         if not new:
             return {}
@@ -189,11 +226,12 @@ class DuckDBMetricStore(MetricStore):
         return new_ids
 
     @staticmethod
-    def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, Any], select: str) -> None:
+    def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, Any], select: str,
+                verb: str = "INSERT") -> None:
         # Registering numpy columns lets DuckDB scan them directly: no per-row Python work.
         con.register("_incoming", columns)
         try:
-            con.execute(f"INSERT INTO {table} SELECT {select} FROM _incoming")
+            con.execute(f"{verb} INTO {table} SELECT {select} FROM _incoming")
         finally:
             con.unregister("_incoming")
 
