@@ -33,7 +33,7 @@ from trackwell.schema.blocks import (
     unpack,
 )
 from trackwell.server.columns import columns
-from trackwell.server.projector import build_points
+from trackwell.server.points import build_points
 from trackwell.server.validation import InvalidRecord, InvalidValue, check_batch
 from trackwell.store.metrics import PointBatch
 

@@ -86,7 +86,7 @@ def test_upgrade_keeps_summaries_pins_and_statistics(empty_db: str) -> None:
         # the pins came along: history does not change "note" nor bring "deleted" back
         records = [History(seq=1, ts=now, step=10, runtime=1.0, data={"note": 1.0, "deleted": 2.0, "loss": 0.5}),
                    SummaryUpdate(seq=2, ts=now, update={"acc": 1})]
-        from trackwell.server.projector import batch_stats, build_points
+        from trackwell.server.points import batch_stats, build_points
 
         stats_batch, others = batch_stats(build_points(records))
         store.apply_entry(pk, "w", _entry(store, pk, Batch(writer="w", records=records)), records, stats_batch, others, 0)

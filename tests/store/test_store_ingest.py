@@ -21,7 +21,7 @@ from trackwell.schema import (
     encode,
 )
 from trackwell.server.ingest import Ingestor, InvalidBatch, SequenceGap
-from trackwell.server.projector import batch_stats, build_points
+from trackwell.server.points import batch_stats, build_points
 from trackwell.store.metadata._apply import APPLY
 
 
