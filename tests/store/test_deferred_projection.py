@@ -73,7 +73,7 @@ def test_a_refused_entry_among_deferred_ones_is_quarantined_alone(postgres_url: 
             acc.update_writer(j.writer, accepted_seq=j.seq + 1)
         j.seq += 1
         ingest.receive(*project, "mixed", j.batch(_rows(j, 20, started)), project_now=False)
-        for _ in range(3):  # together, then one by one: retried, then set aside
+        for _ in range(4):  # with the other runs' entries, then alone: retried, then set aside
             ing.catch_up()
         assert ing.metadata.log_entries(pk) == []
         steps = np.array([step for step, _ in _history(ing, pk, "loss")])
@@ -82,3 +82,31 @@ def test_a_refused_entry_among_deferred_ones_is_quarantined_alone(postgres_url: 
         assert len(events) == 1 and events[0]["payload"]["first_seq"] == 22
     finally:
         ing.close()
+
+
+def test_one_catch_up_pass_takes_many_runs_points_in_one_metric_store_transaction(
+        ingestor: Ingestor, project: tuple[str, str], journal: Any, monkeypatch: Any) -> None:
+    started = time.time()
+    ingest = ingestor.services.ingest
+    runs = {f"many{i}": journal(*project, f"many{i}") for i in range(20)}
+    for run_id, j in runs.items():
+        ingestor.apply(*project, run_id, j.batch([j.start()]))
+        for _ in range(3):
+            ingest.receive(*project, run_id, j.batch(_rows(j, 10 + len(run_id), started)), project_now=False)
+    calls: list[int] = []
+    append_many = ingestor.metrics.append_many
+
+    def counted(items: Any) -> list[bool]:
+        calls.append(len(items))
+        return append_many(items)
+
+    monkeypatch.setattr(ingestor.metrics, "append_many", counted)
+    assert ingestor.catch_up() == 0
+    assert calls == [20]  # every run's three batches, one transaction
+    for run_id in runs:
+        pk = ingestor.metadata.run_pk(*project, run_id)
+        assert pk is not None and ingestor.metadata.log_entries(pk) == []
+        rows = 3 * (10 + len(run_id))
+        assert [step for step, _ in _history(ingestor, pk, "loss")] == list(range(rows))
+        run = ingestor.metadata.get_run(*project, run_id)
+        assert run is not None and run["summary"]["_step"] == rows - 1

@@ -19,7 +19,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import msgspec
@@ -29,7 +30,7 @@ from trackwell.schema.blocks import expand, since
 from trackwell.schema.summary import KeyStats
 from trackwell.server.points import batch_stats, build_points
 from trackwell.store.metadata import IngestLogStore, LogEntry, RunStore, WriterRow
-from trackwell.store.metrics import MetricStore, PointBatch
+from trackwell.store.metrics import Append, MetricStore, PointBatch
 
 log = logging.getLogger("trackwell.server.projector")
 
@@ -128,6 +129,7 @@ class Projector:
 
     def __init__(self, runs: RunStore, log: IngestLogStore, metrics: MetricStore) -> None:
         self._runs, self._log, self._metrics = runs, log, metrics
+        self._one_by_one: set[int] = set()  # runs whose last catch-up failed: projected alone next
 
     def settle(self, run_pk: int, entity: str, project: str, run_id: str, fresh: Fresh | None = None) -> int:
         """``project``, a failure logged instead of raised (the records are in the log: the
@@ -253,6 +255,14 @@ class Projector:
                     ) -> tuple[list[AnyRecord], dict[str, KeyStats], dict[str, tuple[int, Any]]]:
         """Append the points past the metric store's mark; returns what the metadata database
         still needs: the records past its mark and their statistics."""
+        ready = self._prepare(run_pk, w, last_seq, records)
+        if ready.append is not None:
+            a = ready.append
+            self._metrics.append(a.run_pk, a.writer, a.seq, a.points, a.expected_mark)
+        return ready.sql_pending, ready.stats, ready.others_last
+
+    def _prepare(self, run_pk: int, w: WriterRow, last_seq: int, records: list[AnyRecord]) -> _Ready:
+        """What the stores are to get, computed without writing anything."""
         metric = self._metrics.mark(run_pk, w.writer)
         offsets = (w.step_offset, w.runtime_offset)
         if offsets == (0, 0.0):  # a writer resumed before the ingest log kept its offsets in DuckDB
@@ -267,8 +277,107 @@ class Projector:
         sql_mark = w.applied_seq  # read with the writers, under the run's lock
         sql_pending = since(records, sql_mark + 1)
         sql_points = build_points(sql_pending) if sql_pending else PointBatch.empty()
+        append = None
         if last_seq > metric.applied:
             points = sql_points if metric.applied == sql_mark else build_points(since(records, metric.applied + 1))
-            self._metrics.append(run_pk, w.writer, last_seq, points, metric.applied)
+            append = Append(run_pk, w.writer, last_seq, points, metric.applied)
         stats, others_last = batch_stats(sql_points) if sql_pending else ({}, {})
-        return sql_pending, stats, others_last
+        return _Ready(append, sql_pending, stats, others_last)
+
+    # -- many runs at once (the catch-up task) -------------------------------------------------
+
+    def catch_up(self, runs: Sequence[tuple[int, str, str, str]], lock: RunLock) -> int:
+        """Project the entries of ``runs``: the plain ones (a writer's consecutive entries, no
+        resume or shared-run rewriting pending) with every run's points in one metric-store
+        transaction, then each run's metadata; anything else, and a run whose plain projection
+        failed last time, the usual way (``settle``: attempts, quarantine). Returns how many
+        entries still wait."""
+        waiting = 0
+        staged: list[_Staged] = []
+        for pk, entity, project, run_id in runs:
+            with lock(entity, project, run_id):
+                if pk not in self._one_by_one:
+                    try:
+                        found = self._stage(pk, (entity, project, run_id))
+                    except Exception:
+                        log.warning("staging run %d for a catch-up pass failed; projecting it alone", pk,
+                                    exc_info=True)
+                        found = None
+                    if found is not None:
+                        staged.extend(found)
+                        continue
+                left = self.settle(pk, entity, project, run_id)
+                if left == 0:  # caught up: plain passes may take it again
+                    self._one_by_one.discard(pk)
+                waiting += max(left, 0)
+        if staged:
+            self._flush(staged, lock)
+        return waiting
+
+    def _stage(self, run_pk: int, path: tuple[str, str, str]) -> list[_Staged] | None:
+        """The run's entries ready for the stores, or None if they need the one-run path."""
+        entries = self._log.log_entries(run_pk, _ENTRIES_PER_PASS)
+        writers = self._log.writers(run_pk)
+        groups = _runs_of(entries)
+        if len(entries) >= _ENTRIES_PER_PASS or len({g[0].writer for g in groups}) != len(groups):
+            return None
+        staged = []
+        for group in groups:
+            w = writers[group[0].writer]
+            if w.waiting or w.parent is not None or (w.shared and not w.is_primary) \
+                    or (w.step_offset, w.runtime_offset) != (0, 0.0):
+                return None
+            metric = self._metrics.mark(run_pk, w.writer)
+            if (metric.step_offset, metric.runtime_offset) != (0, 0.0):
+                return None
+            records: list[AnyRecord] = []
+            for entry in group:
+                records.extend(_records.decode(self._log.log_body(entry.id)))
+            ready = self._prepare(run_pk, w, group[-1].last_seq, records)
+            staged.append(_Staged(run_pk, path, w.writer, [e.id for e in group], w.applied_seq, ready))
+        return staged
+
+    def _flush(self, staged: list[_Staged], lock: RunLock) -> None:
+        appends = [s.ready.append for s in staged if s.ready.append is not None]
+        try:
+            done = iter(self._metrics.append_many(appends))
+        except Exception:
+            log.warning("a catch-up pass over %d runs failed in the metric store; each alone next pass",
+                        len({s.run_pk for s in staged}), exc_info=True)
+            self._one_by_one.update(s.run_pk for s in staged)
+            return
+        for s in staged:
+            if s.ready.append is not None and not next(done):
+                continue  # its mark moved meanwhile (a request projected it): the next pass sees
+            with lock(*s.path):
+                try:
+                    self._log.apply_entry(s.run_pk, s.writer, s.entry_ids, s.ready.sql_pending, s.ready.stats,
+                                          s.ready.others_last, s.sql_mark)
+                except Exception:
+                    log.warning("a catch-up pass could not apply run %d's records; alone next pass", s.run_pk,
+                                exc_info=True)
+                    self._one_by_one.add(s.run_pk)
+
+
+RunLock = Callable[[str, str, str], AbstractContextManager[Any]]
+
+
+@dataclasses.dataclass
+class _Ready:
+    """What the stores are to get from some log entries: ``append`` None if the metric store
+    has their points already."""
+
+    append: Append | None
+    sql_pending: list[AnyRecord]
+    stats: dict[str, KeyStats]
+    others_last: dict[str, tuple[int, Any]]
+
+
+@dataclasses.dataclass
+class _Staged:
+    run_pk: int
+    path: tuple[str, str, str]
+    writer: str
+    entry_ids: list[int]
+    sql_mark: int
+    ready: _Ready

@@ -154,11 +154,7 @@ class IngestService:
         by a crash or a store error); returns how many entries still wait (for an earlier
         process's records, or a store)."""
         self.deferred = 0
-        waiting = 0
-        for pk, entity, project, run_id in self._log.pending_runs():
-            with self._locks.lock(entity, project, run_id):
-                waiting += self._projector.settle(pk, entity, project, run_id)
-        return waiting
+        return self._projector.catch_up(self._log.pending_runs(), self._locks.lock)
 
     # -- accepting ------------------------------------------------------------------------
 
