@@ -63,7 +63,8 @@ def test_offline_run_dir_holds_no_key(tmp_path: Path, monkeypatch: pytest.Monkey
         run.log({"loss": 1 / (step + 1)})
     run.finish(quiet=True)
     written = tree_bytes(tmp_path / "runs")
-    assert b"some output" in written and len(written) > 1000  # the search below did see the journal
+    # the search below did see the journal: its console line, and the rows (20 blocks' worth of bytes)
+    assert b"some output" in written and b"loss" in written and len(written) > 500
     for key in (STORED, FROM_ENV, GIVEN):
         secret = key.split("_", 2)[2].encode()
         assert secret not in written and key.encode() not in written
