@@ -20,6 +20,7 @@ from trackwell.server._catchup import catch_up_forever
 from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
 from trackwell.server._logging import RequestLog
 from trackwell.server._reaper import DEFAULT_CRASH_TIMEOUT, reap_forever
+from trackwell.server._retention import prune_events_forever
 from trackwell.server.auth._ratelimit import FailureLimit
 from trackwell.server.auth.guards import BrowserGuard, origin_of
 from trackwell.server.auth.routes import check_every_route_is_authorized
@@ -63,7 +64,8 @@ def create_app(db_url: str, metrics_path: str | Path, *,
             logging.getLogger("trackwell.server").info("saved %s's key from %s for %s", user, _credentials.path(),
                                                        ", ".join(urls))
         tasks = [asyncio.create_task(reap_forever(services.lifecycle, crash_timeout)),
-                 asyncio.create_task(catch_up_forever(services.ingest))]
+                 asyncio.create_task(catch_up_forever(services.ingest)),
+                 asyncio.create_task(prune_events_forever(stores.metadata))]
         try:
             yield
         finally:

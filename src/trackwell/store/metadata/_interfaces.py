@@ -117,6 +117,10 @@ class EventStore(Protocol):
 
     def events(self, after_id: int = 0, limit: int = 1000, run_pk: int | None = None) -> list[dict[str, Any]]: ...
 
+    def prune_events(self, older_than: float) -> int:
+        """Delete ingest bookkeeping events made before ``older_than``; returns how many."""
+        ...
+
 
 @runtime_checkable
 class AccountStore(Protocol):
