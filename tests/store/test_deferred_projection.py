@@ -110,3 +110,37 @@ def test_one_catch_up_pass_takes_many_runs_points_in_one_metric_store_transactio
         assert [step for step, _ in _history(ingestor, pk, "loss")] == list(range(rows))
         run = ingestor.metadata.get_run(*project, run_id)
         assert run is not None and run["summary"]["_step"] == rows - 1
+
+
+def test_a_request_projecting_while_a_catch_up_pass_appends_loses_nothing(
+        ingestor: Ingestor, project: tuple[str, str], journal: Any, monkeypatch: Any) -> None:
+    """The catch-up appends staged points outside the run's lock; a request projecting the same
+    run meanwhile finds the metric store's mark moved and must look again, not apply metadata past
+    the points the store has (which lost those points for good)."""
+    j = journal(*project, "race")
+    started = time.time()
+    ingestor.apply(*project, "race", j.batch([j.start()]))
+    ingest = ingestor.services.ingest
+    ingest.receive(*project, "race", j.batch(_rows(j, 30, started)), project_now=False)
+    pk = ingestor.metadata.run_pk(*project, "race")
+    assert pk is not None
+    projector = ingest._projector
+    staged = projector._stage(pk, (*project, "race"))
+    assert staged is not None
+    real = ingestor.metrics.append_many
+    fired: list[bool] = []
+
+    def catch_up_lands_first(items: Any) -> list[bool]:
+        if not fired:  # the pass's metric-store transaction commits first; its metadata waits for the lock
+            fired.append(True)
+            assert real([s.ready.append for s in staged if s.ready.append is not None]) == [True]
+        return real(items)
+
+    monkeypatch.setattr(ingestor.metrics, "append_many", catch_up_lands_first)
+    ingest.receive(*project, "race", j.batch(_rows(j, 30, started)))  # projected now: races the pass
+    assert fired
+    ingestor.catch_up()
+    assert ingestor.metadata.log_entries(pk) == []
+    assert [step for step, _ in _history(ingestor, pk, "loss")] == list(range(60))
+    metrics = ingestor.metadata.get_run(*project, "race")
+    assert metrics is not None and metrics["summary"]["_step"] == 59

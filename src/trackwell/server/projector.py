@@ -105,6 +105,13 @@ def _runs_of(entries: list[LogEntry]) -> list[list[LogEntry]]:
     return groups
 
 
+class ConcurrentMarks(RuntimeError):
+    """A writer's metric-store mark moved under every attempt: the entries stay in the log."""
+
+
+_MARK_RACES = 3
+
+
 class _Refused(Exception):
     """A store failed projecting an entry; the error is the ``__cause__``."""
 
@@ -255,11 +262,14 @@ class Projector:
                     ) -> tuple[list[AnyRecord], dict[str, KeyStats], dict[str, tuple[int, Any]]]:
         """Append the points past the metric store's mark; returns what the metadata database
         still needs: the records past its mark and their statistics."""
-        ready = self._prepare(run_pk, w, last_seq, records)
-        if ready.append is not None:
+        for _ in range(_MARK_RACES):
+            ready = self._prepare(run_pk, w, last_seq, records)
             a = ready.append
-            self._metrics.append(a.run_pk, a.writer, a.seq, a.points, a.expected_mark)
-        return ready.sql_pending, ready.stats, ready.others_last
+            if a is None or self._metrics.append(a.run_pk, a.writer, a.seq, a.points, a.expected_mark):
+                return ready.sql_pending, ready.stats, ready.others_last
+            # A catch-up pass moved the mark meanwhile (it appends outside the run's lock): the
+            # metadata must not go past what the metric store has, so look again from its mark.
+        raise ConcurrentMarks(f"the metric store's mark of writer {w.writer} of run {run_pk} kept moving")
 
     def _prepare(self, run_pk: int, w: WriterRow, last_seq: int, records: list[AnyRecord]) -> _Ready:
         """What the stores are to get, computed without writing anything."""

@@ -119,15 +119,18 @@ class DuckDBMetricStore(MetricStore):
         found = self._marks.get((run_pk, writer))
         if found is not None:
             return found
-        with self._reader() as con:
-            return self._load_mark(con, run_pk, writer)
+        with self._reader() as con:  # not cached here: an append may commit between read and store
+            return self._read_mark(con, run_pk, writer)
 
-    def _load_mark(self, con: duckdb.DuckDBPyConnection, run_pk: int, writer: str) -> WriterMark:
-        """The mark as stored; cached, since every change to it goes through ``append_many``."""
+    @staticmethod
+    def _read_mark(con: duckdb.DuckDBPyConnection, run_pk: int, writer: str) -> WriterMark:
         row = con.execute("SELECT applied_seq, step_offset, runtime_offset FROM writer_marks "
                           "WHERE run_pk = ? AND writer = ?", [run_pk, writer]).fetchone()
-        mark = WriterMark(int(row[0]), int(row[1] or 0), float(row[2] or 0.0)) if row else WriterMark()
-        self._marks[(run_pk, writer)] = mark
+        return WriterMark(int(row[0]), int(row[1] or 0), float(row[2] or 0.0)) if row else WriterMark()
+
+    def _load_mark(self, con: duckdb.DuckDBPyConnection, run_pk: int, writer: str) -> WriterMark:
+        """The mark as stored, cached; only under the write lock, so no append commits meanwhile."""
+        mark = self._marks[(run_pk, writer)] = self._read_mark(con, run_pk, writer)
         return mark
 
     def writers(self, run_pk: int) -> list[str]:
