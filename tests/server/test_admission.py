@@ -55,6 +55,7 @@ class HeldSlot:
     def __init__(self, server: LiveServer, project: str) -> None:
         self.server, self.project = server, project
         self.release = threading.Event()
+        self.sending = threading.Event()  # the request's head is out
         self.answer: httpx.Response | BaseException | None = None
         run_id = f"holder{uuid.uuid4().hex[:6]}"
         body = _batch(server, project, run_id, uuid.uuid4().hex, 10)
@@ -62,6 +63,7 @@ class HeldSlot:
         self._thread = threading.Thread(target=self._post, args=(_records(server, project, run_id),))
 
     def _body(self) -> Iterator[bytes]:
+        self.sending.set()
         yield self._halves[0]
         self.release.wait(20)  # under the server's 30 s body timeout
         yield self._halves[1]
@@ -74,6 +76,10 @@ class HeldSlot:
 
     def __enter__(self) -> HeldSlot:
         self._thread.start()
+        # Probes start once the slow batch surely has the slot: a probe in flight when it arrives
+        # would get it turned away (no queue), and its drained body would hang until release.
+        assert self.sending.wait(20), "the slow batch was never sent"
+        time.sleep(1.0)
         probe = _records(self.server, self.project, "probe")  # an empty batch: nothing to apply
         deadline = time.monotonic() + 20
         while http.post(probe, content=encode(Batch(writer="probe", records=[])), headers=MSGPACK,

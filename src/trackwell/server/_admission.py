@@ -8,15 +8,15 @@ chart) queue behind them, and clients time out and resend, which adds load. Here
 ``queue_timeout`` seconds; others are answered 429 at once, before their body is read into a
 batch.
 
-The server measures its rate: batches applied per second of time with any batch in flight (so
-the rate it could give, not the rate it was asked for, and not lowered by refusing). With the
-number of runs uploading that gives the *cadence* every run can have: one batch per
-``active runs / (0.8 * rate)`` seconds. While the server is saturated, a run that sends sooner
-is answered 429 with the rest of its interval as Retry-After, so a few fast runs cannot fill the
-queue while the others starve; the refused run sends everything it logged meanwhile in one
-larger batch, which is what lets the server keep up (a batch's cost is mostly fixed).
-``flush_interval()`` is the same cadence as a hint in acks, so clients that follow it are never
-refused at all.
+The server measures its rate: batches applied per second while every slot was taken (until
+then, per second with any batch in flight): the rate it can give, not the rate it was asked for,
+and not lowered by refusing. With the number of runs uploading that gives the *cadence* every
+run can have: one batch per ``active runs / (0.8 * rate)`` seconds. While the server is
+saturated, a run that sends sooner is answered 429 with the rest of its interval as Retry-After,
+so a few fast runs cannot fill the queue while the others starve; the refused run sends
+everything it logged meanwhile in one larger batch, which is what lets the server keep up (a
+batch's cost is mostly fixed). ``flush_interval()`` is the same cadence as a hint in acks, so
+clients that follow it are never refused at all.
 """
 
 from __future__ import annotations
@@ -43,20 +43,25 @@ _INGEST_PATH = re.compile(r"/api/v1/runs/[^/]+/[^/]+/[^/]+/records")
 
 
 class IngestAdmission:
-    """The controller: who may send now, the rate it measures, and the figures clients are told. One per app, used from the event loop only."""
+    """The controller: who may send now, the rate it measures, and the figures clients are told.
+    One per app, used from the event loop only."""
 
     def __init__(self, concurrency: int = DEFAULT_CONCURRENCY, queue: int = DEFAULT_QUEUE,
                  queue_timeout: float = DEFAULT_QUEUE_TIMEOUT) -> None:
         self.limiter = anyio.CapacityLimiter(max(1, concurrency))
         self.queue = max(0, queue)
         self.queue_timeout = queue_timeout
-        self.rate: float | None = None  # batches per second of busy time
+        self.rate: float | None = None  # batches/s it can apply
+        self._rate_full = False  # the rate was measured with every slot taken
         self._seen: dict[str, float] = {}  # run path -> its last batch, admitted or not
         self._admitted: dict[str, float] = {}  # run path -> when its last batch was admitted
         self._pruned = time.monotonic()
-        self._window_start = self._busy_from = time.monotonic()
+        self._window_start = time.monotonic()
+        self._busy_since: float | None = None  # a batch has been in flight since
+        self._full_since: float | None = None  # every slot has been taken since
         self._window_done = 0
         self._window_busy = 0.0  # seconds of this window with a batch in flight
+        self._window_full = 0.0  # ... with every slot taken
 
     @classmethod
     def from_env(cls) -> IngestAdmission:
@@ -128,24 +133,45 @@ class IngestAdmission:
         """``run``'s batch, which ``arrived`` then, got a slot (call before it is applied). Its
         share counts from its arrival: clients space their requests' starts, not their slots."""
         self._admitted[run] = arrived
-        if self.in_flight == 1:  # the first in flight: busy from now
-            self._busy_from = time.monotonic()
+        now = time.monotonic()
+        if self._busy_since is None:
+            self._busy_since = now
+        if self._full_since is None and self.saturated:
+            self._full_since = now
 
     def done(self) -> None:
-        """A batch was applied (its slot already released); about once a second, the window's
-        batches per busy second update the rate."""
+        """A batch was applied (its slot already released). About once a second the window
+        gives a rate: batches per second if every slot was taken most of it (what it applied is
+        what it can), else, until such a window came, batches per busy second (a floor: with
+        one batch at a time the stores' overlap goes unused)."""
         now = time.monotonic()
         self._window_done += 1
-        if not self.in_flight:
-            self._window_busy += now - self._busy_from
-        if now - self._window_start < 1.0:
+        if self._busy_since is not None and not self.in_flight:
+            self._window_busy += now - self._busy_since
+            self._busy_since = None
+        if self._full_since is not None and not self.saturated:
+            self._window_full += now - self._full_since
+            self._full_since = None
+        elapsed = now - self._window_start
+        if elapsed < 1.0:
             return
-        busy = self._window_busy + (now - self._busy_from if self.in_flight else 0.0)
-        if self._window_done >= 5 and busy > 0:  # fewer is noise
-            rate = self._window_done / busy
-            self.rate = rate if self.rate is None else 0.7 * self.rate + 0.3 * rate
-        self._window_start, self._window_done, self._window_busy = now, 0, 0.0
-        self._busy_from = now
+        busy = self._window_busy + (now - self._busy_since if self._busy_since is not None else 0.0)
+        full = self._window_full + (now - self._full_since if self._full_since is not None else 0.0)
+        if self._window_done >= 5:  # fewer is noise
+            if full >= 0.8 * elapsed:
+                self._measured(self._window_done / elapsed, full=True)
+            elif not self._rate_full and busy > 0:
+                self._measured(self._window_done / busy, full=False)
+        self._window_start, self._window_done, self._window_busy, self._window_full = now, 0, 0.0, 0.0
+        self._busy_since = now if self._busy_since is not None else None
+        self._full_since = now if self._full_since is not None else None
+
+    def _measured(self, rate: float, full: bool) -> None:
+        if self.rate is None or full != self._rate_full:
+            self.rate = rate
+        else:
+            self.rate = 0.7 * self.rate + 0.3 * rate
+        self._rate_full = full
 
 
 class AdmitIngest:
