@@ -12,8 +12,8 @@ middle run's ``metric_3`` (``points / runs / keys`` points): cold is the first r
 reopening the store, warm the median (and min: this box is shared) of 50 reads over 10 runs. The rewind hides the second half
 of another run. Everything lives in a temporary directory removed at the end.
 
-On this 2-core box the default (4 M points) takes ~2 min; ``--points 20000000`` ~6 min;
-``--points 100000000`` ~30 min and ~5 GB of temporary disk.
+On this shared 2-core box the default (4 M points) takes ~2 min; ``--points 20000000`` ~8 min;
+``--points 100000000`` ~45 min (loading dominates) and ~2 GB of temporary disk per layout.
 
     python bench/bench_chart.py [--points N] [--layouts sequential,interleaved] [--skip-history]
 """
@@ -125,6 +125,12 @@ def history_figures(workdir: Path, points: int) -> None:
         for batch in sent:
             client.send_batch("bench", "chart", "hist0001", batch)
         run = trackwell.Api(base_url=url).run("bench/chart/hist0001")
+        # Time reads of the whole run: wait for the server to apply what it acknowledged, and give
+        # background work (the metric store's compaction) a moment, as a user opening it later would.
+        deadline = time.monotonic() + 120
+        while run.buckets("loss", 1)["count"] < points and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2)
         times = []
         for _ in range(10):
             t0 = time.perf_counter()
