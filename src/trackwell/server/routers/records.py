@@ -81,11 +81,11 @@ async def post_records(request: Request, entity: str, project: str, run_id: str,
         raise ApiError(422, f"invalid batch for run {entity}/{project}/{run_id}: {exc}") from exc
     admission = request.app.state.admission
     try:
-        # Batches queued behind this one: the server is saturated, so the catch-up task projects
-        # (a run's piled-up batches together) and this request only accepts.
+        # Every ingest slot busy or batches queued: the server is saturated, so the catch-up task
+        # projects (many runs' batches in one metric-store transaction) and this request only accepts.
         ack = await run_in_threadpool(functools.partial(
             _deps.ingest(request).receive, entity, project, run_id, batch, _deps.actor(who),
-            project_now=admission.waiting == 0))
+            project_now=not (admission.saturated or admission.waiting)))
     except InvalidBatch as exc:
         raise ApiError(422, f"invalid batch for run {entity}/{project}/{run_id}: {exc}") from exc
     except SequenceGap as exc:
