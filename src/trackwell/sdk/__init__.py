@@ -4,13 +4,26 @@ Importing this package loads msgspec (the journal's encoding) but never httpx: t
 imported only when a run goes online or a journal is synced.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from trackwell.sdk.config import Config, Summary
-from trackwell.sdk.delivery import DeliveryResult, deliver
 from trackwell.sdk.disabled import DisabledRun
 from trackwell.sdk.errors import ConfigError, TrackwellWarning, UsageError
 from trackwell.sdk.run import Run
 from trackwell.sdk.settings import Settings
 from trackwell.sdk.start import define_metric, finish, init, log, mark_preempting
+
+if TYPE_CHECKING:
+    from trackwell.sdk.delivery import DeliveryResult, deliver
+
+
+def __getattr__(name: str) -> Any:
+    # delivery (and the dead-letter file's imports) load on first use: an offline init() never needs them
+    if name in ("DeliveryResult", "deliver"):
+        from trackwell.sdk import delivery
+
+        return getattr(delivery, name)
+    raise AttributeError(f"module 'trackwell.sdk' has no attribute {name!r}")
 
 __all__ = [
     "Config",
