@@ -56,12 +56,25 @@ import msgspec
 
 from trackwell.schema import AnyRecord, History, HistoryBlock, decode_record, encode
 from trackwell.schema.blocks import Row, expand, pack, pack_rows
+from trackwell.sdk._journal_files import (
+    JOURNAL_SUFFIX,
+    ack_path,
+    fsync_path,
+    header_path,
+    journal_path,
+    read_ack,
+    synced_path,
+    write_ack,
+    write_file,
+)
 from trackwell.sdk.frames import FRAMES, LEGACY, WINDOW, append_frame, encode_frame, scan
+
+__all__ = ["JOURNAL_SUFFIX", "VERSION", "JournalError", "JournalHeader", "JournalReader", "JournalWriter", "Loss",
+           "ack_path", "header_path", "journal_path", "read_ack", "synced_path", "write_ack"]
 
 MAGIC = b"TWJ1"  # the file's magic in every version (the u16 after it is the version)
 VERSION = 3
 _FRAMED = (2, 3)  # versions made of ``frames.py`` frames (3 adds HistoryBlock records)
-JOURNAL_SUFFIX = ".twj"
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
@@ -104,23 +117,6 @@ class Loss:
                 f"(seqs {self.first_seq}-{self.last_seq})")
 
 
-def journal_path(run_dir: str | os.PathLike[str], run_id: str) -> Path:
-    return Path(run_dir) / f"run-{run_id}{JOURNAL_SUFFIX}"
-
-
-def ack_path(journal: Path) -> Path:
-    return journal.with_name(journal.name + ".ack")
-
-
-def synced_path(journal: Path) -> Path:
-    return journal.with_name(journal.name + ".synced")
-
-
-def header_path(journal: Path) -> Path:
-    """The copy of the journal's header, for when the journal's own is damaged."""
-    return journal.with_name(journal.name + ".header")
-
-
 class JournalWriter:
     """Appends records; used by one thread at a time (the SDK's writer thread)."""
 
@@ -136,7 +132,7 @@ class JournalWriter:
             if os.fstat(self._fd).st_size == 0:
                 start = MAGIC + _U16.pack(VERSION) + encode_frame(encode(self.header))
                 self._write_all(start)
-                _write_file(header_path(self.path), start)
+                write_file(header_path(self.path), start)
                 self._unsynced = [header_path(self.path), self.path.parent]
             else:
                 version = _version_of(self.path)
@@ -198,7 +194,7 @@ class JournalWriter:
         self._synced_at = time.monotonic()
         self._dirty = False
         for path in self._unsynced:
-            _fsync_path(path)
+            fsync_path(path)
         self._unsynced = []
 
     def close(self) -> None:
@@ -393,40 +389,3 @@ def _version_of(path: Path) -> int | None:
     with open(path, "rb") as f:
         head = f.read(_PREAMBLE)
     return _U16.unpack_from(head, 4)[0] if len(head) == _PREAMBLE and head[:4] == MAGIC else None
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write ``path`` whole or not at all (a crash leaves the old file or none)."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-def _fsync_path(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems cannot fsync a directory; the journal itself is synced
-    finally:
-        os.close(fd)
-
-
-def read_ack(journal: Path) -> int:
-    """Highest seq the server acknowledged for this journal (0 if none)."""
-    try:
-        return int(ack_path(journal).read_text().strip() or 0)
-    except FileNotFoundError:
-        return 0
-
-
-def write_ack(journal: Path, seq: int) -> None:
-    """Persist the acknowledged position atomically (a crash leaves the old or the new value)."""
-    target = ack_path(journal)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(str(seq))
-    os.replace(tmp, target)
