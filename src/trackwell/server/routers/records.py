@@ -75,8 +75,10 @@ async def post_records(request: Request, entity: str, project: str, run_id: str,
                        who: Principal | None = _RUN_WRITE) -> Response:
     body = await request.body()
     try:
-        # The schema's own decoder is the fast path for the SDK's msgpack batches.
-        batch = decode_batch(body) if is_msgpack_body(request) else decode_body(request, body, Batch)
+        # The schema's own decoder is the fast path for the SDK's msgpack batches; a worker thread
+        # decodes, so megabytes of batch never hold up the event loop (reads, 429s).
+        batch = await run_in_threadpool(decode_batch, body) if is_msgpack_body(request) else \
+            decode_body(request, body, Batch)
     except Exception as exc:  # msgspec raises several types; all mean "not a valid batch"
         raise ApiError(422, f"invalid batch for run {entity}/{project}/{run_id}: {exc}") from exc
     admission = request.app.state.admission
