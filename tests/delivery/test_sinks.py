@@ -189,3 +189,33 @@ def test_the_seam_loads_no_http_or_server_code(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["[]"]
+
+
+class _BusyOnce(InProcessSink):
+    """A server that is saturated for its first ``busy`` batches: 429 with a Retry-After."""
+
+    def __init__(self, ingestor: Ingestor, busy: int) -> None:
+        super().__init__(ingestor, answers=ANSWERS, runs=ingestor.metadata)
+        self.busy = busy
+
+    def send(self, target: Target, batch: Batch, *, retry: bool = True) -> Ack:
+        from trackwell.transport import TooManyRequests
+
+        if self.busy:
+            self.busy -= 1
+            raise TooManyRequests(429, "the server is saturated", {"retry_after": 0.01})
+        return super().send(target, batch, retry=retry)
+
+
+def test_sync_waits_out_a_saturated_servers_429s_and_delivers_everything(ingestor: Ingestor,
+                                                                        tmp_path: Path) -> None:
+    run = trackwell.init(project="sinks", mode="offline", dir=tmp_path, reinit=True,
+                         settings={"quiet": True, "console": "off"})
+    for i in range(300):
+        run.log({"x": i / 10, "i": i})
+    run.finish()
+    journal = run.journal_path()
+    sink = _BusyOnce(ingestor, busy=3)
+    outcome = sync_journal(inspect(journal), sink)  # busy, not down: no error, no lost records
+    assert sink.busy == 0 and outcome.result.complete and outcome.marked_synced
+    _assert_exactly_once(ingestor, journal)

@@ -7,6 +7,7 @@ non-zero: a clean "synced" always means every record the run wrote reached the s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,12 +101,26 @@ class SyncOutcome:
         return max(0, self.result.last_seq - self.result.acked)
 
 
+BUSY_PATIENCE = 600.0  # seconds a sync keeps waiting out a saturated server's 429s
+_MAX_BUSY_WAIT = 30.0
+
+
 def sync_journal(state: JournalState, sink: Sink, progress: Progress | None = None,
                  recheck: bool = False) -> SyncOutcome:
     """Deliver one journal; mark it synced only once its last record is acknowledged, the run
     is over (an Exit record, or no process holds the journal any more: it crashed) and no record
     was lost to damage on disk (``result.lost``)."""
-    result = deliver(state.path, sink, progress, recheck=recheck)
+    from trackwell.transport import TooManyRequests
+
+    busy_until = time.monotonic() + BUSY_PATIENCE
+    while True:
+        try:
+            result = deliver(state.path, sink, progress, recheck=recheck)
+            break
+        except TooManyRequests as exc:  # busy, not down: wait as asked, then go on from the ack
+            if time.monotonic() >= busy_until:
+                raise
+            time.sleep(min(exc.retry_after or 1.0, _MAX_BUSY_WAIT))
     over = result.saw_exit or not writer_alive(state.path)
     marked = result.complete and result.last_seq > 0 and over and not result.lost
     if marked:

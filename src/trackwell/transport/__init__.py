@@ -6,6 +6,7 @@ from trackwell.transport._client import (
     Client,
     SequenceGapError,
     ServerError,
+    TooManyRequests,
     TransportError,
 )
 from trackwell.transport._split import REFUSED, BatchBudget, send_halving, server_limit
@@ -18,6 +19,7 @@ __all__ = [
     "Client",
     "SequenceGapError",
     "ServerError",
+    "TooManyRequests",
     "TransportError",
     "send_halving",
     "server_limit",
