@@ -104,3 +104,12 @@ def install(on_uncaught: Callable[[type[BaseException], BaseException, Traceback
             previous(tp, value, tb)
 
     sys.excepthook = excepthook
+
+
+def recorded_exit_code(code: int | None) -> int:
+    """The code to record: a process's exit status fits 32 bits (the server's column); anything
+    else (``finish(exit_code=2**40)``) is recorded as 1, a failure, rather than refused."""
+    if code is None:
+        return 0
+    code = int(code)
+    return code if -(2**31) <= code < 2**31 else 1

@@ -42,7 +42,7 @@ from trackwell.sdk.rundir import (
     write_resume_id,
 )
 from trackwell.sdk.settings import Settings
-from trackwell.sdk.values import PLAIN, RowNormalizer
+from trackwell.sdk.values import PLAIN, RowNormalizer, as_step, past_the_end
 from trackwell.sdk.writer import Writer
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ class Run(RunBase):
             q, self._q = self._q, None
         assert q is not None  # set until the first finish()
         q.append(ev.Commit())
-        q.append(ev.Exited(_exit_code(exit_code), _time()))
+        q.append(ev.Exited(exits.recorded_exit_code(exit_code), _time()))
         # The journal first, always; then the server, within finish_timeout or a signal's grace.
         end = deadline if deadline is not None else _monotonic() + float(self.settings.finish_timeout or 0)
         journaled = self._writer.close(60.0 if deadline is None else deadline - _monotonic())
@@ -265,7 +265,7 @@ class Run(RunBase):
             if step is None and commit is None:  # one call, one row: the common case
                 s = self._step
                 if s >= _STEP_END:
-                    raise _past_the_end(self.id, row, s)
+                    raise past_the_end(self.id, row, s)
                 q.append((row, s, _time()) if row else (row, s, True, _time()))
                 if row or self._pending:
                     self._step = s + 1
@@ -290,11 +290,11 @@ class Run(RunBase):
         if step is None:
             s = cur
         else:
-            s = step if type(step) is int else _as_step(step)
+            s = step if type(step) is int else as_step(step)
             if s < cur:
                 return self._ignore_lower_step(row, s, cur)
         if s >= _STEP_END:
-            raise _past_the_end(self.id, row, s)
+            raise past_the_end(self.id, row, s)
         if commit is None:
             commit = step is None
         q.append((row, s, commit, _time()))
@@ -395,24 +395,3 @@ def _hostname() -> str:
     """``socket.gethostname()`` without importing socket (~3 ms of init): the same on Linux and
     macOS, and socket's own answer on Windows; platform is loaded already (msgspec imports uuid)."""
     return platform.node()
-
-
-def _exit_code(code: int | None) -> int:
-    """The code to record: a process's exit status fits 32 bits (the server's column); anything
-    else (``finish(exit_code=2**40)``) is recorded as 1, a failure, rather than refused."""
-    if code is None:
-        return 0
-    code = int(code)
-    return code if -(2**31) <= code < 2**31 else 1
-
-
-def _past_the_end(run_id: str, row: dict[str, Any], step: int) -> ValueError:
-    return ValueError(f"log(step={step}) for keys {sorted(row)}: run {run_id} cannot go past step 2**62 "
-                      "(the server's limit); nothing was logged")
-
-
-def _as_step(step: Any) -> int:
-    try:
-        return int(step.__index__())  # ints, numpy/torch integer scalars; never floats
-    except (AttributeError, TypeError):
-        raise TypeError(f"log(step={step!r}): step must be an integer") from None

@@ -95,3 +95,16 @@ def plain_value(value: Any, where: str, strict: bool) -> Any:
         raise TypeError(f"{where}: value of type {type(value).__qualname__} cannot be recorded; "
                         "use numbers, strings, bools, None, lists or dicts")
     return str(value)
+
+
+def past_the_end(run_id: str, row: dict[str, Any], step: int) -> ValueError:
+    return ValueError(f"log(step={step}) for keys {sorted(row)}: run {run_id} cannot go past step 2**62 "
+                      "(the server's limit); nothing was logged")
+
+
+def as_step(step: Any) -> int:
+    """A step given to ``log``: ints and numpy/torch integer scalars, never floats."""
+    try:
+        return int(step.__index__())
+    except (AttributeError, TypeError):
+        raise TypeError(f"log(step={step!r}): step must be an integer") from None
