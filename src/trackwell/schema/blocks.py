@@ -18,31 +18,28 @@ import sys
 from array import array
 from collections.abc import Iterator, Sequence
 from itertools import islice
-from operator import itemgetter, sub
+from operator import sub
 from typing import Any
 
 from trackwell.schema.records import AnyRecord, History, HistoryBlock
 
 MAX_ROWS = 4096  # rows per block: a refused block is split by rows, and one block stays ~< 1 MiB
 MAX_VALUES = 65536  # values per block (wide rows make shorter blocks)
-_DERIVED = ("_runtime", "_timestamp")
+DERIVED_KEYS = ("_runtime", "_timestamp")  # every row has them: ts - base and ts, never stored
 _NUMBERS = {float, int}
 _SWAP = sys.byteorder == "big"  # values are little-endian on disk and on the wire
 _EXACT_INT = 2**53  # ints past this do not survive a float64: kept in ``others``
 
 
 class _Shape:
-    """One key set: its index in the block, and how to take its values out of a row's dict."""
+    """One key set: its index in the block and its keys (``_runtime``/``_timestamp`` left out)."""
 
-    __slots__ = ("getter", "index", "keys", "tail", "width")
+    __slots__ = ("index", "keys", "width")
 
     def __init__(self, index: int, names: tuple[str, ...]) -> None:
         self.index = index
-        self.keys = [n for n in names if n not in _DERIVED]
+        self.keys = [n for n in names if n not in DERIVED_KEYS]
         self.width = len(self.keys)
-        # The writer adds _runtime and _timestamp last: then the values are a prefix of the dict.
-        self.tail = names[-2:] == _DERIVED
-        self.getter = itemgetter(*self.keys) if self.width > 1 else None
 
 
 def pack(records: Sequence[AnyRecord]) -> list[AnyRecord]:
@@ -67,51 +64,26 @@ def pack(records: Sequence[AnyRecord]) -> list[AnyRecord]:
 
 
 def _pack_run(rows: list[History]) -> Iterator[AnyRecord]:
+    """Blocks of the rows that round-trip (runtime = ts - base with one base, the derived keys
+    equal to ts and runtime), the others as they are."""
     i, n = 0, len(rows)
     while i < n:
-        block, used = _pack_from(rows, i)
-        if block is None:
+        base = rows[i].ts - rows[i].runtime
+        j = i
+        while j < n and _round_trips(rows[j], base):
+            j += 1
+        if j == i:
             yield rows[i]  # this row cannot be a block row: it stays a History record
             i += 1
-        else:
-            yield block
-            i += used
+            continue
+        yield from pack_rows(rows[i].seq, base, [(r.data, r.step, r.ts) for r in rows[i:j]])
+        i = j
 
 
-def _pack_from(rows: list[History], start: int) -> tuple[HistoryBlock | None, int]:
-    """A block of the rows from ``start`` on, as many as fit and round-trip, and how many."""
-    first = rows[start]
-    base = first.ts - first.runtime
-    shapes: dict[tuple[str, ...], _Shape] = {}
-    shape_of: list[int] = []
-    flat: list[Any] = []
-    tss: list[float] = []
-    steps: list[int] = []
-    end = min(len(rows), start + MAX_ROWS)
-    for rec in rows[start:end]:
-        data, ts = rec.data, rec.ts
-        if data.get("_timestamp") != ts or data.get("_runtime") != rec.runtime or ts - base != rec.runtime \
-                or type(ts) is not float or type(rec.runtime) is not float or type(rec.step) is not int:
-            break
-        names = tuple(data)
-        shape = shapes.get(names)
-        if shape is None:
-            shape = shapes[names] = _Shape(len(shapes), names)
-        if shape.tail:
-            flat.extend(islice(data.values(), shape.width))
-        elif shape.getter is not None:
-            flat.extend(shape.getter(data))
-        elif shape.width:
-            flat.append(data[shape.keys[0]])
-        shape_of.append(shape.index)
-        tss.append(ts)
-        steps.append(rec.step)
-        if len(flat) >= MAX_VALUES:
-            break
-    n = len(tss)
-    if not n:
-        return None, 0
-    return _block(first.seq, base, shapes, shape_of, flat, tss, steps), n
+def _round_trips(rec: History, base: float) -> bool:
+    ts, runtime, data = rec.ts, rec.runtime, rec.data
+    return (type(ts) is float and type(runtime) is float and type(rec.step) is int and ts - base == runtime
+            and data.get("_timestamp") == ts and data.get("_runtime") == runtime)
 
 
 Row = tuple[dict[str, Any], int, float]  # (the user's keys and values, step, ts)
@@ -119,8 +91,9 @@ Row = tuple[dict[str, Any], int, float]  # (the user's keys and values, step, ts
 
 def pack_rows(first_seq: int, base: float, rows: Sequence[Row]) -> list[HistoryBlock]:
     """Blocks of rows the SDK's writer built: seqs from ``first_seq``, each row's runtime
-    ts - ``base`` by construction, ``_runtime``/``_timestamp`` not in its data. Nothing is
-    checked per row (the writer made them so): the cheapest way into the journal."""
+    ts - ``base`` by construction (``_runtime``/``_timestamp`` in its data are dropped: they are
+    derived). Nothing is checked per row (the writer made them so): the cheapest way into the
+    journal."""
     out: list[HistoryBlock] = []
     i, n = 0, len(rows)
     while i < n:
@@ -142,7 +115,7 @@ def pack_rows(first_seq: int, base: float, rows: Sequence[Row]) -> list[HistoryB
             if whole:
                 flat.extend(data.values())
             else:  # a row that names _runtime/_timestamp itself: they are ts - base and ts
-                flat.extend(v for k, v in data.items() if k not in _DERIVED)
+                flat.extend(v for k, v in data.items() if k not in DERIVED_KEYS)
             shape_of.append(index)
             tss.append(ts)
             steps.append(step)

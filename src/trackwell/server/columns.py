@@ -9,7 +9,6 @@ for a block no SDK would make.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -105,8 +104,3 @@ def columns(block: HistoryBlock) -> BlockColumns:
         if where and (min(where) < 0 or max(where) >= total):
             raise BlockError(f"{name} names a value position outside 0..{total - 1}")
     return BlockColumns(block, steps, ts, runtime, widths, shape_of, flat_shapes, widths_of)
-
-
-def other_values(block: HistoryBlock) -> dict[int, Any]:
-    """The non-numeric values by position (big ints that float64 would round are numbers)."""
-    return {i: v for i, v in block.others.items() if type(v) not in (int, float)}

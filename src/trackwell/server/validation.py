@@ -50,6 +50,7 @@ from trackwell.schema import (
     Skipped,
     SummaryUpdate,
 )
+from trackwell.schema.blocks import DERIVED_KEYS
 from trackwell.server._errors import clip
 from trackwell.server.columns import BlockError, columns
 
@@ -271,9 +272,6 @@ def _check_history(rec: History, seen_keys: set[str]) -> None:
             check_value(value, f"history value {key!r}" if len(key) <= 40 else "history value", 1)
 
 
-_DERIVED = ("_runtime", "_timestamp")
-
-
 def _check_block(rec: HistoryBlock, seen_keys: set[str]) -> None:
     """A block's columns fit together and every row would pass as a History record."""
     try:
@@ -294,7 +292,7 @@ def _check_block(rec: HistoryBlock, seen_keys: set[str]) -> None:
     new_keys = set(rec.keys) - seen_keys
     for key in new_keys:
         check_key(key, "history key")
-        if key in _DERIVED:
+        if key in DERIVED_KEYS:
             raise InvalidValue(f"a block's keys include {key}, which every row has already (ts - base, ts)")
     seen_keys |= new_keys
     for i, value in rec.others.items():
