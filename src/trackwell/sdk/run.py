@@ -54,7 +54,8 @@ _monotonic = time.monotonic
 # them live long enough for the GC to scan (a tight loop: ~2.9 -> ~2.4 us CPU per row vs 4k/16k).
 _WAKE_AT = 1024  # queued log calls that wake the writer early
 _MAX_QUEUED = 4096  # queued log calls at which log() waits for the writer (~3 MB of 10-float rows)
-_STEP_END = 2**62 + 1  # the server accepts steps up to 2**62 (headroom for bucket arithmetic in int64)
+_STEP_END = 2**62 + 1
+_UNREACHABLE_WAIT = 2.0  # seconds finish() gives one last probe of a server the breaker knows is down  # the server accepts steps up to 2**62 (headroom for bucket arithmetic in int64)
 
 
 class Run(RunBase):
@@ -152,11 +153,11 @@ class Run(RunBase):
     def _adopt(self, run: dict[str, Any]) -> None:
         """Fields not given to init() keep the server's values (W&B: tags and notes carry over)."""
         self._name = self._name or run.get("name")
-        self.group = self.group if self.group is not None else run.get("group")
-        self.job_type = self.job_type if self.job_type is not None else run.get("job_type")
-        self.notes = self.notes if self.notes is not None else run.get("notes")
+        for field in ("group", "job_type", "notes"):
+            if self._fields[field] is None:
+                self._fields[field] = run.get(field)
         if not self._tags_given:
-            self.tags = tuple(run.get("tags") or ())
+            self._fields["tags"] = tuple(run.get("tags") or ())
 
     def _finish(self, exit_code: int | None, quiet: bool, clean: bool, deadline: float | None = None) -> None:
         with self._step_lock:
@@ -170,48 +171,65 @@ class Run(RunBase):
             q, self._q = self._q, None
         assert q is not None  # set until the first finish()
         q.append(ev.Commit())
-        q.append(ev.Exited(exits.recorded_exit_code(exit_code), _time()))
+        code = exits.recorded_exit_code(exit_code)
+        q.append(ev.Exited(code, _time()))
         # The journal first, always; then the server, within finish_timeout or a signal's grace.
         end = deadline if deadline is not None else _monotonic() + float(self.settings.finish_timeout or 0)
         journaled = self._writer.close(60.0 if deadline is None else deadline - _monotonic())
         last = self._writer.seq
         try:
             lost = self._journal_problems(journaled)
+            ended = exits.ended_as(code)
             if self._uploader is not None:
-                done = self._uploader.wait_for(last, end - _monotonic())
+                done, unreachable = self._delivered(last, end)
                 self._uploader.stop(min(1.0, end - _monotonic()))
                 self._uploader.sink.close()
                 if done:
                     synced_path(self._rundir.journal).touch()
                     if not quiet and not lost:
-                        self._say(f"run {self.name} finished: {self.url}")
+                        self._say(f"run {self.name} {ended}: {self.url}", problem=code != 0)
                 else:
                     left = last - self._uploader.acked
-                    why = (f" (the signal's grace of {self.settings.signal_grace} s ran out)"
-                           if deadline is not None else "")
-                    self._say(f"{left} of {last} records of run {self.id} are not on the server yet{why}; "
-                              f"`trackwell sync {self._rundir.root}` will deliver them", problem=True)
+                    why = (f" (the signal's grace of {self.settings.signal_grace} s ran out)" if deadline is not None
+                           else f" (the server at {self.settings.base_url} cannot be reached)" if unreachable else "")
+                    self._say(f"run {self.id} {ended}; {left} of {last} records are not on the server yet{why}. "
+                              f"They are safe in {self._rundir.journal}: `trackwell sync {self._rundir.root}` "
+                              "delivers them", problem=True)
             elif not quiet and not lost:
-                self._say(f"offline run {self.id} saved in {self._rundir.root}; "
-                          f"upload it with `trackwell sync {self._rundir.root}`")
+                self._say(f"offline run {self.id} {ended}, saved in {self._rundir.root}; "
+                          f"upload it with `trackwell sync {self._rundir.root}`", problem=code != 0)
         finally:
             release_writer_lock(self._lock_fd)
             if clean:
                 clear_resume_id(self.settings.dir, self.id)
             _state.deactivate(self)
 
+    def _delivered(self, last: int, end: float) -> tuple[bool, bool]:
+        """Wait until the server has ``last`` or ``end``; (delivered, the server is unreachable).
+        Once the breaker is open (requests keep failing), only ``_UNREACHABLE_WAIT`` more seconds:
+        the journal holds everything and `trackwell sync` delivers it later."""
+        up = self._uploader
+        assert up is not None
+        while True:
+            if up.breaker.open:
+                end = min(end, _monotonic() + _UNREACHABLE_WAIT)
+            if up.wait_for(last, min(0.5, end - _monotonic())):
+                return True, False
+            if _monotonic() >= end or up.failed is not None:
+                return False, up.breaker.open
+
     def _journal_problems(self, journaled: bool) -> bool:
         """Say what did not reach the journal; True if anything did not."""
         w = self._writer
         if w.failed is not None:
             self._say(f"the journal writer of run {self.id} stopped early ({w.failed}): what was logged "
-                      "after that is lost", problem=True)
+                      "after that is lost", lost=True)
         elif not journaled:
             self._say(f"the journal writer of run {self.id} did not finish in time: the last records may "
-                      f"be missing from {self._rundir.journal}", problem=True)
+                      f"be missing from {self._rundir.journal}", lost=True)
         if w.lost:
             self._say(f"{w.lost} records of run {self.id} could not be journaled and are lost (see the "
-                      "warnings above); the journal holds a Skipped placeholder for each", problem=True)
+                      "warnings above); the journal holds a Skipped placeholder for each", lost=True)
         return w.failed is not None or not journaled or bool(w.lost)
 
     def _flush(self, deadline: float) -> None:
@@ -316,8 +334,8 @@ class Run(RunBase):
 
     # -- the rest of the API --------------------------------------------------------------
 
-    def _define_metric(self, name: str, summary: str | None, step_metric: str | None) -> None:
-        self._enqueue(ev.MetricDefinition(name, summary, step_metric, _time()))
+    def _define_metric(self, definition: ev.MetricDefinition) -> None:
+        self._enqueue(definition)
 
     def _mark_preempting(self, deadline: float | None) -> None:
         """Sent at once, ahead of queued uploads, and journaled too (offline runs, or if the call
@@ -349,10 +367,8 @@ class Run(RunBase):
     def journal_path(self) -> Path:
         return self._rundir.journal
 
-    def _renamed(self) -> None:
-        if self._uploader is not None:  # no record type for a rename: PUT it with the next upload
-            self._uploader.pending_fields["name"] = self._name
-            self._uploader.wake()
+    def _fields_changed(self, fields: dict[str, Any]) -> None:
+        self._enqueue(ev.FieldsChange(fields, _time()))  # after RunStart: the server applies it last
 
     @property
     def dir(self) -> str:

@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from trackwell._env import env_float
 from trackwell.errors import AuthenticationError
@@ -56,7 +55,6 @@ class Uploader:
         self.busy = 0  # requests the server answered 429 (waited out, never an outage)
         self.acked = read_ack(journal)
         self.failed: str | None = None  # why uploading stopped for good (a 4xx), if it did
-        self.pending_fields: dict[str, Any] = {}  # run fields to PUT (e.g. a renamed run)
         self.breaker = CircuitBreaker()
         self._journal = journal
         self._delivery: Delivery | None = None  # made on the thread: the first read can be slow
@@ -132,7 +130,7 @@ class Uploader:
         return max(0.0, hold)
 
     def _sleep_time(self) -> float:
-        if self.breaker.failures or self._written > self.acked or self.pending_fields:
+        if self.breaker.failures or self._written > self.acked:
             return self._hold()
         return max(0.0, min(_IDLE_POLL, self._last_ack + self.heartbeat_interval - time.monotonic()))
 
@@ -146,13 +144,6 @@ class Uploader:
         # until the next ack: we wait out the server's Retry-After, not the transport.
         delivery.retry = not self.breaker.open and not self._saturated
         try:
-            if self.pending_fields:
-                fields, self.pending_fields = self.pending_fields, {}
-                try:
-                    self.sink.put_run(delivery.target, fields, retry=delivery.retry)
-                except Exception:
-                    self.pending_fields = {**fields, **self.pending_fields}  # not lost: next round
-                    raise
             sent = delivery.pump()
             if not sent and (self.breaker.failures or
                              time.monotonic() - self._last_ack >= self.heartbeat_interval):

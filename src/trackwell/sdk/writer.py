@@ -27,6 +27,7 @@ from trackwell.schema import (
     Exit,
     History,
     Preempting,
+    RunUpdate,
     Record,
     Skipped,
     SummaryUpdate,
@@ -85,6 +86,7 @@ class Writer:
             ev.Exited: self._on_exit,
             ev.PreemptingNow: self._on_preempting,
             ev.Barrier: self._on_barrier,
+            ev.FieldsChange: self._on_fields,
         }
         self._thread = threading.Thread(target=self._loop, name="trackwell-writer", daemon=True)
 
@@ -353,10 +355,13 @@ class Writer:
         self._add(parts, SummaryUpdate(seq=0, ts=event.ts, update=event.update, remove=event.remove))
 
     def _on_metric(self, event: ev.MetricDefinition, parts: list[Part]) -> None:
-        if event.summary is not None:
-            self.mirror.define(event.name, event.summary)
+        self.mirror.define(event.name, {"summary": event.summary, "goal": event.goal})
         self._add(parts, DefineMetric(seq=0, ts=event.ts, name=event.name, summary=event.summary,
-                                      step_metric=event.step_metric))
+                                      step_metric=event.step_metric, step_sync=event.step_sync,
+                                      hidden=event.hidden, goal=event.goal, overwrite=event.overwrite))
+
+    def _on_fields(self, event: ev.FieldsChange, parts: list[Part]) -> None:
+        self._add(parts, RunUpdate(seq=0, ts=event.ts, **event.fields))
 
     def _on_console(self, event: ev.ConsoleLines, parts: list[Part]) -> None:
         self._add(parts, Console(seq=0, ts=event.ts, stream=event.stream, lines=event.lines))
