@@ -21,8 +21,8 @@ from trackwell.sdk import _grace, exits
 from trackwell.sdk.config import Config, Summary
 from trackwell.sdk.errors import UsageError, warn
 from trackwell.sdk.events import MetricDefinition
-from trackwell.sdk.terminal import termerror, termlog
 from trackwell.sdk.settings import Settings
+from trackwell.sdk.terminal import termerror, termlog
 
 
 class RunBase(abc.ABC):

@@ -49,8 +49,8 @@ from trackwell.schema import (
     RunUpdate,
     Skipped,
     SummaryUpdate,
+    names,
 )
-from trackwell.schema import names
 from trackwell.schema.blocks import DERIVED_KEYS
 from trackwell.schema.summary import summary_ops
 from trackwell.server._errors import clip

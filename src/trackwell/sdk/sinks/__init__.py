@@ -12,3 +12,4 @@ from trackwell.sdk.sinks.base import Sink, Target
 from trackwell.sdk.sinks.http import HttpSink
 from trackwell.sdk.sinks.inprocess import InProcessSink, Receiver
 
+__all__ = ["HttpSink", "InProcessSink", "Receiver", "Sink", "Target"]
