@@ -23,6 +23,7 @@ summary: Summary | None = None
 _SDK_NAMES = frozenset({
     "init", "log", "finish", "define_metric", "mark_preempting", "Run", "Settings",
     "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning",
+    "termlog", "termwarn", "termerror", "watch", "unwatch", "log_code", "get_url",
 })
 
 
@@ -31,6 +32,10 @@ def __getattr__(name: str) -> Any:
         from trackwell.api import Api
 
         return Api
+    if name in ("errors", "Error"):  # ``wandb.errors.CommError``, ``except wandb.Error``
+        from trackwell import errors
+
+        return errors if name == "errors" else errors.Error
     if name in _SDK_NAMES:
         from trackwell import sdk
 
@@ -41,4 +46,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SDK_NAMES, "Api"})
+    return sorted({*globals(), *_SDK_NAMES, "Api", "errors", "Error"})

@@ -14,7 +14,7 @@ from sdk_helpers import history, journal_records, user_data
 
 import trackwell
 from trackwell.schema import ConfigUpdate, Console, DefineMetric, Exit, RunStart, SummaryUpdate
-from trackwell.sdk import ConfigError, Settings, TrackwellWarning, UsageError
+from trackwell.sdk import ConfigError, Settings, UsageError
 
 
 def test_config_allow_val_change(offline_run: Callable[..., Any]) -> None:
@@ -129,12 +129,13 @@ def test_disabled_mode(tmp_path: Path, offline_run: Callable[..., Any]) -> None:
     assert not (tmp_path / "trackwell").exists()
 
 
-def test_module_globals_reinit_and_context_manager(offline_run: Callable[..., Any]) -> None:
+def test_module_globals_reinit_and_context_manager(offline_run: Callable[..., Any],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     first = offline_run()
     assert trackwell.run is first and trackwell.summary is first.summary
-    with pytest.warns(TrackwellWarning, match="reinit=True"):
-        again = trackwell.init(mode="offline", dir=Path(first.dir).parents[2])
+    again = trackwell.init(mode="offline", dir=Path(first.dir).parents[2])  # reinit="default": W&B's return_previous
     assert again is first
+    assert f"run {first.id} is active and reinit='default': returning it" in capsys.readouterr().err
     with pytest.raises(RuntimeError), offline_run() as second:  # reinit finishes `first`
         assert first._finished and trackwell.run is second
         raise RuntimeError("boom")

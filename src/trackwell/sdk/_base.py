@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,6 +44,7 @@ class RunBase(abc.ABC):
         self._fields: dict[str, Any] = {"group": group, "job_type": job_type, "notes": notes,
                                         "tags": _tags(tags)}
         self._name = name
+        self._watchers: list[Any] = []  # watch()'s hooks
         self._finished = False
         self.resumed = False  # continues a run that existed (online: known at init)
         self.starting_step = 0  # the first step this process logs to
@@ -116,6 +117,44 @@ class RunBase(abc.ABC):
                                       goal=GOALS[goal.lower()] if goal else None, overwrite=overwrite)
         self._define_metric(definition)
         return definition
+
+    def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+              idx: int | None = None, log_graph: bool = False) -> None:
+        """Log histograms of PyTorch ``models``' gradients and/or parameters every ``log_freq``
+        steps (W&B's ``watch``; ``criterion``, ``idx`` and ``log_graph`` are accepted, unused)."""
+        from trackwell.sdk.watch import Watcher
+
+        several = isinstance(models, list | tuple)
+        for i, model in enumerate(models if several else [models]):
+            watcher = Watcher(model, log, log_freq, self._log_watched, f"{i}/" if several else "")
+            if self.disabled:
+                watcher.remove()  # checked like a recording run's, nothing hooked
+            else:
+                self._watchers.append(watcher)
+
+    def unwatch(self, models: Any = None) -> None:
+        """Take ``watch()``'s hooks off ``models`` (all watched models when None)."""
+        chosen = None if models is None else list(models) if isinstance(models, list | tuple) else [models]
+        for watcher in list(self._watchers):
+            if chosen is None or any(watcher.model is m for m in chosen):
+                watcher.remove()
+                self._watchers.remove(watcher)
+
+    def _log_watched(self, row: dict[str, Any]) -> None:
+        if not self._finished:
+            self.log(row, commit=False)  # joins the row the script logs next, as W&B's
+
+    def log_code(self, root: str | None = ".", name: str | None = None,
+                 include_fn: Callable[[str, str], bool] | None = None,
+                 exclude_fn: Callable[[str, str], bool] | None = None) -> list[str] | None:
+        """Copy the ``.py`` files under ``root`` (or those ``include_fn(path, root)`` picks) to
+        ``<run.dir>/code/``; returns the copies (None if there were none). Stored with the run's
+        files on this disk; uploading run files is not part of this SDK yet."""
+        from trackwell.sdk import code
+
+        options: dict[str, Any] = {k: v for k, v in (("include_fn", include_fn), ("exclude_fn", exclude_fn)) if v}
+        copied = [] if self.disabled else code.copy_code(self.dir, root or ".", name, **options)
+        return copied or None
 
     def mark_preempting(self) -> None:
         """Tell the server this run is about to be preempted (it will be resumed)."""

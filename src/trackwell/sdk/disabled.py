@@ -27,7 +27,7 @@ class DisabledRun(RunBase):
                          job_type=job_type, tags=tags, notes=notes)
         self._dir: str | None = None
         self._summary: dict[str, Any] = {}
-        self.config = Config(as_dict(config), _ignore, False)
+        self.config = Config(as_dict(config), _ignore, False, bool(settings.allow_val_change))
         self.summary = Summary(lambda: self._summary, _nothing, self._assign_summary, False)
 
     def _assign_summary(self, update: dict[str, Any], remove: list[str]) -> None:

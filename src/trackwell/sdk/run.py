@@ -107,7 +107,7 @@ class Run(RunBase):
                                project=self.project, run_id=self.id, created=self.start_time,
                                mode=str(s.mode))
         journal = JournalWriter(self._rundir.journal, header, fsync_interval=float(s.fsync_interval or 1.0))
-        self.config = Config(config, self._config_changed, bool(s.strict))
+        self.config = Config(config, self._config_changed, bool(s.strict), bool(s.allow_val_change))
         self._uploader: Uploader | None = None
         if not offline:
             from trackwell.sdk.sinks import HttpSink

@@ -52,7 +52,10 @@ class RowNormalizer:
         for k, v in data.items():
             key = prefix + (k if type(k) is str else str(k))
             if isinstance(v, Mapping):
-                self._flatten(v, key + "/", out)
+                if "_type" in v:  # a W&B-shaped value (``{"_type": "histogram", ...}``): one value
+                    out[key] = plain_value(v, f"log() key {key!r}", self.strict)
+                else:
+                    self._flatten(v, key + "/", out)
                 continue
             ok, plain = scalar(v)
             if ok:
