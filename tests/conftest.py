@@ -19,6 +19,8 @@ _CONFIG_DIR = tempfile.mkdtemp(prefix="trackwell-test-config-")
 os.environ["TRACKWELL_CONFIG_DIR"] = _CONFIG_DIR
 for _name in ("TRACKWELL_API_KEY", "TRACKWELL_ENTITY", "TRACKWELL_BASE_URL"):  # the shell's login is not ours
     os.environ.pop(_name, None)
+for _name in [n for n in os.environ if n.startswith("WANDB_")]:  # the SDK reads them after TRACKWELL_*
+    os.environ.pop(_name, None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -21,6 +21,10 @@ _COMMANDS = {
     "users": "trackwell.cli.admin:users",
     "teams": "trackwell.cli.admin:teams",
     "keys": "trackwell.cli.admin:keys",
+    "offline": "trackwell.cli.mode:offline",
+    "online": "trackwell.cli.mode:online",
+    "disabled": "trackwell.cli.mode:disabled",
+    "status": "trackwell.cli.mode:status",
 }
 
 # Commands that run a server: a base install (the client) lacks what they import.

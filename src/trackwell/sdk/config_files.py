@@ -1,5 +1,7 @@
-"""The config ``init()`` starts a run with: ``config=`` (a dict, an argparse Namespace, or a YAML
-file's path), ``config_paths`` files, ``config_include_keys`` / ``config_exclude_keys`` (W&B's)."""
+"""The config ``init()`` starts a run with, as W&B builds it: ``config-defaults.yaml`` in the
+working directory if there is one, then ``config_paths`` files, then ``config=`` (a dict, an
+argparse Namespace, or a YAML file's path) filtered by ``config_include_keys`` /
+``config_exclude_keys``; later sources win."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ from typing import Any
 from trackwell.sdk.config import as_dict
 from trackwell.sdk.errors import UsageError
 
+DEFAULTS_FILE = "config-defaults.yaml"  # W&B loads it from the working directory
+
 
 def initial_config(config: Any, paths: Any, include: Any, exclude: Any) -> dict[str, Any]:
     """``config_paths`` files first, then ``config`` (which wins), filtered by include/exclude."""
     if include and exclude:
         raise UsageError("config_include_keys and config_exclude_keys cannot both be given; pass one")
-    merged: dict[str, Any] = {}
+    merged: dict[str, Any] = load_yaml(DEFAULTS_FILE) if os.path.isfile(DEFAULTS_FILE) else {}
     for path in [paths] if isinstance(paths, str | os.PathLike) else (paths or ()):
         merged.update(load_yaml(path))
     given = load_yaml(config) if isinstance(config, str | os.PathLike) else as_dict(config)

@@ -35,6 +35,8 @@ def run_to_api(row: Any, summary: dict[str, Any]) -> dict[str, Any]:
         "runtime": row.runtime, "host": row.host, "program": row.program, "python": row.python,
         "forked_from": None if row.fork_parent is None else {"id": row.fork_parent, "step": row.fork_step},
         "created_by": row.created_by,
+        # define_metric's definitions by name or glob: {"summary", "step_metric", "step_sync", "hidden", "goal"}
+        "metrics": {name: d if isinstance(d, dict) else {"summary": d} for name, d in (row.metric_modes or {}).items()},
     }
 
 
