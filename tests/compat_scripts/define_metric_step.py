@@ -10,7 +10,7 @@ wandb.define_metric("val/loss", summary="best,first", goal="minimize")
 
 step = 0
 for epoch in range(4):
-    for batch in range(5):
+    for _batch in range(5):
         wandb.log({"train/loss": 1.0 / (step + 1)})
         step += 1
     wandb.log({"epoch": epoch, "val/acc": [0.5, 0.8, 0.7, 0.75][epoch], "val/loss": [0.9, 0.4, 0.5, 0.45][epoch]})

@@ -15,7 +15,7 @@ opt = torch.optim.SGD(model.parameters(), lr=0.1)
 run = wandb.init(project="corpus-watch", save_code=True)
 wandb.watch(model, log="all", log_freq=5)
 x, y = torch.randn(32, 4), torch.randn(32, 1)
-for step in range(10):
+for _step in range(10):
     opt.zero_grad()
     loss = torch.nn.functional.mse_loss(model(x), y)
     loss.backward()

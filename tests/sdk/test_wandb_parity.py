@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sdk_helpers import get_run, journal_records
+from sdk_helpers import get_run, history, journal_records
 
 import trackwell
 from trackwell import errors
@@ -304,3 +304,19 @@ def test_disabled_run_takes_the_same_calls(tmp_path: Path) -> None:
     run.define_metric("a", step_metric="b", summary="first")
     assert (run.name, run.tags) == ("x", ("one",)) and run.log_code(str(tmp_path)) is None
     run.finish()
+
+
+def test_step_sync_puts_the_step_metrics_last_value_in_the_row(offline_run: Any) -> None:
+    run = offline_run()
+    run.define_metric("epoch")
+    run.define_metric("val/*", step_metric="epoch")  # step_sync defaults to True with a step_metric
+    run.define_metric("test/acc", step_metric="epoch", step_sync=False)
+    run.log({"epoch": 1, "train/loss": 0.5})
+    run.log({"val/acc": 0.7})
+    run.log({"val/acc": 0.8, "epoch": 2})
+    run.log({"test/acc": 0.1})
+    run.log({"other": 1})
+    run.finish()
+    rows = [{k: v for k, v in r.data.items() if not k.startswith("_")} for r in history(run.journal_path())]
+    assert rows == [{"epoch": 1, "train/loss": 0.5}, {"val/acc": 0.7, "epoch": 1}, {"val/acc": 0.8, "epoch": 2},
+                    {"test/acc": 0.1}, {"other": 1}]

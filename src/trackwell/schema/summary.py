@@ -75,6 +75,14 @@ def summary_mode(modes: Mapping[str, Any], key: str) -> Ops:
     return COPY
 
 
+def step_metric_of(syncs: Mapping[str, str], key: str) -> str | None:
+    """The step metric ``key`` is charted against (exact name first, then the first glob)."""
+    metric = syncs.get(key)
+    if metric is None:
+        metric = next((m for pattern, m in syncs.items() if "*" in pattern and fnmatchcase(key, pattern)), None)
+    return None if metric == key else metric
+
+
 def needs_stats(ops: Ops) -> bool:
     return any(op in AGGREGATES for op in ops)
 

@@ -181,7 +181,7 @@ class Run(RunBase):
             lost = self._journal_problems(journaled)
             ended = exits.ended_as(code)
             if self._uploader is not None:
-                done, unreachable = self._delivered(last, end)
+                done, unreachable = self._uploader.delivered(last, end)
                 self._uploader.stop(min(1.0, end - _monotonic()))
                 self._uploader.sink.close()
                 if done:
@@ -203,20 +203,6 @@ class Run(RunBase):
             if clean:
                 clear_resume_id(self.settings.dir, self.id)
             _state.deactivate(self)
-
-    def _delivered(self, last: int, end: float) -> tuple[bool, bool]:
-        """Wait until the server has ``last`` or ``end``; (delivered, the server is unreachable).
-        Once the breaker is open (requests keep failing), only ``_UNREACHABLE_WAIT`` more seconds:
-        the journal holds everything and `trackwell sync` delivers it later."""
-        up = self._uploader
-        assert up is not None
-        while True:
-            if up.breaker.open:
-                end = min(end, _monotonic() + _UNREACHABLE_WAIT)
-            if up.wait_for(last, min(0.5, end - _monotonic())):
-                return True, False
-            if _monotonic() >= end or up.failed is not None:
-                return False, up.breaker.open
 
     def _journal_problems(self, journaled: bool) -> bool:
         """Say what did not reach the journal; True if anything did not."""

@@ -31,6 +31,7 @@ _IDLE_POLL = 5.0  # the writer wakes us after each write; this only bounds a mis
 _SEND_INTERVAL = 1.0  # default seconds between batches (TRACKWELL_UPLOAD_INTERVAL)
 _FULL = 1000  # records waiting that go at once, whatever the pace (the transport's batch cap)
 _MAX_PACE = 60.0  # the longest pace a server's hint can set
+_UNREACHABLE_WAIT = 2.0  # seconds finish() gives a last probe of a server the breaker knows is down
 
 
 class Uploader:
@@ -90,6 +91,19 @@ class Uploader:
             self._cond.wait_for(lambda: self.acked >= seq or self.failed is not None
                                 or self.refused_key > refused or not self._thread.is_alive(), timeout)
         return self.acked >= seq
+
+    def delivered(self, seq: int, end: float) -> tuple[bool, bool]:
+        """``finish()``'s wait: until the server has ``seq`` or ``time.monotonic()`` reaches
+        ``end``; returns (delivered, the server is unreachable). Once the breaker is open
+        (requests keep failing) only ``_UNREACHABLE_WAIT`` more seconds: the journal holds
+        everything and `trackwell sync` delivers it later."""
+        while True:
+            if self.breaker.open:
+                end = min(end, time.monotonic() + _UNREACHABLE_WAIT)
+            if self.wait_for(seq, min(0.5, end - time.monotonic())):
+                return True, False
+            if time.monotonic() >= end or self.failed is not None:
+                return False, self.breaker.open
 
     def stop(self, timeout: float = 1.0) -> None:
         """Ask the thread to end; wait at most ``timeout`` (it may be inside an HTTP request, and
