@@ -234,7 +234,10 @@ class SqlAutomationStore(Database):
         """Send a delivery again now, with a fresh round of retries; False: no such delivery."""
         d = automation_deliveries.c
         with self.write() as conn:
+            # a no-op's delivery has nothing to send: it stays skipped
             changed = conn.execute(automation_deliveries.update().where(
                 d.id == delivery_id, d.automation_id == automation_id).values(
-                status=PENDING, attempts=0, next_attempt_at=now, finished_at=None)).rowcount
+                status=sa.case((d.action_type == "NO_OP", SKIPPED), else_=PENDING), attempts=0,
+                next_attempt_at=sa.case((d.action_type == "NO_OP", None), else_=now),
+                finished_at=sa.case((d.action_type == "NO_OP", now), else_=None))).rowcount
         return changed == 1
