@@ -30,6 +30,7 @@ class Receiver:
         self.port = port
         self.received: list[Received] = []
         self.status = 200
+        self.hold_first = 0.0  # seconds the first request is kept waiting before its answer
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -46,6 +47,8 @@ class Receiver:
                 with receiver._lock:
                     receiver.received.append(Received(self.path, dict(self.headers.items()), body, time.time()))
                     status = receiver.status
+                    hold, receiver.hold_first = receiver.hold_first, 0.0
+                time.sleep(hold)
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()

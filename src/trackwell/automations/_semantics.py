@@ -80,12 +80,21 @@ def _change(spec: dict[str, Any], values: Sequence[float]) -> float | None:
         if before == 0:
             return None
         change = change / abs(before)
-    amount, direction = float(spec["threshold"]), spec["change_dir"]
+    return _beyond(change, float(spec["threshold"]), spec["change_dir"])
+
+
+def _reaches(x: float, t: float) -> bool:
+    """``x >= t``, counting float noise as reaching: 0.8 is 20 % below 1.0 though (0.8 - 1) / 1 is -0.19999..."""
+    return x >= t or math.isclose(x, t, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _beyond(x: float, t: float, direction: str) -> float | None:
+    """``x`` when it is at least ``t`` past zero in ``direction`` (INCREASE, DECREASE, ANY)."""
     if direction == "INCREASE":
-        return change if change >= amount else None
+        return x if _reaches(x, t) else None
     if direction == "DECREASE":
-        return change if change <= -amount else None
-    return change if abs(change) >= amount else None
+        return x if _reaches(-x, t) else None
+    return x if _reaches(abs(x), t) else None
 
 
 def _zscore(spec: dict[str, Any], values: Sequence[float]) -> float | None:
@@ -97,12 +106,7 @@ def _zscore(spec: dict[str, Any], values: Sequence[float]) -> float | None:
     if spread == 0:
         return None
     z = (values[-1] - statistics.fmean(window)) / spread
-    t, direction = float(spec["threshold"]), spec["change_dir"]
-    if direction == "INCREASE":
-        return z if z >= t else None
-    if direction == "DECREASE":
-        return z if z <= -t else None
-    return z if abs(z) >= t else None
+    return _beyond(z, float(spec["threshold"]), spec["change_dir"])
 
 
 # -- Mongo-like filters over a document (a run, an artifact event) ---------------------------

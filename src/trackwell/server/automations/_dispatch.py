@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +43,14 @@ class Dispatcher:
         self.store, self.settings = store, settings
         self.evaluator = Evaluator(store, metrics, settings.public_url)
         self._wake = asyncio.Event()
+        self._claimant = secrets.token_hex(8)
 
     async def run(self) -> None:
         """Both loops until cancelled."""
         sender = Sender(self.settings.policy, self.settings.allow_private)
+        released = await asyncio.to_thread(self.store.release_claims, time.time())
+        if released:
+            log.warning("%d webhook deliveries were in flight when the server stopped; sending them again", released)
         try:
             await asyncio.gather(self._evaluate_forever(), self._deliver_forever(sender))
         finally:
@@ -70,7 +75,7 @@ class Dispatcher:
         while True:
             try:
                 due = await asyncio.to_thread(self.store.claim_due_deliveries, time.time(),
-                                              self.settings.policy.lease)
+                                              self.settings.policy.lease, self._claimant)
                 if due:
                     await asyncio.gather(*(self._deliver(sender, d) for d in due))
                     continue

@@ -185,8 +185,17 @@ class SqlAutomationStore(Database):
 
     # -- deliveries ------------------------------------------------------------------------------
 
-    def claim_due_deliveries(self, now: float, lease: float, limit: int = 32) -> list[dict[str, Any]]:
-        """Pending deliveries due by ``now``, each claimed until ``now + lease``."""
+    def release_claims(self, now: float) -> int:
+        """At start: deliveries this server was sending when it stopped are due again now (one
+        server process per data directory; a second one on the same database may send one twice,
+        which the stable ``webhook-id`` lets receivers drop)."""
+        d = automation_deliveries.c
+        with self.write() as conn:
+            return int(conn.execute(automation_deliveries.update().where(d.status == PENDING, d.claimed_by.is_not(None))
+                                    .values(claimed_by=None, next_attempt_at=now)).rowcount)
+
+    def claim_due_deliveries(self, now: float, lease: float, claimant: str, limit: int = 32) -> list[dict[str, Any]]:
+        """Pending deliveries due by ``now``, each claimed by ``claimant`` until ``now + lease``."""
         d = automation_deliveries.c
         with self.write() as conn:
             due = conn.execute(sa.select(automation_deliveries, automations.c.entity)
@@ -196,7 +205,8 @@ class SqlAutomationStore(Database):
             claimed = []
             for row in due:
                 got = conn.execute(automation_deliveries.update().where(
-                    d.id == row.id, d.status == PENDING, d.next_attempt_at <= now).values(next_attempt_at=now + lease))
+                    d.id == row.id, d.status == PENDING, d.next_attempt_at <= now).values(
+                    next_attempt_at=now + lease, claimed_by=claimant))
                 if got.rowcount == 1:
                     claimed.append(_row(row))
         return claimed
@@ -209,7 +219,7 @@ class SqlAutomationStore(Database):
                                   .where(delivery_attempts.c.delivery_id == delivery_id)).scalar_one() + 1
             conn.execute(delivery_attempts.insert().values(delivery_id=delivery_id, attempt=number, **attempt))
             conn.execute(automation_deliveries.update().where(d.id == delivery_id).values(
-                status=status, attempts=d.attempts + 1, next_attempt_at=next_attempt_at,
+                status=status, attempts=d.attempts + 1, next_attempt_at=next_attempt_at, claimed_by=None,
                 finished_at=None if status == PENDING else now, last_status_code=attempt.get("status_code"),
                 last_error=attempt.get("error"), **({"url": url} if url is not None else {})))
 

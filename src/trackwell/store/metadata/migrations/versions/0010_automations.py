@@ -85,6 +85,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("next_attempt_at", _TIME),
+        sa.Column("claimed_by", sa.String(32)),
         sa.Column("created_at", _TIME, nullable=False),
         sa.Column("finished_at", _TIME),
         sa.Column("last_status_code", sa.Integer),
