@@ -14,6 +14,7 @@ from trackwell.server.services.identity import Identity
 from trackwell.server.services.ingest import IngestService
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
+from trackwell.server.services.system import SystemService
 from trackwell.store import Stores
 
 
@@ -26,6 +27,7 @@ class Services:
     ingest: IngestService
     identity: Identity
     accounts: AccountsService
+    system: SystemService
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
@@ -45,4 +47,5 @@ class Services:
                                  project_inline=project_inline),
             identity=identity,
             accounts=AccountsService(metadata, identity),
+            system=SystemService(metadata, metadata),
         )

@@ -20,6 +20,7 @@ from trackwell.store.metadata._interfaces import (
     Run,
     RunStore,
     StateStore,
+    SystemStore,
 )
 from trackwell.store.metadata._lifecycle import STATES, LifecycleError
 from trackwell.store.metadata._log import LogEntry, WriterRow
@@ -29,5 +30,5 @@ from trackwell.store.metadata._runs import MAX_LIMIT, filters_from_json
 from trackwell.store.metadata._store import MetadataStore
 
 __all__ = ["MAX_LIMIT", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore", "KeyRow", "NameTaken", "NoSuchAccount", "ConsoleStore", "EventStore", "IngestLogStore",
-           "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunStore", "StateStore", "WriterRow",
+           "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunStore", "StateStore", "SystemStore", "WriterRow",
            "explain_failure", "filters_from_json", "normalize_url"]
