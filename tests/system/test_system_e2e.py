@@ -47,7 +47,7 @@ def test_samples_arrive_on_a_time_axis_without_moving_step(server: Any, script_d
 
     system = _get(server.url, path, "/system")
     assert system["count"] >= 5  # one at start, one per 0.2 s over ~1.25 s, one at finish
-    assert system["runtime"] == sorted(system["runtime"]) and system["runtime"][0] < 0.5
+    assert system["runtime"] == sorted(system["runtime"]) and system["runtime"][0] < 3  # at start (a loaded machine)
     for key in ("system/cpu_percent", "system/proc/cpu_percent", "system/proc/rss_mb", "system/memory/used_mb",
                 "system/memory/available_mb", "system/disk/used_gb", "system/proc/open_files",
                 "system/network/recv_mb_s", "system/disk/read_mb_s"):
