@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from servers import get_run, http, scan_rows
-
 from system_helpers import run_script
+
+import trackwell
 
 TRAIN = """
     import time, trackwell
@@ -64,6 +65,11 @@ def test_samples_arrive_on_a_time_axis_without_moving_step(server: Any, script_d
     assert not any(k.startswith("system/") for r in rows for k in r)
     run = get_run(server.url, path)
     assert run["summary"]["_step"] == 4 and not any(k.startswith("system/") for k in run["summary"])
+
+    api_run = trackwell.Api(base_url=server.url).run(path)  # the query API reads the same
+    rows_api = api_run.system_metrics(keys=["system/proc/rss_mb"], pandas=False)
+    assert [r["_runtime"] for r in rows_api] == system["runtime"] and all("system/proc/rss_mb" in r for r in rows_api)
+    assert api_run.metadata == _get(server.url, path, "/metadata")["metadata"]
 
     meta = _get(server.url, path, "/metadata")["metadata"]
     assert meta["program"].endswith("train.py") and meta["python"] and meta["executable"]

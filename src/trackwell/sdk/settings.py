@@ -48,7 +48,7 @@ _ENV = {
     "signal_grace": "TRACKWELL_SIGNAL_GRACE",
     "label": "TRACKWELL_LABEL",
 }
-_FLOATS = ("finish_timeout", "flush_interval", "init_timeout", "heartbeat_interval", "fsync_interval",
+_FLOATS: tuple[str, ...] = ("finish_timeout", "flush_interval", "init_timeout", "heartbeat_interval", "fsync_interval",
            "signal_grace")
 
 _DEFAULTS: dict[str, Any] = {

@@ -25,7 +25,16 @@ from typing import Any
 
 import msgspec
 
-from trackwell.schema import AnyRecord, ConfigUpdate, Exit, History, RunMetadata, RunStart, Skipped, SystemSample
+from trackwell.schema import (
+    AnyRecord,
+    ConfigUpdate,
+    Exit,
+    History,
+    RunMetadata,
+    RunStart,
+    Skipped,
+    SystemSample,
+)
 from trackwell.schema.blocks import expand, since
 from trackwell.schema.summary import KeyStats
 from trackwell.server.points import batch_stats, build_points

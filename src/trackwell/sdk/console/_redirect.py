@@ -108,8 +108,8 @@ class FdRedirect:
         import selectors
 
         sel = selectors.DefaultSelector()
-        for pipe in self._pipes:
-            sel.register(pipe.read, selectors.EVENT_READ, pipe)
+        for each in self._pipes:
+            sel.register(each.read, selectors.EVENT_READ, each)
         sel.register(self._waker_r, selectors.EVENT_READ, None)
         recording = True
         try:

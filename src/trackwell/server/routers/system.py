@@ -12,11 +12,12 @@ from trackwell.server.routers import _deps
 
 router = APIRouter(dependencies=[Depends(require(Action.RUN_READ))])
 _RUN = "/runs/{entity}/{project}/{run_id}"
+_KEYS = Query(None, description="keys=a,b; keys=a&keys=b (commas kept); or a JSON array of keys")
 
 
 @router.get(_RUN + "/system")
 def system_metrics(request: Request, entity: str, project: str, run_id: str,
-                   keys: list[str] | None = Query(None, description="keys=a,b; keys=a&keys=b; or a JSON array"),
+                   keys: list[str] | None = _KEYS,
                    samples: int = Query(1000, ge=1, le=100_000)) -> Response:
     """``{"count", "keys", "runtime": [...], "ts": [...], "series": {key: [...]}}``: up to
     ``samples`` samples evenly spread over the run (all ``count`` of them if fewer)."""
