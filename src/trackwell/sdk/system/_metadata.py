@@ -30,8 +30,7 @@ def collect(psutil: Any | None, gpu: dict[str, Any]) -> dict[str, Any]:
         meta["cpu_count_physical"] = psutil.cpu_count(logical=False)
         meta["memory_total_mb"] = round(psutil.virtual_memory().total / _MB)
     meta.update(gpu)
-    script = _script(program)
-    git = git_info(script.parent if script is not None else Path.cwd())
+    git = git_info(Path.cwd())  # W&B's choice: the checkout the run was started from
     if git:
         meta["git"] = git
     return {k: v for k, v in meta.items() if v is not None}
@@ -89,7 +88,8 @@ def _script(program: str | None) -> Path | None:
 
 def _git(where: Path, *args: str) -> str | None:
     try:
-        done = subprocess.run(["git", *args], cwd=where, capture_output=True, text=True, timeout=_GIT_TIMEOUT,
+        # --no-optional-locks: `status` must not rewrite the user's index while they work
+        done = subprocess.run(["git", "--no-optional-locks", *args], cwd=where, capture_output=True, text=True, timeout=_GIT_TIMEOUT,
                               stdin=subprocess.DEVNULL, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
