@@ -22,6 +22,7 @@ from trackwell.server.services import (
     RunNotFound,
     RunsService,
     Services,
+    SystemService,
     Unauthenticated,
 )
 
@@ -49,6 +50,10 @@ def history(request: Request) -> HistoryService:
 
 def console(request: Request) -> ConsoleService:
     return services(request).console
+
+
+def system(request: Request) -> SystemService:
+    return services(request).system
 
 
 def lifecycle(request: Request) -> LifecycleService:
