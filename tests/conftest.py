@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from s3server import S3Server, start_s3_server
 from servers import LiveServer, start_server
 
 # The session's own credentials file: the servers (subprocesses, which inherit it) save their
@@ -21,6 +22,9 @@ for _name in ("TRACKWELL_API_KEY", "TRACKWELL_ENTITY", "TRACKWELL_BASE_URL"):  #
     os.environ.pop(_name, None)
 for _name in [n for n in os.environ if n.startswith("WANDB_")]:  # the SDK reads them after TRACKWELL_*
     os.environ.pop(_name, None)
+# The system monitor adds records on its own clock (a sample at start, metadata a few ms later),
+# which tests counting a journal's records cannot expect; tests/system turns it back on.
+os.environ["TRACKWELL_DISABLE_STATS"] = os.environ["TRACKWELL_DISABLE_META"] = "1"
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -57,3 +61,11 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3-compatible HTTP server (moto's standalone server, a subprocess) for this session."""
+    server = start_s3_server(tmp_path_factory.mktemp("moto"))
+    yield server
+    server.stop()

@@ -50,9 +50,9 @@ def test_every_wandb_init_argument_is_accepted_and_unknown_ones_are_named(
 
 def test_wandb_settings_names_are_accepted(tmp_path: Path) -> None:
     s = Settings(start_method="thread", silent=True, x_label="rank-1", root_dir=str(tmp_path),
-                 x_disable_stats=True, heartbeat_seconds=12).resolve()
+                 x_disable_viewer=True, heartbeat_seconds=12).resolve()
     assert (s.silent, s.label, s.dir, s.heartbeat_interval) == (True, "rank-1", str(tmp_path), 12)
-    assert set(s._ignored) == {"start_method", "x_disable_stats"}
+    assert set(s._ignored) == {"start_method", "x_disable_viewer"}
 
 
 def test_config_from_yaml_files(tmp_path: Path, offline_run: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,7 @@ SETTING_ALIASES = {
     "x_primary": "primary",
     "root_dir": "dir",
     "heartbeat_seconds": "heartbeat_interval",
+    "x_stats_sampling_interval": "stats_sampling_interval",
 }
 
 # W&B settings accepted without effect: they configure W&B's cloud, its service process, git and
@@ -31,7 +32,7 @@ SETTINGS_IGNORED = frozenset("""
     show_colors show_emoji show_errors show_info show_warnings stop_on_fatal_error summary_timeout
     summary_warnings sweep_id sweep_param_path symlink sync_tensorboard
     table_raise_on_max_row_limit_exceeded use_dot_wandb username start_method mode_flag
-    x_cli_only_mode x_disable_meta x_disable_stats x_disable_viewer x_disable_machine_info
+    x_cli_only_mode x_disable_viewer x_disable_machine_info
     x_executable x_extra_http_headers x_file_stream_max_bytes x_file_stream_max_line_bytes
     x_file_stream_transmit_interval x_file_stream_no_gzip x_file_stream_retry_max
     x_file_stream_retry_wait_min_seconds x_file_stream_retry_wait_max_seconds
@@ -43,7 +44,7 @@ SETTINGS_IGNORED = frozenset("""
     x_live_policy_wait_time x_log_level x_network_buffer x_proxies x_runqueue_item_id
     x_save_requirements x_server_side_derived_summary x_server_side_expand_glob_metrics
     x_service_transport x_service_wait x_skip_transaction_log x_start_time x_stats_pid
-    x_stats_sampling_interval x_stats_neuron_monitor_config_path x_stats_dcgm_exporter
+    x_stats_neuron_monitor_config_path x_stats_dcgm_exporter
     x_stats_open_metrics_endpoints x_stats_open_metrics_filters x_stats_open_metrics_http_headers
     x_stats_disk_paths x_stats_cpu_count x_stats_cpu_logical_count x_stats_gpu_count
     x_stats_gpu_type x_stats_gpu_device_ids x_stats_buffer_size x_stats_coreweave_metadata_base_url
@@ -85,6 +86,10 @@ ENV: dict[str, tuple[str, ...]] = {
     "signal_grace": ("TRACKWELL_SIGNAL_GRACE",),
     "label": ("TRACKWELL_LABEL",),
     "save_code": ("TRACKWELL_SAVE_CODE", "WANDB_SAVE_CODE"),
+    "x_disable_stats": ("TRACKWELL_DISABLE_STATS",),
+    "x_stats_per_core": ("TRACKWELL_STATS_PER_CORE",),
+    "x_disable_meta": ("TRACKWELL_DISABLE_META",),
+    "stats_sampling_interval": ("TRACKWELL_STATS_SAMPLING_INTERVAL",),
     "allow_val_change": (),
     "reinit": (),
 }

@@ -30,13 +30,16 @@ from trackwell.sdk.errors import UsageError
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # same as transport's; kept here so settings stay import-light
 MODES = ("online", "offline", "disabled", "shared")  # shared: online, one of several labelled writers
 _MODE_ALIASES = {"run": "online", "dryrun": "offline"}  # W&B spellings
-CONSOLE_MODES = ("auto", "off", "wrap", "redirect")  # every value but "off" tees at the Python level
+# W&B's names: "wrap" tees sys.stdout/sys.stderr, "redirect" the file descriptors 1 and 2 (C
+# extensions and subprocesses too), "auto" is "redirect" where fds 1/2 are the process's real ones
+CONSOLE_MODES = ("auto", "off", "wrap", "redirect")
 RESUME_MODES = ("must", "allow", "never", "auto")  # as trackwell.schema's; kept here: settings stay import-light
 DEFAULT_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")
 
-_BOOLS = ("strict", "quiet", "primary", "silent", "save_code", "allow_val_change")
+_SYSTEM_BOOLS = ("x_disable_stats", "x_stats_per_core", "x_disable_meta", "save_code")
+_BOOLS = ("strict", "quiet", "primary", "silent", "allow_val_change", *_SYSTEM_BOOLS)
 _FLOATS = ("finish_timeout", "flush_interval", "init_timeout", "heartbeat_interval", "fsync_interval",
-           "signal_grace")
+           "signal_grace", "stats_sampling_interval")
 
 _DEFAULTS: dict[str, Any] = {
     "project": "uncategorized",
@@ -71,7 +74,12 @@ _DEFAULTS: dict[str, Any] = {
     "config_paths": None,
     "allow_val_change": False,
     "reinit": "default",
+    # system metrics, run metadata, code (sdk/system)
+    "x_disable_stats": False,
+    "x_stats_per_core": False,
+    "x_disable_meta": False,
     "save_code": False,
+    "stats_sampling_interval": 15.0,
 }
 
 
@@ -113,7 +121,12 @@ class Settings:
     config_paths: Any = None  # YAML files loaded into the config (W&B's config_paths)
     allow_val_change: bool | None = None  # config keys may change value without saying so
     reinit: str | bool | None = None  # see start.py: "default" | "return_previous" | "finish_previous" | "create_new"
-    save_code: bool | None = None  # keep the main script with the run (log_code)
+    # -- system metrics, run metadata, code (sdk/system) --
+    x_disable_stats: bool | None = None  # no system metrics sampler
+    stats_sampling_interval: float | None = None  # seconds between system samples (W&B's 15)
+    x_stats_per_core: bool | None = None  # also each core's CPU %
+    x_disable_meta: bool | None = None  # no run metadata (host, OS, git, hardware) sent at start
+    save_code: bool | None = None  # copy the main script into the run's files (code/)
 
     def __init__(self, **values: Any) -> None:
         ours, ignored = _split_names(values)
@@ -165,6 +178,8 @@ class Settings:
             raise UsageError(f"signal_grace={self.signal_grace!r} must be > 0 and <= 600 seconds")
         if not float(self.heartbeat_interval or 0) > 0:
             raise UsageError(f"heartbeat_interval={self.heartbeat_interval!r} must be > 0 seconds")
+        if not float(self.stats_sampling_interval or 0) >= 0.1:
+            raise UsageError(f"stats_sampling_interval={self.stats_sampling_interval!r} must be >= 0.1 seconds")
         self.base_url = str(self.base_url).rstrip("/")
         self.reinit = reinit_mode(self.reinit)
         for name in _BOOLS:

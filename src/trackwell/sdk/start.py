@@ -67,9 +67,6 @@ def init(entity: str | None = None, project: str | None = None, dir: str | os.Pa
     _state.activate(run, current=s.reinit != "create_new")
     if not run.disabled:
         _state.install_hooks(s)
-        program = _program()
-        if s.save_code and os.path.isfile(program):
-            run.log_code(os.path.dirname(program), include_fn=lambda path, _root: path == program)
     return run  # type: ignore[return-value]
 
 
@@ -113,10 +110,6 @@ def _previous_run(s: Settings) -> RunBase | None:
 def _in_notebook() -> bool:
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
     return type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def _program() -> str:
-    return os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
 
 
 def _active(what: str) -> RunBase:

@@ -3,16 +3,19 @@
 from trackwell.server.routers import (
        accounts,
        auth,
+       automations,
        console,
+       files,
        health,
        history,
        lifecycle,
        records,
        runs,
+       system,
        workspace,
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router)
+       console.router, workspace.router, files.router, automations.router, system.router)
 
 __all__ = ["ALL"]

@@ -13,6 +13,7 @@ from trackwell.server.auth.policy import Principal
 from trackwell.server.services import (
     AccountsService,
     ConsoleService,
+    FilesService,
     Forbidden,
     HistoryService,
     IngestService,
@@ -21,6 +22,7 @@ from trackwell.server.services import (
     RunNotFound,
     RunsService,
     Services,
+    SystemService,
     Unauthenticated,
 )
 
@@ -50,12 +52,22 @@ def console(request: Request) -> ConsoleService:
     return services(request).console
 
 
+def system(request: Request) -> SystemService:
+    return services(request).system
+
+
 def lifecycle(request: Request) -> LifecycleService:
     return services(request).lifecycle
 
 
 def ingest(request: Request) -> IngestService:
     return services(request).ingest
+
+
+def files(request: Request) -> FilesService:
+    found = services(request).files
+    assert found is not None  # the app always opens a blob store
+    return found
 
 
 def install(app: FastAPI) -> None:
@@ -87,7 +99,10 @@ def checked_path(request: Request) -> None:
     text a database can hold."""
     try:
         for name, value in request.path_params.items():
-            validation.check_text(value, name.replace("_", " "), validation.MAX_PATH_CHARS)
+            if name == "file_name":  # a relative path: its own rules (``validation.check_file_name``)
+                validation.check_file_name(value)
+            else:
+                validation.check_text(value, name.replace("_", " "), validation.MAX_PATH_CHARS)
     except validation.InvalidValue as exc:
         raise ApiError(422, f"invalid path: {exc}") from None
 
