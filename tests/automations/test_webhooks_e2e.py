@@ -7,7 +7,7 @@ import time
 
 from conftest import Writer
 from receiver import Receiver
-from servers import LiveServer
+from servers import LiveServer, http
 from standardwebhooks.webhooks import Webhook
 
 from trackwell import Api

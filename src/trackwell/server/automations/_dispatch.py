@@ -16,13 +16,7 @@ from urllib.parse import urlsplit
 
 from trackwell.server.automations._evaluate import PAGE, Evaluator
 from trackwell.server.automations._send import Outcome, RetryPolicy, Sender
-from trackwell.store.metadata._automations import (
-    DELIVERED,
-    FAILED,
-    PENDING,
-    CursorMoved,
-    SqlAutomationStore,
-)
+from trackwell.store.metadata._automations import DELIVERED, FAILED, PENDING, CursorMoved, SqlAutomationStore
 from trackwell.store.metrics import MetricStore
 
 log = logging.getLogger("trackwell.server.automations")
