@@ -7,12 +7,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from trackwell.automations._actions import (
-    DoNothing,
-    SendNotification,
-    SendWebhook,
-    action_from_wire,
-)
+from trackwell.automations._actions import DoNothing, SendNotification, SendWebhook, action_from_wire
 from trackwell.automations._base import Model
 from trackwell.automations._events import (
     OnAddArtifactAlias,
