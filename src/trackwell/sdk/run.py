@@ -55,8 +55,7 @@ _monotonic = time.monotonic
 # them live long enough for the GC to scan (a tight loop: ~2.9 -> ~2.4 us CPU per row vs 4k/16k).
 _WAKE_AT = 1024  # queued log calls that wake the writer early
 _MAX_QUEUED = 4096  # queued log calls at which log() waits for the writer (~3 MB of 10-float rows)
-_STEP_END = 2**62 + 1
-_UNREACHABLE_WAIT = 2.0  # seconds finish() gives one last probe of a server the breaker knows is down  # the server accepts steps up to 2**62 (headroom for bucket arithmetic in int64)
+_STEP_END = 2**62 + 1  # the server accepts steps up to 2**62 (headroom for bucket arithmetic in int64)
 
 
 class Run(RunBase):
