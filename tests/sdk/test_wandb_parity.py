@@ -103,7 +103,7 @@ def test_reinit_modes_as_wandb_documents(tmp_path: Path) -> None:
     ({"project": "proj#1"}, "project 'proj#1' contains '#'"),
     ({"project": ["a", "b"]}, "a project is one name .a string., not a list"),
     ({"entity": "team:x"}, "entity 'team:x' contains ':'"),
-    ({"id": "run 1"}, r"run id 'run 1' contains ' '; use 1 to 64 letters, digits, '_', '-' and '.'"),
+    ({"id": "run 1"}, r"run id 'run 1' contains ' '; use 1 to 64 characters: letters, digits, '_', '-' and '.'"),
 ])
 def test_bad_names_are_refused_at_init_with_the_rule(tmp_path: Path, kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(UsageError, match=message):

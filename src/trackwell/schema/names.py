@@ -17,7 +17,7 @@ MAX_PATH_CHARS = 128
 MAX_RUN_ID_CHARS = 64
 FORBIDDEN = "/\\#?%:"
 _RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
-RUN_ID_RULE = f"1 to {MAX_RUN_ID_CHARS} letters, digits, '_', '-' and '.' (not first)"
+RUN_ID_RULE = f"1 to {MAX_RUN_ID_CHARS} characters: letters, digits, '_', '-' and '.' (not first)"
 PATH_RULE = (f"1 to {MAX_PATH_CHARS} characters, none of {' '.join(FORBIDDEN)}, no control characters, "
              "no spaces at either end")
 
