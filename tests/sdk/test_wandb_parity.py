@@ -320,3 +320,31 @@ def test_step_sync_puts_the_step_metrics_last_value_in_the_row(offline_run: Any)
     rows = [{k: v for k, v in r.data.items() if not k.startswith("_")} for r in history(run.journal_path())]
     assert rows == [{"epoch": 1, "train/loss": 0.5}, {"val/acc": 0.7, "epoch": 1}, {"val/acc": 0.8, "epoch": 2},
                     {"test/acc": 0.1}, {"other": 1}]
+
+
+def test_wandb_api_key_never_shadows_a_trackwell_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    from servers import free_port
+
+    from trackwell import _credentials
+
+    logged_in, other = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+    _credentials.save(logged_in, _credentials.Credential(api_key="tw_login", user="u", entity="u"))
+    try:
+        monkeypatch.setenv("WANDB_API_KEY", "wandb-cloud-key")
+        assert Settings(base_url=logged_in).resolve().api_key is None  # the transport uses the login's key
+        assert Settings(base_url=logged_in).resolve().entity == "u"
+        assert Settings(base_url=other).resolve().api_key == "wandb-cloud-key"  # no login there: W&B's variable
+        monkeypatch.setenv("TRACKWELL_API_KEY", "tw_env")
+        assert Settings(base_url=other).resolve().api_key == "tw_env"
+    finally:
+        _credentials.remove(logged_in)
+
+
+def test_quiet_hides_progress_but_not_problems(tmp_path: Path) -> None:
+    result = _script(tmp_path, """
+        import trackwell as wandb
+        run = wandb.init(project="p", mode="offline", settings={"console": "off", "quiet": True})
+        run.log({"blob": object()})
+        run.finish()
+    """)
+    assert "offline run" not in result.stderr and "WARNING log(): key 'blob'" in result.stderr, result.stderr
