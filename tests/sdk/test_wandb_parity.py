@@ -226,13 +226,12 @@ def test_finish_with_a_failure_says_failed_and_an_unreachable_server_is_given_up
         import trackwell as wandb
         run = wandb.init(project="p", settings={"console": "off", "init_timeout": 1})
         run.log({"loss": 1.0})
-        time.sleep(2)  # the uploader tries and fails: the breaker opens
-        t = time.monotonic()
+        t = time.monotonic()  # init could not reach the server: the uploader starts out probing
         run.finish(exit_code=1)
         print(round(time.monotonic() - t, 1))
     """, env={"TRACKWELL_BASE_URL": dead})
     assert result.returncode == 0, result.stderr
-    assert float(result.stdout.strip()) < 8, result.stderr
+    assert float(result.stdout.strip()) < 5, result.stderr  # ~2 s: one probe, then the journal is enough
     assert "failed (exit code 1)" in result.stderr and "finished" not in result.stderr
     assert f"the server at {dead} cannot be reached" in result.stderr and "trackwell sync" in result.stderr
 

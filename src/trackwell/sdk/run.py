@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import _thread
 import os
-import platform
 import sys
 import threading
 import time
@@ -33,7 +32,7 @@ from trackwell.sdk.config import Config, Summary, as_dict
 from trackwell.sdk.console import ConsoleCapture
 from trackwell.sdk.errors import UsageError, warn
 from trackwell.sdk.journal import JournalHeader, JournalWriter, synced_path
-from trackwell.sdk.resume import needs_server, plan, predecessors, shared_label
+from trackwell.sdk.resume import hostname, needs_server, plan, predecessors, shared_label
 from trackwell.sdk.rundir import (
     clear_resume_id,
     create_run_dir,
@@ -89,8 +88,7 @@ class Run(RunBase):
         self._writer_id = uuid.uuid4().hex
         # Earlier processes of this run found dead on this disk: ordered before this one.
         self._after = predecessors(s.dir, self.id, self.entity, self.project) if p.mode is not None else {}
-        if not offline:
-            start_online(self, p, config, self._writer_claim())
+        reached = offline or start_online(self, p, config, self._writer_claim())
         summary: dict[str, Any] = {}
         runtime = 0.0
         if p.run:  # resumed, rewound or forked: carry the server's view of the run over
@@ -116,10 +114,12 @@ class Run(RunBase):
             self._uploader = Uploader(self._rundir.journal, HttpSink.connect(s.base_url, s.api_key),
                                       f"run {self.path}", on_state=self._on_state,
                                       heartbeat_interval=float(s.heartbeat_interval or 30.0))
+            if not reached:  # init's request just failed: the uploader starts out probing, not retrying
+                self._uploader.breaker.failure()
         journal.append([RunStart(
             seq=1, ts=self.start_time, entity=self.entity, project=self.project, run_id=self.id,
             name=self._name, group=self.group, job_type=self.job_type, tags=list(self.tags),
-            notes=self.notes, config=self.config.as_dict(), host=_hostname(),
+            notes=self.notes, config=self.config.as_dict(), host=hostname(),
             program=sys.argv[0] if sys.argv and sys.argv[0] else None,
             python=sys.version.split()[0], resume=p.unresolved_mode, **self._writer_fields())])
         on_written = self._uploader.wake if self._uploader is not None else None
@@ -149,7 +149,7 @@ class Run(RunBase):
                 "primary": s.primary, "after": dict(self._after)}
 
     def _writer_claim(self) -> dict[str, Any]:
-        return {"writer": self._writer_id, "host": _hostname(), **self._writer_fields()}
+        return {"writer": self._writer_id, "host": hostname(), **self._writer_fields()}
 
     def _adopt(self, run: dict[str, Any]) -> None:
         """Fields not given to init() keep the server's values (W&B: tags and notes carry over)."""
@@ -395,8 +395,3 @@ class Run(RunBase):
         if self._console is None:  # capture off: still keep the traceback in the run's log
             self._console_lines("stderr", lines)
 
-
-def _hostname() -> str:
-    """``socket.gethostname()`` without importing socket (~3 ms of init): the same on Linux and
-    macOS, and socket's own answer on Windows; platform is loaded already (msgspec imports uuid)."""
-    return platform.node()
