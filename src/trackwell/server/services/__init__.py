@@ -14,6 +14,7 @@ from trackwell.server.services._errors import (
 from trackwell.server.services._wiring import Services
 from trackwell.server.services.accounts import AccountsService
 from trackwell.server.services.console import ConsoleService
+from trackwell.server.services.edits import RunEditService
 from trackwell.server.services.history import HistoryService
 from trackwell.server.services.ingest import (
     ConcurrentIngest,
@@ -26,5 +27,5 @@ from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
 
 __all__ = ["AccountsService", "ConcurrentIngest", "Forbidden", "NotFound", "Unauthenticated", "Conflict", "ConsoleService", "HistoryService", "IngestService", "InvalidBatch",
-           "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunNotFound", "RunsService",
+           "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunEditService", "RunNotFound", "RunsService",
            "SequenceGap", "Services", "WriterConflict"]

@@ -18,6 +18,7 @@ from trackwell.store.metadata._interfaces import (
     EventStore,
     IngestLogStore,
     Run,
+    RunEditStore,
     RunStore,
     StateStore,
 )
@@ -27,7 +28,8 @@ from trackwell.store.metadata._query import QueryError
 from trackwell.store.metadata._query_checks import explain_failure
 from trackwell.store.metadata._runs import MAX_LIMIT, filters_from_json
 from trackwell.store.metadata._store import MetadataStore
+from trackwell.store.metadata._tombstones import RunDeleted, Tombstone
 
 __all__ = ["MAX_LIMIT", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore", "KeyRow", "NameTaken", "NoSuchAccount", "ConsoleStore", "EventStore", "IngestLogStore",
-           "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunStore", "StateStore", "WriterRow",
+           "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunDeleted", "RunEditStore", "RunStore", "StateStore", "Tombstone", "WriterRow",
            "explain_failure", "filters_from_json", "normalize_url"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from trackwell.store.metadata._accounts import SqlAccountStore
+from trackwell.store.metadata._edits import SqlRunEdits
 from trackwell.store.metadata._ingest import SqlIngestLog
 from trackwell.store.metadata._outputs import SqlConsoleStore, SqlEventStore
 from trackwell.store.metadata._runs import SqlRunStore
 from trackwell.store.metadata._states import SqlStateStore
 
 
-class MetadataStore(SqlRunStore, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore, SqlAccountStore):
+class MetadataStore(SqlRunStore, SqlRunEdits, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore, SqlAccountStore):
     """The relational side of the server on SQLite (default) or PostgreSQL: runs, states, the
     ingest log, console lines, events and accounts, sharing one engine. Opening it migrates the database
     to the newest schema. Services see it through the interfaces in ``_interfaces``."""
