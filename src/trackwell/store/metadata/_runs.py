@@ -34,8 +34,14 @@ def run_to_api(row: Any, summary: dict[str, Any]) -> dict[str, Any]:
         "created_at": row.created_at, "updated_at": row.updated_at, "heartbeat_at": row.heartbeat_at,
         "runtime": row.runtime, "host": row.host, "program": row.program, "python": row.python,
         "forked_from": None if row.fork_parent is None else {"id": row.fork_parent, "step": row.fork_step},
-        "created_by": row.created_by,
+        "created_by": row.created_by, "metric_definitions": metric_definitions(row.metric_modes),
     }
+
+
+def metric_definitions(modes: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``define_metric``'s definitions by name or glob (``summary``, ``step_metric``, ...): what
+    ``runs.metric_modes`` holds, where older runs kept only the summary mode as a string."""
+    return {name: {"summary": d} if isinstance(d, str) else dict(d) for name, d in (modes or {}).items()}
 
 
 class SqlRunStore(Database):
