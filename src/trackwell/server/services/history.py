@@ -4,7 +4,7 @@ export in pages. A fork's history reads through its ancestors up to its branch s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from trackwell.server.services._errors import MetricNotFound, RunNotFound
 from trackwell.store.metadata import RunStore
@@ -31,12 +31,12 @@ class HistoryService:
         if x_axis is None or x_axis == STEP:
             return result
         self._check_keys(ref, f"{entity}/{project}/{run_id}", [x_axis])
-        ends: list[dict[str, Any]] = [p for p in (result["first"], result["last"]) if p is not None]  # type: ignore[misc]
+        ends = [p for p in (result["first"], result["last"]) if p is not None]
         steps = [p["step"] for p in ends] + [b["last_step"] for b in result["buckets"]]
-        xs = iter(self._metrics.values_asof(ref, x_axis, steps))
-        for point, x in zip([*ends, *result["buckets"]], xs, strict=False):
-            point["x"] = x  # type: ignore[typeddict-unknown-key]
-        return {**result, "x_axis": x_axis}  # type: ignore[typeddict-unknown-key]
+        xs = self._metrics.values_asof(ref, x_axis, steps)
+        for point, x in zip([*ends, *result["buckets"]], xs, strict=True):
+            cast(dict[str, Any], point)["x"] = x
+        return cast(Downsampled, {**result, "x_axis": x_axis})
 
     def sample(self, entity: str, project: str, run_id: str, keys: list[str] | None,
                samples: int, x_axis: str | None = None) -> list[dict[str, Any]]:
