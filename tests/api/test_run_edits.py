@@ -185,3 +185,33 @@ def test_a_run_with_forks_is_not_deleted(online, tmp_path: Path) -> None:
     assert r.status_code == 409 and "child" in r.json()["detail"]
     assert httpx.delete(f"{base}/child", headers=online.headers, timeout=10).status_code == 200
     assert httpx.delete(f"{base}/{run_id}", headers=online.headers, timeout=10).status_code == 200
+
+
+def test_deleting_a_run_releases_its_files(online) -> None:
+    """A deleted run's files no longer hold their blobs: gc frees the bytes nothing else uses."""
+    import hashlib
+
+    from trackwell.schema import FileSaved
+
+    entity, base = online.entity, f"{online.url}/api/v1"
+    data = b"model weights " * 1000
+    digest = hashlib.sha256(data).hexdigest()
+    r = httpx.put(f"{base}/projects/{entity}/files/blobs/{digest}", content=data, headers=online.headers, timeout=10)
+    assert r.status_code == 200, r.text
+    for run_id in ("with-file", "keeps-file"):
+        batch = Batch(writer=uuid.uuid4().hex, records=[
+            RunStart(seq=1, ts=0.0, entity=entity, project="files", run_id=run_id),
+            FileSaved(seq=2, ts=0.0, name="model.bin", digest=digest, size=len(data))])
+        r = httpx.post(f"{base}/runs/{entity}/files/{run_id}/records", content=encode(batch),
+                       headers={**online.headers, **MSGPACK}, timeout=10)
+        assert r.status_code == 200, r.text
+
+    def gc() -> list[str]:
+        r = httpx.post(f"{base}/admin/gc", json={"grace_seconds": 0}, headers=online.headers, timeout=10)
+        assert r.status_code == 200, r.text
+        return list(r.json()["digests"])
+
+    assert httpx.delete(f"{base}/runs/{entity}/files/with-file", headers=online.headers, timeout=10).status_code == 200
+    assert gc() == []  # the other run still has it
+    assert httpx.delete(f"{base}/runs/{entity}/files/keeps-file", headers=online.headers, timeout=10).status_code == 200
+    assert gc() == [digest]

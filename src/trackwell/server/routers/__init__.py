@@ -4,6 +4,7 @@ from trackwell.server.routers import (
        accounts,
        auth,
        console,
+       files,
        health,
        history,
        lifecycle,
@@ -13,6 +14,6 @@ from trackwell.server.routers import (
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router)
+       console.router, workspace.router, files.router)
 
 __all__ = ["ALL"]

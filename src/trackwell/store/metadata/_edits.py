@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from trackwell.store.metadata import _summaries, _tombstones
 from trackwell.store.metadata._accounts import _audit
 from trackwell.store.metadata._apply import add_event
+from trackwell.store.metadata._blobs import RUN, drop_refs
 from trackwell.store.metadata._database import Database
 from trackwell.store.metadata._lifecycle import for_update
 from trackwell.store.metadata._summaries import ABSENT
@@ -59,7 +60,8 @@ class SqlRunEdits(Database):
 
     def delete_run(self, entity: str, project: str, run_id: str, actor: str | None = None) -> tuple[int, bool] | None:
         """Delete the run and everything the metadata database holds of it (summary, console,
-        writers, ingest log, events: by cascade) and leave its tombstone. Returns (its pk, whether
+        writers, ingest log, events, files: by cascade; its references to blobs) and leave its
+        tombstone. Returns (its pk, whether
         this call deleted it), (pk, False) if it was deleted before, None if it never existed."""
         now = time.time()
         path = f"{entity}/{project}/{run_id}"
@@ -70,6 +72,7 @@ class SqlRunEdits(Database):
                 gone = _tombstones.tombstone(conn, entity, project, run_id)
                 return None if gone is None else (gone.pk, False)
             conn.execute(runs.delete().where(runs.c.pk == pk))
+            drop_refs(conn, RUN, str(pk))  # its files' blobs: gc frees those nothing else uses
             _tombstones.bury(conn, pk, entity, project, run_id, actor, now)
             # the outbox announces it (the run's own events went with it); the audit log keeps who
             conn.execute(events.insert().values(kind="run_deleted", run_pk=None, created_at=now, actor=actor, payload={
