@@ -415,6 +415,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", RUN): Rule(RUN_WRITE_TARGETS, write_run(creates=True),
                        lambda w, c, t, ok: Call("PUT", f"/runs/{new_run_in(t)}", json={"notes": "matrix"})),
     ("GET", RUN): Rule(RUN_READ_TARGETS, read_run, get()),
+    # the query API's run.update() / run.delete(): writers of the project only (a fresh run when it
+    # should succeed; else the base run, which a wrongly allowed call would change or delete)
+    ("PATCH", RUN): Rule(RUN_WRITE_TARGETS, write_run(creates=False),
+                         lambda w, c, t, ok: Call("PATCH", f"/runs/{run_of(w, t, new=ok and t in RUNS)}",
+                                                  json={"notes": "matrix", "summary": {"m": 1}})),
+    ("DELETE", RUN): Rule(RUN_WRITE_TARGETS, write_run(creates=False),
+                          lambda w, c, t, ok: Call("DELETE", f"/runs/{run_of(w, t, new=ok and t in RUNS)}")),
     ("GET", RUN + "/metrics"): Rule(RUN_READ_TARGETS, read_run, get("/metrics")),
     ("POST", RUN + "/writers"): Rule(
         RUN_WRITE_TARGETS, write_run(creates=True),

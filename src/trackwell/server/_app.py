@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, FastAPI
 
 from trackwell import __version__, _credentials
-from trackwell.server import _errors, ui, validation
+from trackwell.server import _errors, docs, ui, validation
 from trackwell.server._admission import AdmitIngest, IngestAdmission
 from trackwell.server._catchup import catch_up_forever
 from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
@@ -90,10 +90,13 @@ def create_app(db_url: str, metrics_path: str | Path, *,
             stores.close()
             blobs.close()
 
-    app = FastAPI(title="trackwell", version=__version__, lifespan=lifespan)
+    # /docs is ours (server/docs.py: Swagger UI served from here, so it works offline); no /redoc,
+    # which would load from a CDN
+    app = FastAPI(title="trackwell", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     checked = [Depends(_deps.checked_path)]  # entity/project/run id in a path: text a database can hold
     for router in ALL:
         app.include_router(router, prefix=API_PREFIX, dependencies=checked)
+    app.router.routes.extend(docs.routes())
     app.router.routes.extend(ui.routes())  # last: the page route answers every other path (see server/ui.py)
     check_every_route_is_authorized(app)
     app.state.max_request_bytes = max_request_bytes

@@ -10,6 +10,7 @@ from trackwell.server.projector import Projector
 from trackwell.server.services._locks import RunLocks
 from trackwell.server.services.accounts import AccountsService
 from trackwell.server.services.console import ConsoleService
+from trackwell.server.services.edits import RunEditService
 from trackwell.server.services.files import FilesService
 from trackwell.server.services.history import HistoryService
 from trackwell.server.services.identity import Identity
@@ -23,6 +24,7 @@ from trackwell.store import Stores
 @dataclass(frozen=True)
 class Services:
     runs: RunsService
+    edits: RunEditService
     history: HistoryService
     console: ConsoleService
     lifecycle: LifecycleService
@@ -43,6 +45,7 @@ class Services:
         identity = Identity(metadata, auth=auth)
         return cls(
             runs=RunsService(metadata),
+            edits=RunEditService(metadata, metadata, metrics, locks),
             history=HistoryService(metadata, metrics),
             console=ConsoleService(metadata, metadata, metadata),
             lifecycle=LifecycleService(metadata, metadata, metrics, projector, locks),
