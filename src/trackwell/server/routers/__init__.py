@@ -9,10 +9,11 @@ from trackwell.server.routers import (
        lifecycle,
        records,
        runs,
+       sweeps,
        workspace,
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router)
+       console.router, workspace.router, sweeps.router)
 
 __all__ = ["ALL"]

@@ -21,6 +21,7 @@ from trackwell.server.services import (
     RunNotFound,
     RunsService,
     Services,
+    SweepService,
     Unauthenticated,
 )
 
@@ -48,6 +49,10 @@ def history(request: Request) -> HistoryService:
 
 def console(request: Request) -> ConsoleService:
     return services(request).console
+
+
+def sweeps(request: Request) -> SweepService:
+    return services(request).sweeps
 
 
 def lifecycle(request: Request) -> LifecycleService:

@@ -24,7 +24,8 @@ from trackwell.server.services.ingest import (
 )
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
+from trackwell.server.services.sweeps import SweepService, TooManyAgents
 
 __all__ = ["AccountsService", "ConcurrentIngest", "Forbidden", "NotFound", "Unauthenticated", "Conflict", "ConsoleService", "HistoryService", "IngestService", "InvalidBatch",
            "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunNotFound", "RunsService",
-           "SequenceGap", "Services", "WriterConflict"]
+           "SequenceGap", "Services", "SweepService", "TooManyAgents", "WriterConflict"]

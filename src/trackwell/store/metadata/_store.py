@@ -7,9 +7,11 @@ from trackwell.store.metadata._ingest import SqlIngestLog
 from trackwell.store.metadata._outputs import SqlConsoleStore, SqlEventStore
 from trackwell.store.metadata._runs import SqlRunStore
 from trackwell.store.metadata._states import SqlStateStore
+from trackwell.store.metadata._sweeps import SqlSweepStore
 
 
-class MetadataStore(SqlRunStore, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore, SqlAccountStore):
+class MetadataStore(SqlRunStore, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore, SqlAccountStore,
+                    SqlSweepStore):
     """The relational side of the server on SQLite (default) or PostgreSQL: runs, states, the
     ingest log, console lines, events and accounts, sharing one engine. Opening it migrates the database
     to the newest schema. Services see it through the interfaces in ``_interfaces``."""
