@@ -31,6 +31,10 @@ def __getattr__(name: str) -> Any:
         from trackwell.api import Api
 
         return Api
+    if name in ("sweep", "agent"):
+        from trackwell.sdk import agent as sweeps
+
+        return getattr(sweeps, name)
     if name in _SDK_NAMES:
         from trackwell import sdk
 
@@ -41,4 +45,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SDK_NAMES, "Api"})
+    return sorted({*globals(), *_SDK_NAMES, "Api", "sweep", "agent"})

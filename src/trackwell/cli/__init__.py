@@ -21,6 +21,8 @@ _COMMANDS = {
     "users": "trackwell.cli.admin:users",
     "teams": "trackwell.cli.admin:teams",
     "keys": "trackwell.cli.admin:keys",
+    "sweep": "trackwell.cli.sweep:sweep",
+    "agent": "trackwell.cli.sweep:agent",
 }
 
 # Commands that run a server: a base install (the client) lacks what they import.

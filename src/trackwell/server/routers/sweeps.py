@@ -44,6 +44,7 @@ class AgentBody(msgspec.Struct, forbid_unknown_fields=True):
 
 class HeartbeatBody(msgspec.Struct, forbid_unknown_fields=True):
     runs: Annotated[dict[RunId, bool], msgspec.Meta(max_length=1000)] = {}
+    done: bool = False  # the agent is quitting: its slot is free now
 
 
 async def _call(fn: Callable[..., Any], request: Request, *args: Any) -> Response:
@@ -110,6 +111,8 @@ async def register_agent(request: Request, entity: str, project: str, sweep_id: 
 @router.post(_SWEEP + "/agents/{agent_id}/heartbeat", openapi_extra=request_body(HeartbeatBody),
              dependencies=[_WRITE])
 async def heartbeat(request: Request, entity: str, project: str, sweep_id: str, agent_id: str) -> Response:
-    body = await body_of(request, HeartbeatBody, '{"runs": {"<run id>": true, ...}} (true: still running)')
+    body = await body_of(request, HeartbeatBody, '{"runs": {"<run id>": true, ...}, "done": false} (true: still '
+                                                 'running; done: the agent quits)')
     _check(list(body.runs), "runs")
-    return await _call(_deps.sweeps(request).heartbeat, request, entity, project, sweep_id, agent_id, body.runs)
+    return await _call(_deps.sweeps(request).heartbeat, request, entity, project, sweep_id, agent_id, body.runs,
+                       body.done)

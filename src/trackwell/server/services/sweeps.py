@@ -112,9 +112,9 @@ class SweepService:
         return {"agent_id": agent_id, "sweep": self._shape(sweep, with_runs=False), "agent_timeout": self.agent_timeout}
 
     def heartbeat(self, entity: str, project: str, sweep_id: str, agent_id: str,
-                  alive: dict[str, bool]) -> dict[str, Any]:
+                  alive: dict[str, bool], done: bool = False) -> dict[str, Any]:
         """The agent's commands: stop for its killed runs; for an idle agent a run, a resume, an
-        exit, or nothing (wait)."""
+        exit, or nothing (wait). ``done``: the agent quits; its runs are released, its slot freed."""
         sweep = self._sweep(entity, project, sweep_id)
         cfg = _config(sweep)
         self._maybe_hyperband(sweep, cfg)
@@ -125,9 +125,9 @@ class SweepService:
             if me is None:
                 raise NotFound(f"agent {agent_id} is not an agent of sweep {entity}/{project}/{sweep_id}; start "
                                f"a new one with `trackwell agent {entity}/{project}/{sweep_id}`")
-            if me["state"] != "active" or me["heartbeat_at"] < now - self.agent_timeout:
+            if not done and (me["state"] != "active" or me["heartbeat_at"] < now - self.agent_timeout):
                 self._check_room(agents, sweep_id, now, agent_id)  # it lapsed: back only if there is room
-            txn.touch_agent(agent_id, now)
+            txn.touch_agent(agent_id, now, state="exited" if done else "active")
             lapsed = {a["agent_id"] for a in agents
                       if a["agent_id"] != agent_id and a["heartbeat_at"] < now - self.agent_timeout}
             rows = txn.runs(cfg.metric.name if cfg.metric else None)
@@ -135,7 +135,7 @@ class SweepService:
             dispatch.settle(txn, rows, lapsed, now)
             commands = dispatch.stop_commands(rows, alive, txn.sweep["state"])
             holds = any(r["status"] == "assigned" and r["agent_id"] == agent_id for r in rows)
-            if not holds and not any(alive.values()):
+            if not done and not holds and not any(alive.values()):
                 try:
                     command = dispatch.dispatch(txn, rows, cfg, search_for(cfg), agent_id, now)
                 except Exception as exc:  # noqa: BLE001 - a strategy's failure crashes the sweep, visibly
