@@ -104,7 +104,8 @@ def dispatch(txn: SweepTxn, rows: list[dict[str, Any]], config: SweepConfig, sea
         run_id = new_id()
         txn.add_run(run_id, params, search.key(params), "assigned", agent_id, now)
         return _command("run", run_id, params, config)
-    in_flight = any(r["status"] in ("assigned", "requeued") or r["run_state"] in ACTIVE_RUN_STATES for r in rows)
+    in_flight = any(r["status"] in ("assigned", "requeued")
+                    or (r["status"] != "prior" and r["run_state"] in ACTIVE_RUN_STATES) for r in rows)
     if in_flight:
         return None  # a run may still be preempted and need an agent
     why = (f"run_cap {config.run_cap} reached" if config.run_cap is not None and handed >= config.run_cap
