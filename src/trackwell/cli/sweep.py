@@ -109,5 +109,8 @@ def agent(sweep_id: str, count: int | None, project: str | None, entity: str | N
 
     with _client(host) as client:
         path = client.path(sweep_id, project, entity)
-        ProcessAgent(client, path, count=count, forward_signals=forward_signals, term_timeout=term_timeout,
-                     max_consecutive_failures=max_consecutive_failed_runs).run()
+        runner = ProcessAgent(client, path, count=count, forward_signals=forward_signals, term_timeout=term_timeout,
+                              max_consecutive_failures=max_consecutive_failed_runs)
+        runner.run()
+    if runner.gave_up:
+        raise SystemExit(1)  # its reason is printed

@@ -61,6 +61,7 @@ class ProcessAgent:
         self.wake = threading.Event()
         self.started = 0
         self.exit_reason: str | None = None
+        self.gave_up: str | None = None  # the failure guard's reason to stop
 
     # -- signals -------------------------------------------------------------------------------
 
@@ -178,7 +179,7 @@ class ProcessAgent:
         self.say(f"run {child.run_id} exited with {code}")
         reason = self.guard.record(code != 0 and not child.stopped)
         if reason is not None:
-            self.exit_reason = f"stopping: {reason}"
+            self.gave_up = self.exit_reason = f"stopping: {reason}"
 
     def _end_child(self) -> None:
         """On the way out: the child gets ``term_timeout`` after its SIGTERM, then SIGKILL."""
