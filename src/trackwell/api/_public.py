@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from trackwell import _credentials
 from trackwell.errors import CommError
 from trackwell.transport import Client, ServerError
+
+if TYPE_CHECKING:
+    from trackwell.api._sweeps import Sweep
 
 DEFAULT_ENTITY = "default"
 
@@ -73,6 +76,14 @@ class Api:
     def run(self, path: str) -> Run:
         entity, project, run_id = _split_path(path, 3, self.default_entity)
         return Run(self, self._get_run(entity, project, run_id))
+
+    def sweep(self, path: str) -> Sweep:
+        """A sweep: "entity/project/id" (or "project/id"): ``.config``, ``.state``, ``.runs``,
+        ``.best_run()``, ``.expected_run_count``."""
+        from trackwell.api._sweeps import Sweep
+
+        entity, project, sweep_id = _split_path(path, 3, self.default_entity)
+        return Sweep(self, entity, project, sweep_id)
 
     def _get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any]:
         try:
