@@ -34,7 +34,8 @@ def __getattr__(name: str) -> Any:
     if name in ("sweep", "agent"):
         from trackwell.sdk import agent as sweeps
 
-        return getattr(sweeps, name)
+        value = globals()[name] = getattr(sweeps, name)
+        return value
     if name in _SDK_NAMES:
         from trackwell import sdk
 
