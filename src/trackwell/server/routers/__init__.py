@@ -4,6 +4,7 @@ from trackwell.server.routers import (
        accounts,
        auth,
        console,
+       files,
        health,
        history,
        lifecycle,
@@ -14,6 +15,6 @@ from trackwell.server.routers import (
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router, sweeps.router)
+       console.router, workspace.router, files.router, sweeps.router)
 
 __all__ = ["ALL"]
