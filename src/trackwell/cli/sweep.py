@@ -16,8 +16,8 @@ _ACTIONS = ("pause", "resume", "stop", "cancel")
 
 @contextlib.contextmanager
 def _client(host: str) -> Iterator[Any]:
-    from trackwell.sdk.agent import SweepClient, SweepError
     from trackwell.errors import Error
+    from trackwell.sdk.agent import SweepClient, SweepError
 
     client = SweepClient(host)
     try:

@@ -44,7 +44,8 @@ class BayesSearch(Search):
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             sampler = optuna.samplers.TPESampler(seed=rng.randrange(2**31), n_startup_trials=N_STARTUP,
                                                  constant_liar=True, multivariate=True)
-            study = optuna.create_study(direction=metric.goal, sampler=sampler)
+            study = optuna.create_study(direction="maximize" if metric.goal == "maximize" else "minimize",
+                                        sampler=sampler)
             study.add_trials(self._trials(optuna, runs[-MAX_TRIALS:], searchable, dists))
             trial = study.ask(dists)
         values = {p.path: p.to_value(trial.params[p.name]) for p in searchable}
@@ -55,7 +56,7 @@ class BayesSearch(Search):
                 dists: dict[str, Any]) -> list[Any]:
         metric = self.config.metric
         assert metric is not None
-        done = [r.value for r in runs if r.state == "finished" and _finite(r.value)]
+        done = [r.value for r in runs if r.state == "finished" and r.value is not None and math.isfinite(r.value)]
         worst = (min if metric.goal == "maximize" else max)(done) if done else None
         best = (max if metric.goal == "maximize" else min)(done) if done else None
         trials = []

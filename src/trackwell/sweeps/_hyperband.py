@@ -33,7 +33,7 @@ def hyperband_stops(runs: Sequence[SweepRun], hyperband: Hyperband, metric: Metr
         if run.state != "running":
             continue
         history = histories[run.run_id]
-        reached = [(b, t) for b, t in zip(hyperband.bands, thresholds) if len(history) >= b]
+        reached = [(b, t) for b, t in zip(hyperband.bands, thresholds, strict=True) if len(history) >= b]
         if not reached:
             continue
         band, threshold = reached[-1]

@@ -96,7 +96,7 @@ class GridSearch(Search):
     def combinations(self) -> Iterator[dict[str, Any]]:
         params = self.config.params
         for values in itertools.product(*(p.grid() for p in params)):
-            yield nest({p.path: v for p, v in zip(params, values)})
+            yield nest({p.path: v for p, v in zip(params, values, strict=True)})
 
     @property
     def size(self) -> int:

@@ -28,6 +28,8 @@ from trackwell.sdk.agent._params import write_param_file
 
 _SHUTDOWN = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 _NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGINT}
+# Children get a process group of their own: a terminal's Ctrl-C reaches only the agent.
+_OWN_GROUP: dict[str, Any] = {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp}
 _TIERS = ("ctrl-c received. Waiting for runs to end. Send ctrl-c again to terminate them.",
           "Terminating and syncing runs. Send shutdown signal again to kill.",
           "Killing runs and quitting.")
@@ -162,7 +164,7 @@ class ProcessAgent:
         env = {**os.environ, **run_env(self.client, self.path, run_id, param_path)}
         verb = "resuming preempted run" if command.get("type") == "resume" else "starting run"
         self.say(f"{verb} {run_id}: {' '.join(argv)}")
-        process = subprocess.Popen(argv, env=env, process_group=0)  # its own group: Ctrl-C reaches only us
+        process = subprocess.Popen(argv, env=env, **_OWN_GROUP)  # type: ignore[call-overload]
         self.child = _Child(run_id, process)
         self.started += 1
 

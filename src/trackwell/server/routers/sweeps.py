@@ -77,7 +77,7 @@ async def create(request: Request, entity: str, project: str, who: Principal | N
 
 @router.get(_SWEEPS, dependencies=[_READ])
 async def list_sweeps(request: Request, entity: str, project: str) -> Response:
-    return await _call(lambda: {"sweeps": _deps.sweeps(request).list(entity, project)}, request)
+    return await _call(lambda: {"sweeps": _deps.sweeps(request).list_sweeps(entity, project)}, request)
 
 
 @router.get(_SWEEP, dependencies=[_READ])

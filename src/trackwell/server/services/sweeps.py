@@ -16,9 +16,17 @@ from typing import Any
 from trackwell.server.services import _sweep_dispatch as dispatch
 from trackwell.server.services._errors import Conflict, NotFound
 from trackwell.store.metadata import LifecycleError, RunStore, StateStore
-from trackwell.store.metadata._sweeps import Sweep, SqlSweepStore
+from trackwell.store.metadata._sweeps import SqlSweepStore, Sweep
 from trackwell.store.metrics import MetricStore
-from trackwell.sweeps import SweepConfig, SweepConfigError, SweepRun, get_path, hyperband_stops, search_for, validate
+from trackwell.sweeps import (
+    SweepConfig,
+    SweepConfigError,
+    SweepRun,
+    get_path,
+    hyperband_stops,
+    search_for,
+    validate,
+)
 
 DEFAULT_MAX_AGENTS = 20
 DEFAULT_AGENT_TIMEOUT = 60.0  # seconds without a heartbeat after which an agent's slot is free
@@ -68,7 +76,7 @@ class SweepService:
     def get(self, entity: str, project: str, sweep_id: str) -> dict[str, Any]:
         return self._shape(self._sweep(entity, project, sweep_id))
 
-    def list(self, entity: str, project: str) -> list[dict[str, Any]]:
+    def list_sweeps(self, entity: str, project: str) -> list[dict[str, Any]]:
         return [self._shape(s, with_runs=False) for s in self._sweeps.list_sweeps(entity, project)]
 
     def runs(self, entity: str, project: str, sweep_id: str) -> list[dict[str, Any]]:

@@ -78,9 +78,11 @@ class SqlSweepStore(Database):
                 sweeps.c.entity == entity, sweeps.c.project == project, sweeps.c.sweep_id == sweep_id)).first()
             if taken is not None:
                 return None
-            pk = conn.execute(sweeps.insert().values(
+            inserted = conn.execute(sweeps.insert().values(
                 entity=entity, project=project, sweep_id=sweep_id, name=name, method=method, config=config,
-                state="running", seed=seed, created_at=now, updated_at=now, created_by=actor)).inserted_primary_key[0]
+                state="running", seed=seed, created_at=now, updated_at=now, created_by=actor)).inserted_primary_key
+            assert inserted is not None
+            pk = inserted[0]
             sweep = _sweep(conn, sweeps.c.pk == pk)
             assert sweep is not None
             txn = SweepTxn(conn, sweep)
