@@ -36,6 +36,7 @@ class SweepRun:
     state: str
     value: float | None = None
     history: list[float] = field(default_factory=list)
+    key: str | None = None  # its grid combination's key, when already known (the server stores it)
 
 
 def get_path(params: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -93,6 +94,10 @@ class GridSearch(Search):
     """Every combination once, in order; combinations a run already has (any state, prior runs
     included) are skipped."""
 
+    def __init__(self, config: SweepConfig) -> None:
+        super().__init__(config)
+        self._keyed: list[tuple[str | None, dict[str, Any]]] | None = None  # the grid, computed once
+
     def combinations(self) -> Iterator[dict[str, Any]]:
         params = self.config.params
         for values in itertools.product(*(p.grid() for p in params)):
@@ -106,11 +111,10 @@ class GridSearch(Search):
         return combination_key(self.config.params, params)
 
     def next(self, runs: Sequence[SweepRun], rng: random.Random) -> dict[str, Any] | None:
-        seen = {self.key(r.params) for r in runs}
-        for combination in self.combinations():
-            if self.key(combination) not in seen:
-                return combination
-        return None
+        if self._keyed is None:
+            self._keyed = [(self.key(c), c) for c in self.combinations()]
+        seen = {r.key or self.key(r.params) for r in runs}
+        return next((c for key, c in self._keyed if key not in seen), None)
 
 
 class RandomSearch(Search):

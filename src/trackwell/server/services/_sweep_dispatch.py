@@ -36,7 +36,7 @@ def strategy_state(row: dict[str, Any]) -> str:
 
 
 def as_sweep_runs(rows: list[dict[str, Any]]) -> list[SweepRun]:
-    return [SweepRun(r["run_id"], r["params"], strategy_state(r), r["value"]) for r in rows]
+    return [SweepRun(r["run_id"], r["params"], strategy_state(r), r["value"], key=r["combo_key"]) for r in rows]
 
 
 def settle(txn: SweepTxn, rows: list[dict[str, Any]], lapsed_agents: set[str], now: float) -> None:

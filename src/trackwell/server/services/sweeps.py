@@ -19,6 +19,7 @@ from trackwell.store.metadata import LifecycleError, RunStore, StateStore
 from trackwell.store.metadata._sweeps import SqlSweepStore, Sweep
 from trackwell.store.metrics import MetricStore
 from trackwell.sweeps import (
+    Search,
     SweepConfig,
     SweepConfigError,
     SweepRun,
@@ -47,6 +48,7 @@ class SweepService:
         self._hyperband_at: dict[int, float] = {}
         self._histories: dict[tuple[int, str], list[float]] = {}  # of ended runs: they no longer change
         self._hyperband_lock = threading.Lock()
+        self._searches: dict[int, Search] = {}  # per sweep: a grid enumerates its combinations once
 
     # -- sweeps ---------------------------------------------------------------------------
 
@@ -145,7 +147,7 @@ class SweepService:
             holds = any(r["status"] == "assigned" and r["agent_id"] == agent_id for r in rows)
             if not done and not holds and not any(alive.values()):
                 try:
-                    command = dispatch.dispatch(txn, rows, cfg, search_for(cfg), agent_id, now)
+                    command = dispatch.dispatch(txn, rows, cfg, self._search(sweep["pk"], cfg), agent_id, now)
                 except Exception as exc:  # noqa: BLE001 - a strategy's failure crashes the sweep, visibly
                     txn.set_state("crashed", f"the {cfg.method} search failed: {type(exc).__name__}: {exc}", now)
                     command = {"type": "exit", "reason": f"sweep {sweep_id} crashed: {exc}"}
@@ -155,6 +157,13 @@ class SweepService:
                     txn.touch_agent(agent_id, now, state="exited")
             state = txn.sweep["state"]
         return {"commands": commands, "state": state}
+
+    def _search(self, sweep_pk: int, cfg: SweepConfig) -> Search:
+        if sweep_pk not in self._searches:
+            if len(self._searches) > 1000:  # a bound, not a policy: rebuilding one is cheap
+                self._searches.clear()
+            self._searches[sweep_pk] = search_for(cfg)
+        return self._searches[sweep_pk]
 
     def _check_room(self, agents: list[dict[str, Any]], sweep_id: str, now: float, me: str | None) -> None:
         active = [a for a in agents if a["agent_id"] != me and a["state"] == "active"
