@@ -87,3 +87,15 @@ def test_hyperband_stops_the_runs_it_should(live_server: LiveServer, tmp_path: P
     assert any(e.get("kind") == "run_killed" and e.get("actor") == f"sweep {api.sweep_id}"
                for e in events.get("events", events if isinstance(events, list) else []))
     assert api.get()["state"] == "finished"
+
+
+def test_metric_target_reached_finishes_the_sweep(live_server: LiveServer, tmp_path: Path) -> None:
+    api = SweepApi.create(live_server, {"method": "random", "run_cap": 60,
+                                        "metric": {"name": "loss", "goal": "minimize", "target": 2},
+                                        "parameters": {"a": {"values": [1, 2, 3, 4, 5]}}})
+    _wait([function_agent(live_server.url, api.path, tmp_path / "agent")], 180)
+    sweep = api.get()
+    assert sweep["state"] == "finished"
+    assert sweep["reason"].startswith("metric.target reached: run ")
+    runs = api.runs()
+    assert [r["value"] <= 2 for r in runs].count(True) == 1 and runs[-1]["value"] <= 2  # the last run reached it

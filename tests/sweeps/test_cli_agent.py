@@ -135,3 +135,23 @@ def test_flapping_guard_stops_an_agent_whose_runs_fail_at_once(live_server: Live
     assert agent.returncode == 1
     assert "3 runs failed within 60 s of the agent's start (flapping)" in out
     assert len(api.runs()) == 3
+
+
+def test_a_sigkilled_run_ends_crashed_and_is_not_requeued(tmp_path: Path) -> None:
+    from servers import start_server
+
+    live = start_server(tmp_path / "server", "--crash-timeout", "2")
+    try:
+        api = _sweep(live, tmp_path, steps=400, sleep=0.05)
+        agent = _agent(live, api, tmp_path / "a1")
+        _until((tmp_path / "marker").exists, what="the run's step 5")
+        (child,) = Path(f"/proc/{agent.pid}/task/{agent.pid}/children").read_text().split()
+        os.kill(int(child), signal.SIGKILL)
+        out, _ = agent.communicate(timeout=60)  # the sweep ends once the reaper has crashed the run
+        assert agent.returncode == 0, out
+        assert "exited with -9" in out and "resuming" not in out
+        (run,) = api.runs()
+        assert (run["state"], run["resumes"]) == ("crashed", 0)
+        assert api.get()["state"] == "finished"
+    finally:
+        live.stop()
