@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 from conftest import SweepApi, grid_60
-from servers import LiveServer, http
+from servers import LiveServer, http, start_server
 
 
 def _race(api: SweepApi, agents: int) -> list[tuple[str, str, dict[str, Any]]]:
@@ -128,3 +130,19 @@ def test_prior_runs_seed_the_grid(sweep_server: LiveServer) -> None:
         handed.append(commands[0]["args"]["a"]["value"])
     assert handed == [2, 4]
     assert [(r["id"], r["status"]) for r in api.runs()][:2] == [("old1", "prior"), ("old2", "prior")]
+
+
+def test_a_lapsed_agents_unstarted_run_goes_to_the_next_agent(tmp_path: Path) -> None:
+    live = start_server(tmp_path / "server", "--sweep-agent-timeout", "1")
+    try:
+        api = SweepApi.create(live, {"method": "grid", "parameters": {"x": {"values": [1, 2]}}})
+        first = api.register().json()["agent_id"]
+        (given,) = api.heartbeat(first).json()["commands"]
+        time.sleep(1.5)  # the agent died before its run started
+        second = api.register().json()["agent_id"]
+        (again,) = api.heartbeat(second).json()["commands"]
+        assert (again["type"], again["run_id"], again["args"]) == ("resume", given["run_id"], given["args"])
+        (other,) = api.heartbeat(second).json()["commands"]
+        assert other["type"] == "run" and other["args"] == {"x": {"value": 2}}
+    finally:
+        live.stop()

@@ -40,11 +40,12 @@ def as_sweep_runs(rows: list[dict[str, Any]]) -> list[SweepRun]:
 
 
 def settle(txn: SweepTxn, rows: list[dict[str, Any]], lapsed_agents: set[str], now: float) -> None:
-    """Release runs whose agent is gone; requeue released runs that ended preempted."""
+    """Release runs whose agent is gone (one it never started goes back to the queue as it is);
+    requeue released runs that ended preempted."""
     for row in rows:
         if row["status"] == "assigned" and row["agent_id"] in lapsed_agents:
-            row["status"] = "released"
-            txn.update_run(row["run_id"], status="released")
+            row["status"] = "requeued" if row["run_state"] is None else "released"
+            txn.update_run(row["run_id"], status=row["status"])
         if row["status"] == "released" and row["run_state"] == "preempted":
             row["status"] = "requeued"
             txn.update_run(row["run_id"], status="requeued", agent_id=None)

@@ -205,6 +205,8 @@ class SweepService:
             if min_step is None:
                 break
         if row["run_state"] not in dispatch.ACTIVE_RUN_STATES | {"crashed", "preempted"}:
+            if len(self._histories) > 100_000:  # a bound on memory: re-reading an ended run is cheap
+                self._histories.clear()
             self._histories[(sweep["pk"], row["run_id"])] = values
         return values
 
