@@ -36,6 +36,11 @@ def __getattr__(name: str) -> Any:
         from trackwell import errors
 
         return errors if name == "errors" else errors.Error
+    if name in ("sweep", "agent"):
+        from trackwell.sdk import agent as sweeps
+
+        value = globals()[name] = getattr(sweeps, name)
+        return value
     if name in _SDK_NAMES:
         from trackwell import sdk
 
@@ -46,4 +51,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SDK_NAMES, "Api", "errors", "Error"})
+    return sorted({*globals(), *_SDK_NAMES, "Api", "errors", "Error", "sweep", "agent"})

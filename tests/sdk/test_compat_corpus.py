@@ -57,8 +57,8 @@ def test_argparse_config(server: LiveServer, tmp_path: Path) -> None:
 def test_define_metric_with_step_metric_and_summaries(server: LiveServer, tmp_path: Path) -> None:
     _run(server, "define_metric_step.py", tmp_path)
     (run,) = _runs(server, "corpus-define-metric")
-    assert run["metrics"]["val/*"] == {"step_metric": "epoch", "step_sync": True}
-    assert run["metrics"]["val/acc"] == {"summary": "max,last", "goal": "max"}
+    assert run["metric_definitions"]["val/*"] == {"step_metric": "epoch", "step_sync": True}
+    assert run["metric_definitions"]["val/acc"] == {"summary": "max,last", "goal": "max"}
     summary = run["summary"]
     assert summary["train/loss"] == {"min": 1.0 / 20}  # W&B's shape
     assert summary["val/acc"] == {"max": 0.8, "last": 0.75}

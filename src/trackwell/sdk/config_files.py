@@ -21,12 +21,17 @@ def initial_config(config: Any, paths: Any, include: Any, exclude: Any) -> dict[
     merged: dict[str, Any] = load_yaml(DEFAULTS_FILE) if os.path.isfile(DEFAULTS_FILE) else {}
     for path in [paths] if isinstance(paths, str | os.PathLike) else (paths or ()):
         merged.update(load_yaml(path))
-    given = load_yaml(config) if isinstance(config, str | os.PathLike) else as_dict(config)
+    given = config_dict(config)
     if include:
         given = {k: v for k, v in given.items() if k in set(include)}
     elif exclude:
         given = {k: v for k, v in given.items() if k not in set(exclude)}
     return {**merged, **given}
+
+
+def config_dict(config: Any) -> dict[str, Any]:
+    """``init(config=...)`` as a dict: a YAML file's path is read."""
+    return load_yaml(config) if isinstance(config, str | os.PathLike) else as_dict(config)
 
 
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:

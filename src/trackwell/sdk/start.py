@@ -12,7 +12,7 @@ from trackwell.schema import names
 from trackwell.sdk import _state, terminal
 from trackwell.sdk._base import RunBase
 from trackwell.sdk._wandb_names import ignored_note
-from trackwell.sdk.config_files import initial_config
+from trackwell.sdk.config_files import config_dict, initial_config
 from trackwell.sdk.disabled import DisabledRun
 from trackwell.sdk.errors import UsageError
 from trackwell.sdk.run import Run
@@ -44,6 +44,10 @@ def init(entity: str | None = None, project: str | None = None, dir: str | os.Pa
     if unknown:
         raise UsageError(f"init() got unknown argument(s) {', '.join(sorted(unknown))}; it takes W&B's "
                          "init arguments (docs/sdk-parity.md)")
+    if os.environ.get("TRACKWELL_SWEEP_ID"):  # a run an agent started: its id, project and parameters
+        from trackwell.sdk.agent._params import sweep_init_args
+
+        project, entity, id, resume, config = sweep_init_args(project, entity, id, resume, config_dict(config))
     given = as_settings(settings)
     explicit = dict(project=_project(project), entity=entity, mode=mode, run_id=id, resume=resume,
                     dir=os.fspath(dir) if dir is not None else None, resume_from=resume_from,
