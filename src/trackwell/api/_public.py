@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trackwell import _credentials
+from trackwell.api._files import File, list_files, one_file
 from trackwell.errors import CommError
 from trackwell.transport import Client, ServerError
 
@@ -230,6 +231,13 @@ class Run:
             lines.extend(page["lines"])
             offset = page.get("next_offset")
         return lines
+
+    def files(self) -> list[File]:
+        """The run's files (``run.save``, media, run.dir): each can ``download(root)``."""
+        return list_files(self._api.client, self._base)
+
+    def file(self, name: str) -> File:
+        return one_file(self._api.client, self._base, name, "/".join(self.path))
 
     def __repr__(self) -> str:
         return f"<Run {self.entity}/{self.project}/{self.id} ({self.state})>"

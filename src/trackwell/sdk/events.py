@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from trackwell.schema import FileSaved
+
 LogRow = tuple[dict[str, Any], int, float] | tuple[dict[str, Any], int, bool, float]
 
 
@@ -60,4 +62,5 @@ class Barrier(msgspec.Struct):
     done: threading.Event
 
 
-Event = LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow | Barrier
+Event = (LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow | Barrier
+         | FileSaved)

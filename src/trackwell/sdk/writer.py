@@ -25,6 +25,7 @@ from trackwell.schema import (
     Console,
     DefineMetric,
     Exit,
+    FileSaved,
     History,
     Preempting,
     Record,
@@ -85,6 +86,7 @@ class Writer:
             ev.Exited: self._on_exit,
             ev.PreemptingNow: self._on_preempting,
             ev.Barrier: self._on_barrier,
+            FileSaved: lambda record, parts: self._add(parts, record),  # made whole by the file saver
         }
         self._thread = threading.Thread(target=self._loop, name="trackwell-writer", daemon=True)
 

@@ -206,6 +206,14 @@ class Client:
                                  f"({type(exc).__name__}: {exc}); is `trackwell server` running?") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def stream(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        """A streamed response (a context manager; not retried): for downloads."""
+        return self._http.stream(method, path, params=params)
+
+    def raise_for(self, response: httpx.Response) -> None:
+        """Raise the error an answer of 400 or more stands for (as ``request`` would)."""
+        self._decode(response)
+
     def _decode(self, response: httpx.Response) -> Any:
         ctype = response.headers.get("content-type", "")
         if ctype.startswith(MSGPACK):
