@@ -24,6 +24,7 @@ _SDK_NAMES = frozenset({
     "init", "log", "finish", "define_metric", "mark_preempting", "save", "Run", "Settings",
     "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning",
 })
+_MEDIA_NAMES = frozenset({"Image", "Table", "Histogram"})
 
 
 def __getattr__(name: str) -> Any:
@@ -31,6 +32,12 @@ def __getattr__(name: str) -> Any:
         from trackwell.api import Api
 
         return Api
+    if name in _MEDIA_NAMES:
+        from trackwell.sdk import media
+
+        value = getattr(media, name)
+        globals()[name] = value
+        return value
     if name in _SDK_NAMES:
         from trackwell import sdk
 
@@ -41,4 +48,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SDK_NAMES, "Api"})
+    return sorted({*globals(), *_SDK_NAMES, *_MEDIA_NAMES, "Api"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,28 @@ class File:
 
     def __repr__(self) -> str:
         return f"<File {self.name} ({self.size} bytes)>"
+
+
+def open_media(client: Client, run_base: str, value: Any) -> Any:
+    """What a history value refers to, opened: ``trackwell.Image`` (its ``bytes``, ``to_pil()``),
+    ``trackwell.Table`` (``columns``, ``data``, ``get_dataframe()``; image cells opened too),
+    ``trackwell.Histogram``; a list of images as a list. Other values are returned as they are."""
+    from trackwell.sdk.media import Histogram, Image, Table
+
+    if isinstance(value, list) and value and all(isinstance(v, dict) and v.get("_type") == "image-file" for v in value):
+        return [open_media(client, run_base, v) for v in value]
+    kind = value.get("_type") if isinstance(value, dict) else None
+    if kind == "histogram":
+        return Histogram(np_histogram=(value["values"], value["bins"]))
+    if kind not in ("image-file", "table-file"):
+        return value
+    data = File(client, run_base, {"name": value["path"], "size": value.get("size", 0),
+                                   "digest": value.get("sha256", ""), "updated_at": 0}).read()
+    if kind == "image-file":
+        return Image.from_bytes(data, value.get("caption"))
+    table = json.loads(data)
+    rows = [[open_media(client, run_base, c) if isinstance(c, dict) else c for c in row] for row in table["data"]]
+    return Table(columns=table["columns"], data=rows)
 
 
 def list_files(client: Client, run_base: str) -> list[File]:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trackwell import _credentials
-from trackwell.api._files import File, list_files, one_file
+from trackwell.api._files import File, list_files, one_file, open_media
 from trackwell.errors import CommError
 from trackwell.transport import Client, ServerError
 
@@ -238,6 +238,11 @@ class Run:
 
     def file(self, name: str) -> File:
         return one_file(self._api.client, self._base, name, "/".join(self.path))
+
+    def media(self, value: Any) -> Any:
+        """Open a media value from this run's history (``run.history()`` rows hold references):
+        an Image, a Table, a Histogram, or a list of Images."""
+        return open_media(self._api.client, self._base, value)
 
     def __repr__(self) -> str:
         return f"<Run {self.entity}/{self.project}/{self.id} ({self.state})>"

@@ -26,6 +26,9 @@ class RunFiles:
             self.uploader.start()
         self.saver = FileSaver(rundir.root, rundir.files, self._journal,
                                on_staged=None if self.uploader is None else self.uploader.wake)
+        from trackwell.sdk.media import MediaLogger
+
+        run._normalize.media = MediaLogger(rundir.root, self.saver.record_staged)
 
     def _journal(self, name: str, digest: str, size: int) -> None:
         self._run._enqueue(FileSaved(seq=0, ts=time.time(), name=name, digest=digest, size=size))
