@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +95,9 @@ def test_files_round_trip_and_gc(server: LiveServer) -> None:
     dry = http.post(f"{api}/admin/gc", json={"dry_run": True, "grace_seconds": 0}).json()
     assert dry == {"dry_run": True, "blobs": 1, "bytes": len(big), "digests": [sha(big)]}
     assert http.post(f"{api}/admin/gc", json={"grace_seconds": 3600}).json()["blobs"] == 0  # touched just now
+    cli = subprocess.run([sys.executable, "-m", "trackwell", "gc", "--dry-run", "--grace", "0", "--host", server.url],
+                         capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 0 and f"would free 1 blobs, 3.0 MiB ({len(big)} bytes)" in cli.stdout, cli.stderr
     freed = http.post(f"{api}/admin/gc", json={"grace_seconds": 0}).json()
     assert freed == {"dry_run": False, "blobs": 1, "bytes": len(big), "digests": [sha(big)]}
     assert http.post(f"{proj}/blobs/missing", json={"digests": [sha(big), sha(small)]}).json()["missing"] == [sha(big)]

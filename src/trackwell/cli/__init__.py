@@ -21,6 +21,7 @@ _COMMANDS = {
     "users": "trackwell.cli.admin:users",
     "teams": "trackwell.cli.admin:teams",
     "keys": "trackwell.cli.admin:keys",
+    "gc": "trackwell.cli.gc:gc",
 }
 
 # Commands that run a server: a base install (the client) lacks what they import.

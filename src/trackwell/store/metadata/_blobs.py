@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from trackwell.store.metadata._database import Database
 from trackwell.store.metadata._summaries import insert_for
-from trackwell.store.metadata._tables import blob_refs, blobs, run_files
+from trackwell.store.metadata._tables import blob_refs, blobs, run_files, runs
 
 _B, _R, _F = blobs.c, blob_refs.c, run_files.c
 RUN = "run"  # blob_refs.kind of run files; owner: str(run_pk)
@@ -58,6 +58,12 @@ def drop_refs(conn: sa.Connection, kind: str, owner: str, digests: Iterable[str]
     if digests is not None:
         where = sa.and_(where, _R.digest.in_(sorted(set(digests))))
     conn.execute(blob_refs.delete().where(where))
+
+
+def _live_ref() -> sa.ColumnElement[bool]:
+    """A ``blob_refs`` row whose owner is still there (a run reference: its run exists)."""
+    run_exists = sa.select(runs.c.pk).where(sa.cast(runs.c.pk, sa.String) == _R.owner).exists()
+    return sa.or_(_R.kind != RUN, run_exists)
 
 
 def put_run_file(conn: sa.Connection, run_pk: int, name: str, digest: str, size: int, now: float) -> None:
@@ -126,8 +132,10 @@ class SqlBlobIndex(Database):
         return digest is not None
 
     def unreferenced_blobs(self, touched_before: float) -> list[BlobRow]:
-        """Blobs no reference names, not touched since ``touched_before``: what gc may free."""
-        referenced = sa.select(_R.digest).where(_R.digest == _B.digest).exists()
+        """Blobs no reference names, not touched since ``touched_before``: what gc may free. A
+        run's reference counts while the run exists (a deleted run's rows cascade away; its
+        references, which name it by text, die with it)."""
+        referenced = sa.select(_R.digest).where(_R.digest == _B.digest, _live_ref()).exists()
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(_B.digest, _B.size, _B.stored, _B.touched_at)
                                 .where(~referenced, _B.touched_at < touched_before).order_by(_B.digest)).all()
@@ -143,6 +151,7 @@ class SqlBlobIndex(Database):
         referenced = sa.select(_R.digest).where(_R.digest == digest).exists()
         try:
             with self.write() as conn:
+                conn.execute(blob_refs.delete().where(_R.digest == digest, ~_live_ref()))
                 gone = conn.execute(blobs.delete().where(_B.digest == digest, _B.touched_at < touched_before,
                                                          ~referenced)).rowcount
         except sa.exc.IntegrityError:
