@@ -15,9 +15,10 @@ import hashlib
 import os
 import re
 import secrets
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 CHUNK = 1024 * 1024
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -81,6 +82,10 @@ class BlobStore(abc.ABC):
     def __init__(self, staging: str | Path) -> None:
         self.staging = Path(staging)
         self.staging.mkdir(parents=True, exist_ok=True)
+        # upload id -> the hash of its bytes so far, fed as parts arrive in order: completing
+        # then needs no second read (a restarted server, or an upload resumed elsewhere, re-reads)
+        self._hashing: dict[str, Any] = {}
+        self._hashing_lock = threading.Lock()
 
     # -- the backend's part ---------------------------------------------------------------
     @abc.abstractmethod
@@ -133,6 +138,8 @@ class BlobStore(abc.ABC):
         """Start a resumable upload; the id names it in ``append_upload``/``complete_upload``."""
         upload_id = secrets.token_hex(16)
         self._staged(upload_id, must_exist=False).touch()
+        with self._hashing_lock:
+            self._hashing[upload_id] = (hashlib.sha256(), 0)
         return upload_id
 
     def upload_offset(self, upload_id: str) -> int:
@@ -147,6 +154,10 @@ class BlobStore(abc.ABC):
         have = path.stat().st_size
         if offset > have:
             raise OffsetMismatch(upload_id, have, offset)
+        with self._hashing_lock:
+            sha, hashed = self._hashing.pop(upload_id, (None, 0))  # taken: one appender feeds it at a time
+        if hashed != have:
+            sha = None  # bytes arrived that it did not see: complete_upload reads the file instead
         with open(path, "r+b") as out:
             out.seek(offset)
             position = offset
@@ -160,20 +171,29 @@ class BlobStore(abc.ABC):
                     position = have
                     out.seek(have)
                 out.write(chunk)
+                if sha is not None:
+                    sha.update(chunk)
                 position += len(chunk)
             out.flush()
             os.fsync(out.fileno())
+        if sha is not None:
+            with self._hashing_lock:
+                self._hashing[upload_id] = (sha, max(have, position))
         return max(have, position)
 
     def complete_upload(self, upload_id: str, expected_digest: str | None = None,
                         expected_size: int | None = None) -> tuple[str, int]:
         """Verify the upload's bytes and publish them under their digest; returns ``(digest, size)``."""
         path = self._staged(upload_id)
-        sha, size = hashlib.sha256(), 0
-        with open(path, "rb") as staged:
-            while chunk := staged.read(CHUNK):
-                sha.update(chunk)
-                size += len(chunk)
+        with self._hashing_lock:
+            sha, hashed = self._hashing.pop(upload_id, (None, 0))
+        size = path.stat().st_size
+        if sha is None or hashed != size:
+            sha, size = hashlib.sha256(), 0
+            with open(path, "rb") as staged:
+                while chunk := staged.read(CHUNK):
+                    sha.update(chunk)
+                    size += len(chunk)
         digest = sha.hexdigest()
         if expected_size is not None and size != expected_size:
             path.unlink(missing_ok=True)
@@ -189,6 +209,8 @@ class BlobStore(abc.ABC):
         return digest, size
 
     def abort_upload(self, upload_id: str) -> None:
+        with self._hashing_lock:
+            self._hashing.pop(upload_id, None)
         self._staged(upload_id, must_exist=False).unlink(missing_ok=True)
 
     def _staged(self, upload_id: str, must_exist: bool = True) -> Path:
