@@ -8,9 +8,11 @@ crash, or `trackwell sync`) asks the server where the upload stands and sends on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,12 +35,13 @@ def missing_blobs(client: Client, entity: str, project: str, digests: list[str])
 
 
 def upload_blob(client: Client, entity: str, project: str, path: Path, digest: str, size: int,
-                state_path: Path | None = None) -> None:
-    """Send the file at ``path`` (SHA-256 ``digest``, ``size`` bytes) unless the server has it."""
+                state_path: Path | None = None, ask: bool = True) -> None:
+    """Send the file at ``path`` (SHA-256 ``digest``, ``size`` bytes) unless the server has it
+    (``ask=False``: the caller asked already, with ``missing_blobs``)."""
     from trackwell.transport._client import ServerError
 
     base = project_path(entity, project)
-    if not missing_blobs(client, entity, project, [digest]):
+    if ask and not missing_blobs(client, entity, project, [digest]):
         return
     if size <= SMALL:
         client.request("PUT", f"{base}/blobs/{digest}", content=path.read_bytes(),
@@ -52,22 +55,28 @@ def upload_blob(client: Client, entity: str, project: str, path: Path, digest: s
         if state_path is not None:
             _write_state(state_path, {"upload_id": upload_id, "part": part})
     part = PART_BYTES or max(64 * 1024, min(part - 64 * 1024, 64 * 1024 * 1024))  # room under the body limit
-    with open(path, "rb") as f:
-        while offset < size:
-            f.seek(offset)
-            chunk = f.read(part)
-            if not chunk:
-                break
-            try:
-                offset = int(client.request("PUT", f"{base}/uploads/{upload_id}", params={"offset": offset},
-                                            content=chunk, content_type="application/octet-stream")["offset"])
-            except ServerError as exc:
-                if exc.status != 409 or not isinstance(exc.body, dict) or "offset" not in exc.body:
-                    raise
-                offset = int(exc.body["offset"])  # the server has less (or more) than we thought
+    while offset < size:
+        length = min(part, size - offset)
+        try:
+            offset = int(client.request("PUT", f"{base}/uploads/{upload_id}", params={"offset": offset},
+                                        content=functools.partial(_read, path, offset, length),
+                                        content_type="application/octet-stream")["offset"])
+        except ServerError as exc:
+            if exc.status != 409 or not isinstance(exc.body, dict) or "offset" not in exc.body:
+                raise
+            offset = int(exc.body["offset"])  # the server has less (or more) than we thought
     client.request("POST", f"{base}/uploads/{upload_id}/complete", json={"digest": digest, "size": size})
     if state_path is not None:
         state_path.unlink(missing_ok=True)
+
+
+def _read(path: Path, offset: int, length: int) -> Iterator[bytes]:
+    """``length`` bytes of the file from ``offset``, a chunk at a time: a part is streamed, not held."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        while length > 0 and (chunk := f.read(min(_READ, length))):
+            length -= len(chunk)
+            yield chunk
 
 
 def _resume(client: Client, base: str, state_path: Path | None) -> tuple[str | None, int, int]:

@@ -29,7 +29,7 @@ def upload_pending(client: Client, entity: str, project: str, run_root: Path) ->
     for digest, path in files:
         if digest in lacking:
             upload_blob(client, entity, project, path, digest, path.stat().st_size,
-                        state_path=path.with_name(digest + STATE_SUFFIX))
+                        state_path=path.with_name(digest + STATE_SUFFIX), ask=False)
         uploaded(run_root, digest)
     return len(files)
 

@@ -174,8 +174,6 @@ class BlobStore(abc.ABC):
                 if sha is not None:
                     sha.update(chunk)
                 position += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
         if sha is not None:
             with self._hashing_lock:
                 self._hashing[upload_id] = (sha, max(have, position))
@@ -205,6 +203,8 @@ class BlobStore(abc.ABC):
         if self.exists(digest):
             path.unlink(missing_ok=True)
         else:
+            with open(path, "rb") as staged:  # durable before it is visible (parts are not fsynced)
+                os.fsync(staged.fileno())
             self._publish(path, digest, size)
         return digest, size
 
