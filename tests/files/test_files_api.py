@@ -118,6 +118,14 @@ def test_bad_input_is_a_clear_4xx(tmp_path: Path) -> None:
         assert r.status_code == 422 and "64 lowercase hex" in r.json()["detail"]
         r = http.put(f"{proj}/blobs/not-a-digest", content=b"x")
         assert r.status_code == 422 and "64 lowercase hex" in r.json()["detail"]
+        many = [b"one", b"two", b"three"]
+        r = http.post(f"{proj}/blobs", headers=MSGPACK,
+                      content=encode({"blobs": [{"digest": sha(d), "data": d} for d in many]}))
+        assert r.json() == {"stored": [sha(d) for d in many]}
+        assert http.post(f"{proj}/blobs/missing", json={"digests": [sha(d) for d in many]}).json()["missing"] == []
+        r = http.post(f"{proj}/blobs", headers=MSGPACK,
+                      content=encode({"blobs": [{"digest": sha(b"x"), "data": b"y"}]}))
+        assert r.status_code == 422 and f"blob {sha(b'x')}" in r.json()["detail"]
         r = http.post(f"{proj}/blobs/missing", json={"digests": ["zz"]})
         assert r.status_code == 422 and "64 lowercase hex" in r.json()["detail"]
         r = http.put(f"{proj}/uploads/{'0' * 32}", params={"offset": 0}, content=b"x")

@@ -34,6 +34,14 @@ def missing_blobs(client: Client, entity: str, project: str, digests: list[str])
     return list(body["missing"])
 
 
+def upload_small(client: Client, entity: str, project: str, blobs: list[tuple[str, bytes]]) -> None:
+    """Several small blobs in one request (each verified by the server)."""
+    import msgspec
+
+    body = msgspec.msgpack.encode({"blobs": [{"digest": d, "data": data} for d, data in blobs]})
+    client.request("POST", project_path(entity, project) + "/blobs", content=body, content_type="application/msgpack")
+
+
 def upload_blob(client: Client, entity: str, project: str, path: Path, digest: str, size: int,
                 state_path: Path | None = None, ask: bool = True) -> None:
     """Send the file at ``path`` (SHA-256 ``digest``, ``size`` bytes) unless the server has it

@@ -1,4 +1,4 @@
-// A run: overview (state, where it ran, config, summary), charts, console and lifecycle events,
+// A run: overview (state, where it ran, config, summary), charts, media, files, console and lifecycle events,
 // one tab each (`?tab=`), refreshed while the run is running. The SDK prints this page's URL.
 
 import { useEffect, useState } from "react";
@@ -6,6 +6,8 @@ import { useParams, useSearchParams } from "react-router-dom";
 import { useRun } from "../api/hooks";
 import { Console } from "../components/console/Console";
 import { errorText } from "../components/ErrorMessage";
+import { Files } from "../components/files/Files";
+import { MediaPanels } from "../components/files/Media";
 import { StateBadge } from "../components/StateBadge";
 import { useRunMetrics } from "./run/api";
 import { Events } from "./run/Events";
@@ -16,6 +18,8 @@ import "./run/run.css";
 const TABS = [
   { id: "overview", label: "Overview" },
   { id: "charts", label: "Charts" },
+  { id: "media", label: "Media" },
+  { id: "files", label: "Files" },
   { id: "console", label: "Console" },
   { id: "events", label: "Events" },
 ] as const;
@@ -31,7 +35,7 @@ export default function RunPage() {
   const runQuery = useRun(entity, project, runId, live ? LIVE_MS : false);
   const state = runQuery.data?.state;
   useEffect(() => setLive(state === "running" || state === "preempting"), [state]);
-  const metrics = useRunMetrics(entity, project, runId, live, tab !== "console" && tab !== "events");
+  const metrics = useRunMetrics(entity, project, runId, live, tab === "overview" || tab === "charts");
 
   if (runQuery.isPending) return <p className="loading">Loading run…</p>;
   if (runQuery.isError) return <p className="error" role="alert">{errorText(runQuery.error)}</p>;
@@ -71,6 +75,8 @@ export default function RunPage() {
       <div role="tabpanel" id={`run-panel-${tab}`} aria-labelledby={`run-tab-${tab}`} className="tab-panel">
         {tab === "overview" && <Overview run={run} metrics={metrics.data?.metrics} />}
         {tab === "charts" && <RunCharts run={run} metrics={metrics.data?.metrics} live={live} />}
+        {tab === "media" && <MediaPanels entity={entity} project={project} runId={runId} />}
+        {tab === "files" && <Files entity={entity} project={project} runId={runId} live={live} />}
         {tab === "console" && <Console entity={entity} project={project} runId={runId} live={live} />}
         {tab === "events" && <Events entity={entity} project={project} runId={runId} />}
       </div>

@@ -41,5 +41,6 @@ class RunFiles:
         if self.uploader is None:
             return True
         done = self.uploader.finish(timeout)
-        self.uploader.client.close()
+        if not self.uploader.is_alive():  # else it is mid-request: a daemon, it ends with the process
+            self.uploader.client.close()
         return done

@@ -1,7 +1,9 @@
 """Staged bytes: an immutable copy of each saved file in ``<run dir>/staged/<sha256>``, made
 while hashing it (one read). The journal names the digest; the file uploader sends the staged
 copy and removes it once the server holds the bytes, so whatever is still staged is exactly
-what is left to upload (after a crash too: `trackwell sync` sends it)."""
+what is left to upload (after a crash too: `trackwell sync` sends it). Staged copies are not
+fsynced (a process crash keeps them; after a power loss a damaged one is refused by the server's
+digest check and reported, like any file that changed)."""
 
 from __future__ import annotations
 
@@ -30,8 +32,6 @@ def stage(source: Path, run_root: Path) -> tuple[str, int]:
                 sha.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
         digest = sha.hexdigest()
         target = where / digest
         if target.exists():

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from trackwell.transport import Client
 
 _RETRY = 5.0  # seconds between rounds after a failed one
+_ASK = 1000  # digests per "which are missing?" question
+_SMALL = 256 * 1024  # files up to this size go up several per request ...
+_BATCH = 2 * 1024 * 1024  # ... in requests of about this many bytes
 
 
 def upload_pending(client: Client, entity: str, project: str, run_root: Path) -> int:
@@ -23,15 +26,33 @@ def upload_pending(client: Client, entity: str, project: str, run_root: Path) ->
     from trackwell.transport._files import missing_blobs, upload_blob
 
     files = pending(run_root)
-    if not files:
-        return 0
-    lacking = set(missing_blobs(client, entity, project, [d for d, _ in files]))
-    for digest, path in files:
-        if digest in lacking:
-            upload_blob(client, entity, project, path, digest, path.stat().st_size,
-                        state_path=path.with_name(digest + STATE_SUFFIX), ask=False)
-        uploaded(run_root, digest)
+    for i in range(0, len(files), _ASK):
+        some = files[i:i + _ASK]
+        lacking = set(missing_blobs(client, entity, project, [d for d, _ in some]))
+        batch: list[tuple[str, bytes]] = []
+        for digest, path in some:
+            size = path.stat().st_size
+            if digest in lacking and size <= _SMALL:  # small files travel together
+                batch.append((digest, path.read_bytes()))
+                if sum(len(b) for _, b in batch) >= _BATCH:
+                    _send_small(client, entity, project, run_root, batch)
+                    batch = []
+                continue
+            if digest in lacking:
+                upload_blob(client, entity, project, path, digest, size,
+                            state_path=path.with_name(digest + STATE_SUFFIX), ask=False)
+            uploaded(run_root, digest)
+        _send_small(client, entity, project, run_root, batch)
     return len(files)
+
+
+def _send_small(client: Client, entity: str, project: str, run_root: Path, batch: list[tuple[str, bytes]]) -> None:
+    from trackwell.transport._files import upload_small
+
+    if batch:
+        upload_small(client, entity, project, batch)
+        for digest, _ in batch:
+            uploaded(run_root, digest)
 
 
 class FileUploader(threading.Thread):
