@@ -34,6 +34,11 @@ def vm_hwm_mib(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def make_file(path: Path, mib: int) -> str:
     sha = hashlib.sha256()
     block = os.urandom(1024 * 1024)
@@ -66,22 +71,31 @@ def main() -> None:
             subprocess.run(["sync"], check=True)
             cp = timed(subprocess.run, ["cp", str(big), str(work / "copy.bin")])
             (work / "copy.bin").unlink()
+            # the server fsyncs a blob before it is visible: cp + sync is the like-for-like figure
+            cp_sync = timed(subprocess.run, ["sh", "-c", f"cp '{big}' '{work / 'copy.bin'}' && sync"])
+            (work / "copy.bin").unlink()
             client = Client(url)
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             entity = _credentials.load(url).entity  # type: ignore[union-attr]  # the bootstrapped admin's
+            server_cpu, client_cpu = cpu_seconds(proc.pid), time.process_time()
             up = timed(upload_blob, client, entity, "files", big, digest, size)
+            server_cpu, client_cpu = cpu_seconds(proc.pid) - server_cpu, time.process_time() - client_cpu
             rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             mib = size / 2**20
-            print(f"file: {mib:.0f} MiB; cp {mib / cp:.0f} MiB/s")
-            print(f"upload   {mib / up:.0f} MiB/s ({100 * cp / up:.0f} % of cp)")
+            print(f"file: {mib:.0f} MiB; cp {mib / cp:.0f} MiB/s, cp + sync {mib / cp_sync:.0f} MiB/s")
+            print(f"upload   {mib / up:.0f} MiB/s ({100 * cp / up:.0f} % of cp, {100 * cp_sync / up:.0f} % of cp + sync); "
+                  f"CPU: server {server_cpu:.1f} s, client {client_cpu:.1f} s (load average {os.getloadavg()[0]:.1f})")
             # a run that names the blob as its file, to download it the way users do
             run = trackwell.init(project="files", dir=work / "runs", reinit=True,
                                  settings={"quiet": True, "console": "off", "base_url": url})
             os.link(big, Path(run.dir) / "big.bin")
             run.finish()  # staged (hashed + copied), and the server says it has the bytes
             remote = trackwell.Api(base_url=url).run(f"{run.entity}/files/{run.id}").file("big.bin")
+            server_cpu, client_cpu = cpu_seconds(proc.pid), time.process_time()
             down = timed(remote.download, work / "back", True)
-            print(f"download {mib / down:.0f} MiB/s ({100 * cp / down:.0f} % of cp)")
+            server_cpu, client_cpu = cpu_seconds(proc.pid) - server_cpu, time.process_time() - client_cpu
+            print(f"download {mib / down:.0f} MiB/s ({100 * cp / down:.0f} % of cp); "
+                  f"CPU: server {server_cpu:.1f} s, client {client_cpu:.1f} s")
             print(f"client peak RSS {rss_after:.0f} MiB (before the upload {rss_before:.0f} MiB); "
                   f"server peak RSS {vm_hwm_mib(proc.pid):.0f} MiB")
             client.close()

@@ -95,3 +95,27 @@ def test_a_deleted_runs_references_die_with_it(store: MetadataStore) -> None:
         conn.execute(sa.delete(runs).where(runs.c.pk == pk))
     assert digest in {r.digest for r in store.unreferenced_blobs(1e12)}
     assert store.forget_blob(digest, touched_before=1e12) and store.blob(digest) is None
+
+
+def test_gc_loses_to_a_reference_committed_while_it_deletes(store: MetadataStore) -> None:
+    """A reference being committed while gc deletes the blob's row: gc waits for it and then
+    frees nothing (SQLite: the write lock; PostgreSQL: the row lock, then the foreign key)."""
+    import threading
+    import time
+
+    digest = fresh()[0]
+    store.blob_stored(digest, 5, now=100.0)
+    referenced, result = threading.Event(), []
+    with store.write() as conn:
+        add_refs(conn, [digest], "artifact", "race")
+
+        def collect() -> None:
+            referenced.set()
+            result.append(store.forget_blob(digest, touched_before=1e12))
+
+        gc = threading.Thread(target=collect)
+        gc.start()
+        referenced.wait()
+        time.sleep(0.3)  # gc is now waiting on this open transaction
+    gc.join(30)
+    assert result == [False] and store.blob(digest) is not None

@@ -8,6 +8,7 @@ crash, or `trackwell sync`) asks the server where the upload stands and sends on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -112,16 +113,27 @@ def _write_state(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _reached(client: Client, httpx: Any, error: type[Exception]) -> Iterator[None]:
+    """A connection failure as the transport's ``TransportError`` (as ``Client.request`` raises)."""
+    try:
+        yield
+    except httpx.TransportError as exc:
+        raise error(f"cannot reach the trackwell server at {client.base_url} ({type(exc).__name__}: {exc})") from exc
+
+
 def download(client: Client, path: str, dest: Path, expected_digest: str | None = None) -> tuple[str, int]:
     """Stream ``GET path`` into ``dest`` (via a temporary file beside it, renamed when complete
     and verified); returns the bytes' (sha256, size)."""
-    from trackwell.transport._client import ServerError
+    import httpx
+
+    from trackwell.transport._client import ServerError, TransportError
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
     sha, size = hashlib.sha256(), 0
     try:
-        with client.stream("GET", path) as response:
+        with _reached(client, httpx, TransportError), client.stream("GET", path) as response:
             if response.status_code >= 400:
                 response.read()
                 client.raise_for(response)
