@@ -93,13 +93,18 @@ def test_files_round_trip_and_gc(server: LiveServer) -> None:
     assert http.post(f"{api}/admin/gc", json={"grace_seconds": 0}).json()["blobs"] == 0  # r2 still needs it
     assert http.delete(f"{api}/runs/team/proj/r2/files/again.bin").status_code == 200
     dry = http.post(f"{api}/admin/gc", json={"dry_run": True, "grace_seconds": 0}).json()
-    assert dry == {"dry_run": True, "blobs": 1, "bytes": len(big), "digests": [sha(big)]}
+    assert dry == {"dry_run": True, "blobs": 1, "bytes": len(big), "digests": [sha(big)], "uploads": 0,
+                   "upload_bytes": 0}
     assert http.post(f"{api}/admin/gc", json={"grace_seconds": 3600}).json()["blobs"] == 0  # touched just now
     cli = subprocess.run([sys.executable, "-m", "trackwell", "gc", "--dry-run", "--grace", "0", "--host", server.url],
                          capture_output=True, text=True, timeout=60)
     assert cli.returncode == 0 and f"would free 1 blobs, 3.0 MiB ({len(big)} bytes)" in cli.stdout, cli.stderr
+    abandoned = http.post(f"{proj}/uploads").json()["upload_id"]
+    http.put(f"{proj}/uploads/{abandoned}", params={"offset": 0}, content=b"never completed").raise_for_status()
     freed = http.post(f"{api}/admin/gc", json={"grace_seconds": 0}).json()
-    assert freed == {"dry_run": False, "blobs": 1, "bytes": len(big), "digests": [sha(big)]}
+    assert freed == {"dry_run": False, "blobs": 1, "bytes": len(big), "digests": [sha(big)], "uploads": 1,
+                     "upload_bytes": len(b"never completed")}
+    assert http.get(f"{proj}/uploads/{abandoned}").status_code == 404
     assert http.post(f"{proj}/blobs/missing", json={"digests": [sha(big), sha(small)]}).json()["missing"] == [sha(big)]
     assert http.get(f"{api}/runs/team/proj/r1/files/copy.txt").content == small  # untouched
 

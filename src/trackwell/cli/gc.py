@@ -22,6 +22,8 @@ def gc(host: str, as_json: bool, dry_run: bool, grace: float) -> None:
         return print_json(answer)
     verb = "would free" if dry_run else "freed"
     console().print(f"{verb} {answer['blobs']} blobs, {_size(answer['bytes'])} ({answer['bytes']} bytes)")
+    if answer.get("uploads"):
+        console().print(f"aborted {answer['uploads']} abandoned uploads, {_size(answer['upload_bytes'])}")
 
 
 def _size(n: int) -> str:

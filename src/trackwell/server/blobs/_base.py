@@ -213,6 +213,21 @@ class BlobStore(abc.ABC):
             self._hashing.pop(upload_id, None)
         self._staged(upload_id, must_exist=False).unlink(missing_ok=True)
 
+    def sweep_uploads(self, idle_before: float) -> tuple[int, int]:
+        """Abort uploads no part reached since ``idle_before`` (a Unix time): (uploads, bytes)."""
+        count = size = 0
+        for path in self.staging.iterdir():
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            if st.st_mtime < idle_before and _UPLOAD_ID.fullmatch(path.name):
+                path.unlink(missing_ok=True)
+                with self._hashing_lock:
+                    self._hashing.pop(path.name, None)
+                count, size = count + 1, size + st.st_size
+        return count, size
+
     def _staged(self, upload_id: str, must_exist: bool = True) -> Path:
         if not isinstance(upload_id, str) or not _UPLOAD_ID.fullmatch(upload_id):
             raise UploadNotFound(str(upload_id))

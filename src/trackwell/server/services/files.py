@@ -27,9 +27,12 @@ class GcReport:
     blobs: int
     bytes: int
     digests: list[str]
+    uploads: int = 0  # abandoned resumable uploads aborted
+    upload_bytes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "blobs": self.blobs, "bytes": self.bytes, "digests": self.digests}
+        return {"dry_run": self.dry_run, "blobs": self.blobs, "bytes": self.bytes, "digests": self.digests,
+                "uploads": self.uploads, "upload_bytes": self.upload_bytes}
 
 
 class FilesService:
@@ -96,7 +99,8 @@ class FilesService:
     # -- gc ---------------------------------------------------------------------------------
     def gc(self, dry_run: bool = False, grace: float = DEFAULT_GRACE) -> GcReport:
         """Free the blobs nothing references and nobody touched in the last ``grace`` seconds,
-        then the stored bytes no ``blobs`` row knows (a crash between publishing and recording)."""
+        then the stored bytes no ``blobs`` row knows (a crash between publishing and recording),
+        and abort resumable uploads idle that long (their client begins anew if it comes back)."""
         cutoff = time.time() - grace
         freed: list[str] = []
         total = 0
@@ -121,7 +125,8 @@ class FilesService:
                     if dry_run or self.blobs.delete(digest):
                         freed.append(digest)
                         total += size
-        return GcReport(dry_run, len(freed), total, freed)
+        uploads = (0, 0) if dry_run else self.blobs.sweep_uploads(cutoff)
+        return GcReport(dry_run, len(freed), total, freed, *uploads)
 
     def _pk(self, entity: str, project: str, run_id: str) -> int:
         pk = self._runs.run_pk(entity, project, run_id)
