@@ -160,3 +160,13 @@ def test_an_upload_survives_a_server_restart(tmp_path: Path) -> None:
     assert second.complete_upload(upload, sha(data), len(data)) == (sha(data), len(data))
     with second.open(sha(data)) as f:
         assert f.read() == data
+
+
+def test_put_many_small_blobs(store: BlobStore) -> None:
+    items = [(sha(d), d) for d in (b"alpha", b"beta", b"alpha")]
+    assert store.put_many(items) == [(sha(b"alpha"), 5), (sha(b"beta"), 4), (sha(b"alpha"), 5)]
+    assert sorted(store.digests()) == sorted({sha(b"alpha"), sha(b"beta")})
+    with pytest.raises(DigestMismatch, match=f"blob {sha(b'x')}"):
+        store.put_many([(sha(b"gamma"), b"gamma"), (sha(b"x"), b"not x")])
+    assert not store.exists(sha(b"gamma"))  # none of a refused batch is stored
+    assert list(store.staging.iterdir()) == []

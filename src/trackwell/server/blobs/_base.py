@@ -134,6 +134,33 @@ class BlobStore(abc.ABC):
         finally:
             self.abort_upload(upload_id)  # a no-op once completed
 
+    def put_many(self, blobs: list[tuple[str, bytes]]) -> list[tuple[str, int]]:
+        """Store several small blobs given whole (``(digest, data)``), each verified; a mismatch
+        raises ``DigestMismatch`` naming it and stores none of them. They are written, then synced
+        together (one journal commit rather than one per blob), then published."""
+        staged: list[tuple[Path, str, int]] = []
+        try:
+            for digest, data in blobs:
+                check_digest(digest)
+                if hashlib.sha256(data).hexdigest() != digest:
+                    raise DigestMismatch(f"blob {digest}: the bytes received hash to sha256 "
+                                         f"{hashlib.sha256(data).hexdigest()}; send it again")
+            for digest, data in blobs:
+                if any(digest == d for _, d, _ in staged) or self.exists(digest):
+                    continue
+                path = self._staged(self.begin_upload())
+                path.write_bytes(data)
+                staged.append((path, digest, len(data)))
+            for path, _, _ in staged:
+                with open(path, "rb") as f:
+                    os.fsync(f.fileno())
+            for path, digest, size in staged:
+                self._publish(path, digest, size)
+        finally:
+            for path, _, _ in staged:
+                self.abort_upload(path.name)  # a no-op for the published ones
+        return [(digest, len(data)) for digest, data in blobs]
+
     def begin_upload(self) -> str:
         """Start a resumable upload; the id names it in ``append_upload``/``complete_upload``."""
         upload_id = secrets.token_hex(16)

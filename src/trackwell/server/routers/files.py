@@ -104,20 +104,10 @@ async def put_blob(request: Request, entity: str, project: str, digest: str) -> 
 @router.post(_PROJECT + "/blobs", dependencies=_WRITE, openapi_extra=request_body(Blobs))
 async def put_blobs(request: Request, entity: str, project: str) -> Response:
     """Many small blobs in one request (msgpack ``{"blobs": [{"digest", "data"}]}``), each verified:
-    ``{"stored": [digest, ...]}``; a mismatch is a 422 naming the digest (the others are kept)."""
+    ``{"stored": [digest, ...]}``; a mismatch is a 422 naming the digest (none is stored)."""
     body = _parse(request, await request.body(), Blobs, "blobs")
-    files = _deps.files(request)
-
-    def put_all() -> list[str]:
-        stored = []
-        for blob in body.blobs:
-            try:
-                stored.append(files.put([blob.data], blob.digest, len(blob.data))[0])
-            except DigestMismatch as exc:
-                raise DigestMismatch(f"blob {blob.digest}: {exc}") from None
-        return stored
-
-    return respond(request, {"stored": await _call(put_all)})
+    stored = await _call(_deps.files(request).put_many, [(b.digest, b.data) for b in body.blobs])
+    return respond(request, {"stored": stored})
 
 
 @router.post(_PROJECT + "/uploads", dependencies=_WRITE)

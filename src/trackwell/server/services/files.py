@@ -72,6 +72,12 @@ class FilesService:
         finally:
             self.blobs.abort_upload(upload_id)
 
+    def put_many(self, blobs: list[tuple[str, bytes]]) -> list[str]:
+        with self._publish:
+            stored = self.blobs.put_many(blobs)
+            self._index.blobs_stored(stored, time.time())
+        return [digest for digest, _ in stored]
+
     def read(self, digest: str) -> tuple[int, Iterator[bytes]]:
         """The blob's size and its bytes in chunks."""
         size = self.blobs.size(digest)

@@ -102,11 +102,18 @@ class SqlBlobIndex(Database):
 
     def blob_stored(self, digest: str, size: int, now: float) -> None:
         """The bytes of ``digest`` are in the blob store."""
+        self.blobs_stored([(digest, size)], now)
+
+    def blobs_stored(self, stored: Sequence[tuple[str, int]], now: float) -> None:
+        """The bytes of each ``(digest, size)`` are in the blob store (one transaction)."""
+        if not stored:
+            return
         with self.write() as conn:
-            stmt = insert_for(conn, blobs).values(digest=digest, size=size, stored=True, created_at=now,
-                                                  touched_at=now)
-            conn.execute(stmt.on_conflict_do_update(index_elements=["digest"],
-                                                    set_={"size": size, "stored": True, "touched_at": now}))
+            stmt = insert_for(conn, blobs)
+            stmt = stmt.on_conflict_do_update(index_elements=["digest"], set_={
+                "size": stmt.excluded.size, "stored": True, "touched_at": stmt.excluded.touched_at})
+            rows = {d: {"digest": d, "size": s, "stored": True, "created_at": now, "touched_at": now} for d, s in stored}
+            conn.execute(stmt, list(rows.values()))
 
     def run_files(self, run_pk: int) -> list[RunFile]:
         with self.engine.connect() as conn:
