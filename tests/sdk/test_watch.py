@@ -13,7 +13,7 @@ from trackwell.sdk.watch import histogram
 
 
 def test_histogram_has_wandbs_shape() -> None:
-    shaped = histogram([1, 0, 3, 2], -1.0, 1.0)
+    shaped = histogram([1, 0, 3, 2], -1.0, 1.0).to_json()
     assert shaped == {"_type": "histogram", "values": [1, 0, 3, 2], "bins": [-1.0, -0.5, 0.0, 0.5, 1.0]}
 
 

@@ -27,6 +27,7 @@ _COMMANDS = {
     "status": "trackwell.cli.mode:status",
     "sweep": "trackwell.cli.sweep:sweep",
     "agent": "trackwell.cli.sweep:agent",
+    "gc": "trackwell.cli.gc:gc",
 }
 
 # Commands that run a server: a base install (the client) lacks what they import.

@@ -19,6 +19,7 @@ from trackwell.sdk.start import (
     log,
     log_code,
     mark_preempting,
+    save,
     unwatch,
     watch,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "log",
     "log_code",
     "mark_preempting",
+    "save",
     "termerror",
     "termlog",
     "termwarn",

@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from trackwell.schema import FileSaved
+
 LogRow = tuple[dict[str, Any], int, float] | tuple[dict[str, Any], int, bool, float]
 
 
@@ -79,4 +81,4 @@ class Barrier(msgspec.Struct):
 
 
 Event = (LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow
-         | Prebuilt | Barrier | FieldsChange)
+         | Prebuilt | Barrier | FileSaved | FieldsChange)

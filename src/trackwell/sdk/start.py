@@ -165,3 +165,8 @@ def get_url() -> str | None:
     """The current run's page, or None without an online run (W&B's)."""
     run = _state.current()
     return run.get_url() if run is not None else None
+
+
+def save(glob_str: Any, base_path: Any = None, policy: str = "live") -> list[str]:
+    """``run.save`` on the current run (W&B's ``wandb.save``)."""
+    return _active("save").save(glob_str, base_path=base_path, policy=policy)

@@ -2,8 +2,9 @@
 and/or gradients, logged every ``log_freq`` steps as ``parameters/<name>`` and
 ``gradients/<name>``, merged into the row the script logs next (``commit=False``).
 
-torch is imported lazily and only used through the model it is handed. A histogram is W&B's
-dict shape ``{"_type": "histogram", "values": [counts], "bins": [edges]}`` (64 bins).
+torch is imported lazily and only used through the model it is handed. Each value is a
+``trackwell.Histogram`` of 64 bins, stored as W&B's ``{"_type": "histogram", "values": [counts],
+"bins": [edges]}``.
 """
 
 from __future__ import annotations
@@ -12,20 +13,20 @@ from collections.abc import Callable
 from typing import Any
 
 from trackwell.sdk.errors import UsageError
+from trackwell.sdk.media import Histogram
 
 LOG_MODES = ("gradients", "parameters", "all")
 BINS = 64
 
 
-def histogram(counts: list[float], lo: float, hi: float) -> dict[str, Any]:
-    """W&B's histogram dict: ``len(counts)`` bins evenly between ``lo`` and ``hi``."""
+def histogram(counts: list[float], lo: float, hi: float) -> Histogram:
+    """``len(counts)`` bins evenly between ``lo`` and ``hi``."""
     n = len(counts)
     width = (hi - lo) / n if n else 0.0
-    return {"_type": "histogram", "values": [int(c) for c in counts],
-            "bins": [lo + i * width for i in range(n)] + [hi]}
+    return Histogram(np_histogram=([int(c) for c in counts], [lo + i * width for i in range(n)] + [hi]))
 
 
-def tensor_histogram(tensor: Any) -> dict[str, Any] | None:
+def tensor_histogram(tensor: Any) -> Histogram | None:
     """The histogram of a torch tensor's finite values (None when it has none)."""
     import torch
 

@@ -10,6 +10,7 @@ side could not be reached: the records stay in the journal and delivery tries ag
 from __future__ import annotations
 
 import abc
+from pathlib import Path
 from types import TracebackType
 
 from trackwell.schema import Ack, Batch
@@ -28,6 +29,10 @@ class Sink(abc.ABC):
     def heartbeat(self, target: Target, writer: str, *, retry: bool = True) -> Ack:
         """Tell the other side the writer is alive; the answer carries the run's state."""
         return self.send(target, Batch(writer=writer, records=[]), retry=retry)
+
+    def upload_files(self, target: Target, run_root: Path) -> int:
+        """Send the run's staged files the other side lacks (``sdk/files``); returns how many were staged."""
+        raise NotImplementedError(f"{type(self).__name__} takes no files; sync this run to a server")
 
     def close(self) -> None:
         """Release what the sink holds (connections); the default holds nothing."""

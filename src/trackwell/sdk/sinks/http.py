@@ -9,6 +9,8 @@ from trackwell.schema import Ack, Batch
 from trackwell.sdk.sinks.base import Sink, Target
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from trackwell.transport import Client
 
 
@@ -27,6 +29,11 @@ class HttpSink(Sink):
 
     def send(self, target: Target, batch: Batch, *, retry: bool = True) -> Ack:
         return self.client.send_batch(*target, batch, retry=retry)
+
+    def upload_files(self, target: Target, run_root: Path) -> int:
+        from trackwell.sdk.files import upload_pending
+
+        return upload_pending(self.client, target[0], target[1], run_root)
 
     def close(self) -> None:
         self.client.close()
