@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from trackwell.store.metadata._accounts import SqlAccountStore
+from trackwell.store.metadata._artifacts import SqlArtifactStore
 from trackwell.store.metadata._ingest import SqlIngestLog
 from trackwell.store.metadata._outputs import SqlConsoleStore, SqlEventStore
 from trackwell.store.metadata._runs import SqlRunStore
 from trackwell.store.metadata._states import SqlStateStore
 
 
-class MetadataStore(SqlRunStore, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore, SqlAccountStore):
+class MetadataStore(SqlRunStore, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore, SqlAccountStore,
+                    SqlArtifactStore):
     """The relational side of the server on SQLite (default) or PostgreSQL: runs, states, the
-    ingest log, console lines, events and accounts, sharing one engine. Opening it migrates the database
+    ingest log, console lines, events, accounts and artifacts, sharing one engine. Opening it migrates the database
     to the newest schema. Services see it through the interfaces in ``_interfaces``."""
