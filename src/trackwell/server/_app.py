@@ -24,6 +24,7 @@ from trackwell.server._retention import prune_events_forever
 from trackwell.server.auth._ratelimit import FailureLimit
 from trackwell.server.auth.guards import BrowserGuard, origin_of
 from trackwell.server.auth.routes import check_every_route_is_authorized
+from trackwell.server.blobs import open_blob_store
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.routers import ALL, _deps
 from trackwell.server.services import Services
@@ -40,14 +41,17 @@ def create_app(db_url: str, metrics_path: str | Path, *,
                max_keys_per_batch: int = validation.DEFAULT_MAX_KEYS_PER_BATCH,
                auth: str = "keys", public_url: str | None = None, allowed_hosts: Iterable[str] = (),
                cors_origins: Iterable[str] = (), auth_failures_per_minute: int = 30,
-               bootstrap_urls: Iterable[str] = ()) -> FastAPI:
+               bootstrap_urls: Iterable[str] = (), blob_store: str | Path | None = None) -> FastAPI:
     """The trackwell server: stores open (and the database migrates) when the app starts; a
     database without users gets its first admin, whose key goes to the credentials file for
-    ``bootstrap_urls`` (see ``services.bootstrap``). ``auth="none"``: every request acts as that admin."""
+    ``bootstrap_urls`` (see ``services.bootstrap``). ``auth="none"``: every request acts as that admin.
+    ``blob_store``: a directory or ``s3://bucket/prefix`` for files and artifacts (default: ``blobs``
+    beside the metrics file; an S3 store stages uploads in ``blob-staging`` there)."""
     validation.configure(validation.Limits(max_keys_per_batch=max_keys_per_batch))
     if auth not in ("keys", "none"):
         raise ValueError(f"auth must be 'keys' or 'none', not {auth!r}")
     urls = [u for u in (public_url, *bootstrap_urls) if u]
+    data_dir = Path(metrics_path).parent
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,6 +59,7 @@ def create_app(db_url: str, metrics_path: str | Path, *,
         # the tests of the recovery path).
         inline = os.environ.get("TRACKWELL_DEFER_PROJECTION", "") not in ("1", "true")
         stores = open_stores(db_url, metrics_path)
+        blobs = app.state.blobs = open_blob_store(blob_store or data_dir / "blobs", staging=data_dir / "blob-staging")
         services = app.state.services = Services.over(stores, lease_timeout=lease_timeout, project_inline=inline,
                                                       auth=auth)
         made = bootstrap(stores.metadata, urls)
@@ -74,6 +79,7 @@ def create_app(db_url: str, metrics_path: str | Path, *,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             stores.close()
+            blobs.close()
 
     app = FastAPI(title="trackwell", version=__version__, lifespan=lifespan)
     checked = [Depends(_deps.checked_path)]  # entity/project/run id in a path: text a database can hold

@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 from trackwell.schema import AnyRecord
 from trackwell.schema.summary import KeyStats
 from trackwell.store.metadata._accounts import Account, KeyRow
+from trackwell.store.metadata._blobs import BlobRow, RunFile
 from trackwell.store.metadata._log import LogEntry, WriterRow
 from trackwell.store.metrics import HistoryStats, Segment
 
@@ -190,6 +191,28 @@ class AccountStore(Protocol):
 
 
 @runtime_checkable
+class BlobIndex(Protocol):
+    """Blobs the server holds, their references (gc's reference count) and runs' files."""
+
+    def blob(self, digest: str) -> BlobRow | None: ...
+
+    def touch_blob(self, digest: str, now: float) -> bool: ...
+
+    def blob_stored(self, digest: str, size: int, now: float) -> None: ...
+
+    def run_files(self, run_pk: int) -> list[RunFile]: ...
+
+    def run_file(self, run_pk: int, name: str) -> RunFile | None: ...
+
+    def delete_run_file(self, run_pk: int, name: str) -> bool: ...
+
+    def unreferenced_blobs(self, touched_before: float) -> list[BlobRow]: ...
+
+    def known_digests(self, digests: Sequence[str]) -> set[str]: ...
+
+    def forget_blob(self, digest: str, touched_before: float) -> bool: ...
+
+
 class ArtifactStore(Protocol):
     """Artifact collections, versions (manifests), aliases, registry links, usage (``_artifacts``)."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from trackwell.store.metadata._accounts import SqlAccountStore
 from trackwell.store.metadata._artifacts import SqlArtifactStore
+from trackwell.store.metadata._blobs import SqlBlobIndex
 from trackwell.store.metadata._ingest import SqlIngestLog
 from trackwell.store.metadata._outputs import SqlConsoleStore, SqlEventStore
 from trackwell.store.metadata._runs import SqlRunStore
@@ -11,7 +12,7 @@ from trackwell.store.metadata._states import SqlStateStore
 
 
 class MetadataStore(SqlRunStore, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore, SqlAccountStore,
-                    SqlArtifactStore):
+                    SqlBlobIndex, SqlArtifactStore):
     """The relational side of the server on SQLite (default) or PostgreSQL: runs, states, the
-    ingest log, console lines, events, accounts and artifacts, sharing one engine. Opening it migrates the database
+    ingest log, console lines, events, accounts, blobs and artifacts, sharing one engine. Opening it migrates the database
     to the newest schema. Services see it through the interfaces in ``_interfaces``."""
