@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trackwell import _credentials
+from trackwell.api._artifacts import ArtifactsApi, RunArtifactsApi
 from trackwell.errors import CommError
 from trackwell.transport import Client, ServerError
 
@@ -46,7 +47,7 @@ def _frame(rows: list[dict[str, Any]], pandas: bool) -> Any:
     return rows
 
 
-class Api:
+class Api(ArtifactsApi):
     """Query a trackwell server: ``Api().runs("entity/project")``, ``Api().run(path)``.
 
     The key: ``api_key``, else ``TRACKWELL_API_KEY``, else the login stored for ``base_url``
@@ -59,6 +60,13 @@ class Api:
         stored = _credentials.load(self.client.base_url)
         # the login's entity only goes with the login's key (another user's would not be theirs)
         self.default_entity = stored.entity if stored and stored.api_key == self.client.api_key else None
+
+    @classmethod
+    def over(cls, client: Client) -> Api:
+        """An ``Api`` sharing ``client`` (its server and key)."""
+        api = cls.__new__(cls)
+        api.client, api.default_entity = client, None
+        return api
 
     @property
     def base_url(self) -> str:
@@ -134,7 +142,7 @@ class Runs:
         return self._all()[index]
 
 
-class Run:
+class Run(RunArtifactsApi):
     """One run as the server holds it. ``refresh()`` re-reads it."""
 
     def __init__(self, api: Api, data: dict[str, Any]) -> None:

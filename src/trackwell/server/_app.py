@@ -61,7 +61,7 @@ def create_app(db_url: str, metrics_path: str | Path, *,
         stores = open_stores(db_url, metrics_path)
         blobs = app.state.blobs = open_blob_store(blob_store or data_dir / "blobs", staging=data_dir / "blob-staging")
         services = app.state.services = Services.over(stores, lease_timeout=lease_timeout, project_inline=inline,
-                                                      auth=auth)
+                                                      auth=auth, blobs=blobs)
         made = bootstrap(stores.metadata, urls)
         if made is not None:
             logging.getLogger("trackwell.server").warning(announce(made))

@@ -2,6 +2,7 @@
 
 from trackwell.server.routers import (
        accounts,
+       artifacts,
        auth,
        console,
        health,
@@ -13,6 +14,6 @@ from trackwell.server.routers import (
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router)
+       console.router, workspace.router, artifacts.router)
 
 __all__ = ["ALL"]

@@ -20,8 +20,15 @@ from trackwell.server._errors import ApiError
 from trackwell.server.auth.dependencies import require
 from trackwell.server.auth.policy import Action, Principal
 from trackwell.server.routers import _deps
-from trackwell.server.services.artifacts import ArtifactsService, LogBody, MissingBlobs
-from trackwell.store.metadata import ArtifactConflict, ArtifactNotFound
+from trackwell.server.services.artifacts import (
+    ArtifactConflict,
+    ArtifactNotFound,
+    ArtifactsService,
+    BlobError,
+    LogBody,
+    MissingBlobs,
+    OffsetMismatch,
+)
 
 router = APIRouter()
 _READ = Depends(require(Action.RUN_READ))
@@ -33,6 +40,11 @@ _CHUNK = 1 << 20
 
 class MissingBody(msgspec.Struct, forbid_unknown_fields=True):
     digests: list[str]
+
+
+class CompleteBody(msgspec.Struct, forbid_unknown_fields=True):
+    digest: str
+    size: int
 
 
 class AliasesBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -49,7 +61,10 @@ class UseBody(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def _service(request: Request) -> ArtifactsService:
-    return _deps.services(request).artifacts  # type: ignore[no-any-return]
+    service = _deps.services(request).artifacts
+    if service is None:
+        raise ApiError(503, "this server runs without a blob store: artifacts are unavailable")
+    return service
 
 
 def _answer(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -64,6 +79,12 @@ def _answer(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise ApiError(409, str(exc), error="missing_blobs", missing=exc.digests[:1000]) from None
     except ArtifactConflict as exc:
         raise ApiError(409, str(exc), error="conflict") from None
+    except OffsetMismatch as exc:
+        raise ApiError(409, str(exc), error="offset_mismatch", offset=exc.offset) from None
+    except KeyError as exc:  # BlobNotFound, UploadNotFound
+        raise ApiError(404, str(exc), error="not_found") from None
+    except BlobError as exc:  # a digest or size that does not match the bytes
+        raise ApiError(422, str(exc), error="invalid_blob") from None
 
 
 async def _in_thread(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -85,24 +106,48 @@ async def missing_blobs(request: Request, entity: str, project: str, who: Princi
     return respond(request, {"missing": await _in_thread(_service(request).missing, body.digests)})
 
 
+def _streamed(request: Request) -> Iterator[bytes]:
+    """The request body, pulled from the event loop chunk by chunk as the store (in a worker
+    thread) writes it: memory stays one chunk whatever the size."""
+    stream = request.stream()
+    while True:
+        try:
+            chunk = anyio.from_thread.run(stream.__anext__)
+        except StopAsyncIteration:
+            return
+        if chunk:
+            yield chunk
+
+
 @router.put(P + "/blobs/{digest}")
 async def put_blob(request: Request, entity: str, project: str, digest: str,
                    who: Principal | None = _WRITE) -> Response:
+    """A blob in one request (up to the server's request limit; larger ones go in parts)."""
     declared = request.headers.get("content-length", "")
     if not declared.isdigit():
         raise ApiError(411, "send the blob with a Content-Length header (its size in bytes)", error="length_required")
-    stream = request.stream()
+    return respond(request, await _in_thread(_service(request).upload, digest, int(declared), _streamed(request)))
 
-    def chunks() -> Iterator[bytes]:  # the body pulled from the event loop as the store writes it
-        while True:
-            try:
-                chunk = anyio.from_thread.run(stream.__anext__)
-            except StopAsyncIteration:
-                return
-            if chunk:
-                yield chunk
 
-    return respond(request, await _in_thread(_service(request).upload, digest, int(declared), chunks()))
+@router.post(P + "/uploads")
+async def begin_upload(request: Request, entity: str, project: str, who: Principal | None = _WRITE) -> Response:
+    return respond(request, await _in_thread(_service(request).begin_upload))
+
+
+@router.put(P + "/uploads/{upload_id}")
+async def append_upload(request: Request, entity: str, project: str, upload_id: str, offset: int,
+                        who: Principal | None = _WRITE) -> Response:
+    """One part at ``offset``; a part past the end is 409 naming the offset to resume from."""
+    if not 0 <= offset < 2**63:
+        raise ApiError(422, f"offset {offset} is not a byte position", error="invalid_blob")
+    return respond(request, await _in_thread(_service(request).append_upload, upload_id, offset, _streamed(request)))
+
+
+@router.post(P + "/uploads/{upload_id}/complete", openapi_extra=request_body(CompleteBody))
+async def complete_upload(request: Request, entity: str, project: str, upload_id: str,
+                          who: Principal | None = _WRITE) -> Response:
+    body = await _body(request, CompleteBody, "complete-upload")
+    return respond(request, await _in_thread(_service(request).complete_upload, upload_id, body.digest, body.size))
 
 
 # -- versions ------------------------------------------------------------------------------------

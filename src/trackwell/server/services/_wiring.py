@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.projector import Projector
 from trackwell.server.services._locks import RunLocks
 from trackwell.server.services.accounts import AccountsService
+from trackwell.server.services.artifacts import ArtifactsService
 from trackwell.server.services.console import ConsoleService
 from trackwell.server.services.history import HistoryService
 from trackwell.server.services.identity import Identity
@@ -15,6 +17,9 @@ from trackwell.server.services.ingest import IngestService
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
 from trackwell.store import Stores
+
+if TYPE_CHECKING:
+    from trackwell.server.blobs import BlobStore
 
 
 @dataclass(frozen=True)
@@ -26,12 +31,13 @@ class Services:
     ingest: IngestService
     identity: Identity
     accounts: AccountsService
+    artifacts: ArtifactsService | None  # None without a blob store (in-process harnesses)
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
-             project_inline: bool = True, auth: str = "keys") -> Services:
-        """Every service over ``stores`` (the caller closes them). ``project_inline=False`` leaves
-        projecting the ingest log to ``ingest.catch_up`` (the tests of the recovery path)."""
+             project_inline: bool = True, auth: str = "keys", blobs: BlobStore | None = None) -> Services:
+        """Every service over ``stores`` (and ``blobs``; the caller closes them). ``project_inline=False``
+        leaves projecting the ingest log to ``ingest.catch_up`` (the tests of the recovery path)."""
         metadata, metrics = stores.metadata, stores.metrics
         # ingest and lifecycle change a run's history under the same per-run locks
         locks, projector = RunLocks(), Projector(metadata, metadata, metrics)
@@ -45,4 +51,5 @@ class Services:
                                  project_inline=project_inline),
             identity=identity,
             accounts=AccountsService(metadata, identity),
+            artifacts=None if blobs is None else ArtifactsService(metadata, metadata, metadata, identity, blobs),
         )

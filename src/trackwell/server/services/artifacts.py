@@ -7,6 +7,7 @@ link's source, a used artifact, lineage runs elsewhere) checks that one here, wi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,9 +26,20 @@ from trackwell.schema.artifacts import (
     split_name,
 )
 from trackwell.server.auth.policy import Action, Decision, Principal, decide
+from trackwell.server.blobs import BlobError, BlobStore, OffsetMismatch
 from trackwell.server.services._errors import NotFound
 from trackwell.server.services.identity import Identity
-from trackwell.store.metadata import ArtifactNotFound, ArtifactStore, RunStore
+from trackwell.store.metadata import (
+    ArtifactConflict,
+    ArtifactNotFound,
+    ArtifactStore,
+    BlobIndex,
+    MissingBlobs,
+    RunStore,
+)
+
+__all__ = ["ArtifactConflict", "ArtifactNotFound", "ArtifactsService", "BlobError", "InvalidArtifact", "LogBody",
+           "MissingBlobs", "OffsetMismatch"]
 
 MAX_MISSING_QUERY = 10_000
 MAX_DEPTH = 5
@@ -46,15 +58,6 @@ class LogBody(msgspec.Struct, forbid_unknown_fields=True):
     run_id: str | None = None
 
 
-class MissingBlobs(Exception):
-    """The manifest names blobs the store does not have (HTTP 409): upload them first."""
-
-    def __init__(self, digests: list[str]) -> None:
-        super().__init__(f"{len(digests)} blob(s) of the manifest are not uploaded (first: {digests[0]}); PUT each "
-                         "to /api/v1/artifacts/{entity}/{project}/blobs/{digest}, then log the version again")
-        self.digests = digests
-
-
 def artifact_spec(spec: str, default_entity: str, default_project: str) -> tuple[str, str, str, str]:
     """``[entity/][project/]name[:version|alias]`` -> (entity, project, name, selector)."""
     parts = spec.split("/")
@@ -68,8 +71,9 @@ def artifact_spec(spec: str, default_entity: str, default_project: str) -> tuple
 
 
 class ArtifactsService:
-    def __init__(self, artifacts: ArtifactStore, runs: RunStore, identity: Identity, blobs: Any) -> None:
-        self._store, self._runs, self._identity, self._blobs = artifacts, runs, identity, blobs
+    def __init__(self, artifacts: ArtifactStore, runs: RunStore, index: BlobIndex, identity: Identity,
+                 blobs: BlobStore) -> None:
+        self._store, self._runs, self._index, self._identity, self._blobs = artifacts, runs, index, identity, blobs
 
     def _may_read(self, who: Principal | None, entity: str, project: str) -> bool:
         return decide(who, Action.RUN_READ, self._identity.target(entity, project)) is Decision.ALLOW
@@ -82,19 +86,37 @@ class ArtifactsService:
     # -- blobs --------------------------------------------------------------------------------
 
     def missing(self, digests: list[str]) -> list[str]:
+        """Those of ``digests`` the server does not hold. The ones it holds are touched: gc spares
+        them for its grace period, while the client logs the version that references them."""
         if len(digests) > MAX_MISSING_QUERY:
             raise InvalidArtifact(f"{len(digests)} digests asked about; at most {MAX_MISSING_QUERY} per request")
         bad = next((d for d in digests if not is_sha256(d)), None)
         if bad is not None:
             raise InvalidArtifact(f"{str(bad)[:80]!r} is not a SHA-256 hex digest")
-        return [d for d in dict.fromkeys(digests) if not self._blobs.exists(d)]
+        now = time.time()
+        return [d for d in dict.fromkeys(digests) if not self._index.touch_blob(d, now)]
+
+    def _stored(self, digest: str, size: int) -> dict[str, Any]:
+        self._index.blob_stored(digest, size, time.time())
+        return {"digest": digest, "size": size}
 
     def upload(self, digest: str, size: int, chunks: Iterator[bytes]) -> dict[str, Any]:
-        """Stream one blob into the store; it becomes visible only complete and verified."""
+        """One blob in one request; stored only complete and verified against ``digest`` and ``size``."""
         if not is_sha256(digest):
             raise InvalidArtifact(f"{digest[:80]!r} is not a SHA-256 hex digest (64 lowercase hex characters)")
-        stored, stored_size = self._blobs.put_stream(chunks, digest, size)
-        return {"digest": stored, "size": stored_size}
+        return self._stored(*self._blobs.put_stream(chunks, digest, size))
+
+    def begin_upload(self) -> dict[str, Any]:
+        """A resumable upload, for blobs larger than one request may be: parts, then complete."""
+        return {"upload_id": self._blobs.begin_upload(), "offset": 0}
+
+    def append_upload(self, upload_id: str, offset: int, chunks: Iterator[bytes]) -> dict[str, Any]:
+        return {"upload_id": upload_id, "offset": self._blobs.append_upload(upload_id, offset, chunks)}
+
+    def complete_upload(self, upload_id: str, digest: str, size: int) -> dict[str, Any]:
+        if not is_sha256(digest):
+            raise InvalidArtifact(f"{digest[:80]!r} is not a SHA-256 hex digest (64 lowercase hex characters)")
+        return self._stored(*self._blobs.complete_upload(upload_id, digest, size))
 
     # -- versions -----------------------------------------------------------------------------
 
@@ -105,9 +127,6 @@ class ArtifactsService:
         if len(msgspec.json.encode([body.description, body.metadata])) > _MAX_JSON_CHARS:
             raise InvalidArtifact(f"description and metadata take more than {_MAX_JSON_CHARS} bytes as JSON")
         stored = sorted({e.digest for e in body.manifest.values() if e.ref is None})
-        missing = [d for d in stored if not self._blobs.exists(d)]
-        if missing:
-            raise MissingBlobs(missing)
         manifest = {p: msgspec.structs.asdict(e) for p, e in body.manifest.items()}
         for entry in manifest.values():
             if entry["ref"] is None:

@@ -9,7 +9,7 @@ from trackwell.store.metadata._accounts import (
     NameTaken,
     NoSuchAccount,
 )
-from trackwell.store.metadata._artifacts import ArtifactConflict, ArtifactNotFound
+from trackwell.store.metadata._artifacts import ArtifactConflict, ArtifactNotFound, MissingBlobs
 from trackwell.store.metadata._blobs import RUN, BlobRow, RunFile, add_refs, drop_refs
 from trackwell.store.metadata._engine import normalize_url
 from trackwell.store.metadata._ingest import Acceptance
@@ -33,6 +33,6 @@ from trackwell.store.metadata._runs import MAX_LIMIT, filters_from_json
 from trackwell.store.metadata._store import MetadataStore
 
 __all__ = ["MAX_LIMIT", "RUN", "BlobIndex", "BlobRow", "RunFile", "add_refs", "drop_refs", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore",
-           "ArtifactConflict", "ArtifactNotFound", "ArtifactStore", "KeyRow", "NameTaken", "NoSuchAccount", "ConsoleStore", "EventStore", "IngestLogStore",
+           "ArtifactConflict", "ArtifactNotFound", "ArtifactStore", "MissingBlobs", "KeyRow", "NameTaken", "NoSuchAccount", "ConsoleStore", "EventStore", "IngestLogStore",
            "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunStore", "StateStore", "WriterRow",
            "explain_failure", "filters_from_json", "normalize_url"]

@@ -105,7 +105,7 @@ def collections(conn: sa.Connection, entity: str, project: str, type_: str | Non
     if type_:
         q = q.where(C.type == type_)
     rows = conn.execute(q).all()
-    counts = dict(conn.execute(sa.select(M.collection_id, sa.func.count()).where(
+    counts: dict[int, int] = dict(conn.execute(sa.select(M.collection_id, sa.func.count()).where(
         M.collection_id.in_([r.id for r in rows])).group_by(M.collection_id)).all()) if rows else {}
     return [{**collection_to_api(r), "version_count": int(counts.get(r.id, 0))} for r in rows]
 
@@ -141,9 +141,9 @@ def run_artifacts(conn: sa.Connection, run_pk: int, direction: str) -> list[dict
 
 def users_of(conn: sa.Connection, version_id: int) -> list[Any]:
     """The runs (rows with entity, project, run_id) that used the version."""
-    return conn.execute(sa.select(runs.c.pk, runs.c.entity, runs.c.project, runs.c.run_id).join(
+    return list(conn.execute(sa.select(runs.c.pk, runs.c.entity, runs.c.project, runs.c.run_id).join(
         artifact_usage, U.run_pk == runs.c.pk).where(U.version_id == version_id).order_by(U.used_at)
-        .limit(MAX_LIST)).all()
+        .limit(MAX_LIST)).all())
 
 
 def producer_of(conn: sa.Connection, version_id: int) -> Any:

@@ -24,12 +24,15 @@ from trackwell.store.metadata._artifact_tables import (
     artifact_usage,
     artifact_versions,
 )
+from trackwell.store.metadata._blobs import add_refs, drop_refs
 from trackwell.store.metadata._database import Database
 from trackwell.store.metadata._lifecycle import for_update
 from trackwell.store.metadata._summaries import insert_for
-from trackwell.store.metadata._tables import runs
+from trackwell.store.metadata._tables import blobs, runs
 
 C, V, M, A = reads.C, reads.V, reads.M, reads.A
+ARTIFACT = "artifact"  # blob_refs.kind of artifact versions; owner: str(version id)
+_CHUNK = 500  # digests per IN list
 
 
 class ArtifactNotFound(LookupError):
@@ -38,6 +41,15 @@ class ArtifactNotFound(LookupError):
 
 class ArtifactConflict(Exception):
     """The change contradicts what is stored (HTTP 409): another type, a registry collection, aliases."""
+
+
+class MissingBlobs(Exception):
+    """The manifest names blobs the server does not hold (HTTP 409): upload them, log again."""
+
+    def __init__(self, digests: list[str]) -> None:
+        super().__init__(f"{len(digests)} blob(s) of the manifest are not uploaded (first: {digests[0]}); upload "
+                         "them (POST .../blobs/missing says which), then log the version again")
+        self.digests = digests
 
 
 def _path(entity: str, project: str, name: str) -> str:
@@ -161,7 +173,7 @@ class SqlArtifactStore(Database):
                     manifest=manifest, size=size, file_count=len(manifest), run_pk=run_pk, created_at=now,
                     created_by=actor).returning(V.id)).scalar_one())
                 idx = self._add_member(conn, coll, vid, now)
-                self._reference(conn, vid, blobs)
+                self._reference(conn, vid, blobs, now)
                 _event(conn, "artifact_created", coll, idx, vid, now, actor, run_pk, digest=digest, size=size)
             else:
                 idx = int(conn.execute(sa.select(M.idx).where(M.collection_id == coll.id, M.version_id == vid))
@@ -170,11 +182,17 @@ class SqlArtifactStore(Database):
                 self._point(conn, coll, alias, idx, vid, now, actor)
             return reads.describe(conn, coll, [(idx, vid)])[0], created
 
-    def _reference(self, conn: sa.Connection, vid: int, blobs: list[str]) -> None:
-        """The blob store's reference counts: the version's stored entries (hooked to ``blobs``' table)."""
-
-    def _release(self, conn: sa.Connection, vid: int) -> None:
-        """The version's references dropped (the blob store's gc may then free what nothing else holds)."""
+    def _reference(self, conn: sa.Connection, vid: int, digests: list[str], now: float) -> None:
+        """The version's stored entries referenced (gc's count, ``_blobs``); every one must be
+        stored by now: one that is not (never uploaded, or freed by gc before this reference) is
+        ``MissingBlobs`` and the transaction rolls back."""
+        add_refs(conn, digests, ARTIFACT, str(vid), now)
+        missing: list[str] = []
+        for i in range(0, len(digests), _CHUNK):
+            missing += conn.execute(sa.select(blobs.c.digest).where(
+                blobs.c.digest.in_(digests[i:i + _CHUNK]), blobs.c.stored.is_(False))).scalars()
+        if missing:
+            raise MissingBlobs(sorted(missing))
 
     def delete_version(self, entity: str, project: str, name: str, selector: str, *, delete_aliases: bool,
                        actor: str | None) -> dict[str, Any]:
@@ -197,7 +215,7 @@ class SqlArtifactStore(Database):
                 raise ArtifactConflict(f"version {_path(entity, project, name)}:v{idx} still has aliases ({names}); "
                                        "remove them first or delete with delete_aliases=True")
             holders = list(conn.execute(sa.select(M.collection_id).where(M.version_id == vid)).scalars())
-            self._release(conn, vid)
+            drop_refs(conn, ARTIFACT, str(vid))  # gc may free what nothing else holds
             conn.execute(artifact_versions.delete().where(V.id == vid))  # members, aliases, usage cascade
             _event(conn, "artifact_deleted", coll, idx, vid, now, actor, digest=gone["digest"])
             self._relatest(conn, holders, now, actor)
