@@ -400,3 +400,9 @@ RULES: dict[tuple[str, str], Rule] = {
                                  params={"runs": w.base_runs.get(t, "no-such-run"), "keys": "loss"}),
         lambda w, c, t, body: workspace_buckets_shown(w, t, body)),
 }
+
+# -- artifacts (their own module: the world's artifacts are made there) ---------------------------
+
+from matrix_artifacts import ARTIFACT_RULES  # noqa: E402 - it builds on the helpers above
+
+RULES.update(ARTIFACT_RULES)

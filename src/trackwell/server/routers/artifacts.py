@@ -156,7 +156,7 @@ async def complete_upload(request: Request, entity: str, project: str, upload_id
 async def log_version(request: Request, entity: str, project: str, who: Principal | None = _WRITE) -> Response:
     body = await _body(request, LogBody, "artifact")
     version, created = await _in_thread(_service(request).log, entity, project, body, _deps.actor(who))
-    return respond(request, {**version, "created": created}, status_code=201 if created else 200)
+    return respond(request, {**version, "created": created})
 
 
 @router.get(P, dependencies=[_READ])
