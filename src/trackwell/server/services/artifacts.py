@@ -222,5 +222,5 @@ class ArtifactsService:
         used_by = [r for r in self._store.artifact_users(version["id"])
                    if self._may_read(who, r["entity"], r["project"])]
         return {"artifact": {k: v for k, v in version.items() if k != "manifest"}, "logged_by": logged_by,
-                "used_by": used_by, "nodes": [{"id": k, "kind": k.split(":")[0], **v} for k, v in nodes.items()],
+                "used_by": used_by, "nodes": [{**v, "id": k, "kind": k.split(":")[0]} for k, v in nodes.items()],
                 "edges": [{"from": a, "to": b} for a, b in found["edges"] if a in nodes and b in nodes]}
