@@ -24,24 +24,18 @@ from matrix_rules import (
     run_of,
     write_run,
 )
-from matrix_world import Caller, World
+from matrix_world import World
 
 A = "/api/v1/artifacts/{entity}/{project}"
 V = A + "/{name}/{version}"
 BASE = "base"
 
 
-def guarded(expect: Callable[[Caller, str], int]) -> Callable[[Caller, str], int]:
-    """A raw-bytes body (application/octet-stream) is a "simple" request: without a key, or from a
-    session without its CSRF token, the browser guard refuses it (415) before authentication."""
-    return lambda c, t: 415 if "Authorization" not in c.headers and not (c.session and c.csrf) else expect(c, t)
-
-
 def log_version(w: World, t: str, name: str = BASE) -> str:
     """A version of ``name`` in target ``t``'s project, logged by the admin with its base run."""
     content = f"{t} {name} {uuid.uuid4().hex}".encode()
     digest = hashlib.sha256(content).hexdigest()
-    response = w.call("PUT", f"/artifacts/{project_of(t)}/blobs/{digest}",
+    response = w.call("PUT", f"/projects/{project_of(t)}/blobs/{digest}",
                       {**w.admin_headers, "Content-Type": "application/octet-stream"}, content=content)
     assert response.status_code == 200, response.text[:300]
     made = w.as_admin("POST", f"/artifacts/{project_of(t)}/versions", json={
@@ -74,29 +68,9 @@ def fresh_version(w: World, t: str, ok: bool) -> str:
     return f"{base(w, t)}/v0"
 
 
-def digest_body(w: World, c: object, t: str, ok: bool) -> Call:
-    content = uuid.uuid4().bytes
-    return Call("PUT", f"/artifacts/{project_of(t)}/blobs/{hashlib.sha256(content).hexdigest()}",
-                content=content, headers={"Content-Type": "application/octet-stream"})
-
-
 def log_call(w: World, c: object, t: str, ok: bool) -> Call:
     return Call("POST", f"/artifacts/{project_of(t)}/versions",
                 json={"name": f"new-{uuid.uuid4().hex[:8]}", "type": "dataset", "manifest": {}})
-
-
-def upload_part(w: World, c: object, t: str, ok: bool) -> Call:
-    upload = w.as_admin("POST", f"/artifacts/{project_of('priv')}/uploads")["upload_id"]
-    return Call("PUT", f"/artifacts/{project_of(t)}/uploads/{upload}", params={"offset": "0"}, content=b"part",
-                headers={"Content-Type": "application/octet-stream"})
-
-
-def complete_upload(w: World, c: object, t: str, ok: bool) -> Call:
-    upload = w.as_admin("POST", f"/artifacts/{project_of('priv')}/uploads")["upload_id"]
-    w.call("PUT", f"/artifacts/{project_of('priv')}/uploads/{upload}", w.admin_headers, params={"offset": "0"},
-           content=b"done")
-    return Call("POST", f"/artifacts/{project_of(t)}/uploads/{upload}/complete",
-                json={"digest": hashlib.sha256(b"done").hexdigest(), "size": 4})
 
 
 def link_call(w: World, c: object, t: str, ok: bool) -> Call:
@@ -118,14 +92,6 @@ ARTIFACT_RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/runs/{entity}/{project}/{run_id}/artifacts"): Rule(
         RUN_READ_TARGETS, read_run, lambda w, c, t, ok: Call("GET", f"/runs/{run_of(w, t)}/artifacts",
                                                              params={"direction": "used"})),
-    ("POST", A + "/blobs/missing"): Rule(
-        RUN_WRITE_TARGETS, write_run(creates=True),
-        lambda w, c, t, ok: Call("POST", f"/artifacts/{project_of(t)}/blobs/missing", json={"digests": ["0" * 64]})),
-    ("PUT", A + "/blobs/{digest}"): Rule(RUN_WRITE_TARGETS, guarded(write_run(creates=True)), digest_body),
-    ("POST", A + "/uploads"): Rule(RUN_WRITE_TARGETS, write_run(creates=True),
-                                   lambda w, c, t, ok: Call("POST", f"/artifacts/{project_of(t)}/uploads")),
-    ("PUT", A + "/uploads/{upload_id}"): Rule(RUN_WRITE_TARGETS, guarded(write_run(creates=True)), upload_part),
-    ("POST", A + "/uploads/{upload_id}/complete"): Rule(RUN_WRITE_TARGETS, write_run(creates=True), complete_upload),
     ("POST", A + "/versions"): Rule(RUN_WRITE_TARGETS, write_run(creates=True), log_call),
     ("POST", A + "/{name}/links"): Rule(RUN_WRITE_TARGETS, write_run(creates=False), link_call),
     ("PUT", V + "/aliases"): Rule(

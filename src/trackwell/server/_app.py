@@ -59,7 +59,7 @@ def create_app(db_url: str, metrics_path: str | Path, *,
         # the tests of the recovery path).
         inline = os.environ.get("TRACKWELL_DEFER_PROJECTION", "") not in ("1", "true")
         stores = open_stores(db_url, metrics_path)
-        blobs = app.state.blobs = open_blob_store(blob_store or data_dir / "blobs", staging=data_dir / "blob-staging")
+        blobs = open_blob_store(blob_store or data_dir / "blobs", staging=data_dir / "blob-staging")
         services = app.state.services = Services.over(stores, lease_timeout=lease_timeout, project_inline=inline,
                                                       auth=auth, blobs=blobs)
         made = bootstrap(stores.metadata, urls)
@@ -87,6 +87,7 @@ def create_app(db_url: str, metrics_path: str | Path, *,
         app.include_router(router, prefix=API_PREFIX, dependencies=checked)
     app.router.routes.extend(ui.routes())  # last: the page route answers every other path (see server/ui.py)
     check_every_route_is_authorized(app)
+    app.state.max_request_bytes = max_request_bytes
     app.state.auth_failures = FailureLimit(auth_failures_per_minute)
     _errors.install(app)
     _deps.install(app)  # the services' errors

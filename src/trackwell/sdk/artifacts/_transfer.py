@@ -32,6 +32,11 @@ def artifacts_path(entity: str, project: str) -> str:
     return f"/api/v1/artifacts/{entity}/{project}"
 
 
+def blobs_path(entity: str, project: str) -> str:
+    """Where a project's blobs go in (the files routes: missing, one-request PUT, uploads in parts)."""
+    return f"/api/v1/projects/{entity}/{project}"
+
+
 def missing(client: Client, base: str, digests: list[str]) -> set[str]:
     out: set[str] = set()
     for i in range(0, len(digests), _ASK):
@@ -96,15 +101,15 @@ def log_version(client: Client, entity: str, project: str, body: dict[str, Any],
     between the question and the log)."""
     from trackwell.transport import ServerError
 
-    base = artifacts_path(entity, project)
-    upload_blobs(client, base, entries)
+    blobs, versions = blobs_path(entity, project), artifacts_path(entity, project) + "/versions"
+    upload_blobs(client, blobs, entries)
     try:
-        return client.request("POST", base + "/versions", json=body)  # type: ignore[no-any-return]
+        return client.request("POST", versions, json=body)  # type: ignore[no-any-return]
     except ServerError as exc:
         if exc.status != 409 or (exc.body or {}).get("error") != "missing_blobs":
             raise
-    upload_blobs(client, base, entries)
-    return client.request("POST", base + "/versions", json=body)  # type: ignore[no-any-return]
+    upload_blobs(client, blobs, entries)
+    return client.request("POST", versions, json=body)  # type: ignore[no-any-return]
 
 
 # -- downloads ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from trackwell.server.routers import (
        artifacts,
        auth,
        console,
+       files,
        health,
        history,
        lifecycle,
@@ -14,6 +15,6 @@ from trackwell.server.routers import (
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router, artifacts.router)
+       console.router, workspace.router, files.router, artifacts.router)
 
 __all__ = ["ALL"]

@@ -1,5 +1,5 @@
-"""Artifacts (docs/artifacts.md): blobs in, versions logged and read, aliases, registry links,
-usage and lineage, downloads. Every route is held to the path's project; the service checks any
+"""Artifacts (docs/artifacts.md): versions logged and read, aliases, registry links, usage and
+lineage, downloads. Their bytes go in through the project's blob routes (``routers/files.py``). Every route is held to the path's project; the service checks any
 other project an operation reaches (a link's source, a used artifact, lineage)."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import anyio.from_thread
 import msgspec
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
@@ -24,10 +23,8 @@ from trackwell.server.services.artifacts import (
     ArtifactConflict,
     ArtifactNotFound,
     ArtifactsService,
-    BlobError,
     LogBody,
     MissingBlobs,
-    OffsetMismatch,
 )
 
 router = APIRouter()
@@ -36,15 +33,6 @@ _WRITE = Depends(require(Action.RUN_WRITE))
 P = "/artifacts/{entity}/{project}"
 V = P + "/{name}/{version}"
 _CHUNK = 1 << 20
-
-
-class MissingBody(msgspec.Struct, forbid_unknown_fields=True):
-    digests: list[str]
-
-
-class CompleteBody(msgspec.Struct, forbid_unknown_fields=True):
-    digest: str
-    size: int
 
 
 class AliasesBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -79,12 +67,8 @@ def _answer(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise ApiError(409, str(exc), error="missing_blobs", missing=exc.digests[:1000]) from None
     except ArtifactConflict as exc:
         raise ApiError(409, str(exc), error="conflict") from None
-    except OffsetMismatch as exc:
-        raise ApiError(409, str(exc), error="offset_mismatch", offset=exc.offset) from None
-    except KeyError as exc:  # BlobNotFound, UploadNotFound
+    except KeyError as exc:  # BlobNotFound: the version names bytes the store lost
         raise ApiError(404, str(exc), error="not_found") from None
-    except BlobError as exc:  # a digest or size that does not match the bytes
-        raise ApiError(422, str(exc), error="invalid_blob") from None
 
 
 async def _in_thread(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -96,58 +80,6 @@ async def _body(request: Request, kind: type[Any], what: str) -> Any:
         return decode_body(request, await request.body() or b"{}", kind)
     except ValueError as exc:
         raise ApiError(422, f"invalid {what} body: {exc}", error="invalid_artifact") from None
-
-
-# -- blobs ---------------------------------------------------------------------------------------
-
-@router.post(P + "/blobs/missing", openapi_extra=request_body(MissingBody))
-async def missing_blobs(request: Request, entity: str, project: str, who: Principal | None = _WRITE) -> Response:
-    body = await _body(request, MissingBody, "missing-blobs")
-    return respond(request, {"missing": await _in_thread(_service(request).missing, body.digests)})
-
-
-def _streamed(request: Request) -> Iterator[bytes]:
-    """The request body, pulled from the event loop chunk by chunk as the store (in a worker
-    thread) writes it: memory stays one chunk whatever the size."""
-    stream = request.stream()
-    while True:
-        try:
-            chunk = anyio.from_thread.run(stream.__anext__)
-        except StopAsyncIteration:
-            return
-        if chunk:
-            yield chunk
-
-
-@router.put(P + "/blobs/{digest}")
-async def put_blob(request: Request, entity: str, project: str, digest: str,
-                   who: Principal | None = _WRITE) -> Response:
-    """A blob in one request (up to the server's request limit; larger ones go in parts)."""
-    declared = request.headers.get("content-length", "")
-    if not declared.isdigit():
-        raise ApiError(411, "send the blob with a Content-Length header (its size in bytes)", error="length_required")
-    return respond(request, await _in_thread(_service(request).upload, digest, int(declared), _streamed(request)))
-
-
-@router.post(P + "/uploads")
-async def begin_upload(request: Request, entity: str, project: str, who: Principal | None = _WRITE) -> Response:
-    return respond(request, await _in_thread(_service(request).begin_upload))
-
-
-@router.put(P + "/uploads/{upload_id}")
-async def append_upload(request: Request, entity: str, project: str, upload_id: str, offset: int,
-                        who: Principal | None = _WRITE) -> Response:
-    """One part at ``offset``; a part past the end is 409 naming the offset to resume from."""
-    if not 0 <= offset < 2**63:
-        raise ApiError(422, f"offset {offset} is not a byte position", error="invalid_blob")
-    return respond(request, await _in_thread(_service(request).append_upload, upload_id, offset, _streamed(request)))
-
-
-@router.post(P + "/uploads/{upload_id}/complete", openapi_extra=request_body(CompleteBody))
-async def complete_upload(request: Request, entity: str, project: str, upload_id: str,
-                          who: Principal | None = _WRITE) -> Response:
-    body = await _body(request, CompleteBody, "complete-upload")
-    return respond(request, await _in_thread(_service(request).complete_upload, upload_id, body.digest, body.size))
 
 
 # -- versions ------------------------------------------------------------------------------------

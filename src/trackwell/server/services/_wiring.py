@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from trackwell.server.blobs import BlobStore
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.projector import Projector
 from trackwell.server.services._locks import RunLocks
 from trackwell.server.services.accounts import AccountsService
 from trackwell.server.services.artifacts import ArtifactsService
 from trackwell.server.services.console import ConsoleService
+from trackwell.server.services.files import FilesService
 from trackwell.server.services.history import HistoryService
 from trackwell.server.services.identity import Identity
 from trackwell.server.services.ingest import IngestService
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
 from trackwell.store import Stores
-
-if TYPE_CHECKING:
-    from trackwell.server.blobs import BlobStore
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,8 @@ class Services:
     ingest: IngestService
     identity: Identity
     accounts: AccountsService
-    artifacts: ArtifactsService | None  # None without a blob store (in-process harnesses)
+    files: FilesService | None  # None: no blob store (an ``Ingestor`` in tests and benches)
+    artifacts: ArtifactsService | None  # None: no blob store, as files
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
@@ -51,5 +50,6 @@ class Services:
                                  project_inline=project_inline),
             identity=identity,
             accounts=AccountsService(metadata, identity),
-            artifacts=None if blobs is None else ArtifactsService(metadata, metadata, metadata, identity, blobs),
+            files=None if blobs is None else FilesService(metadata, metadata, blobs),
+            artifacts=None if blobs is None else ArtifactsService(metadata, metadata, identity, blobs),
         )

@@ -1,5 +1,6 @@
-"""Artifacts: blobs in (what is missing, streamed uploads), versions logged (the manifest checked
-and its digest recomputed here), read, aliased, linked into registries, used, deleted; lineage.
+"""Artifacts: versions logged (the manifest checked and its digest recomputed here; the bytes came
+through the files service's blob uploads), read, aliased, linked into registries, used, deleted;
+lineage.
 
 Routes hold the caller to the path's project; an operation that reaches a second project (a
 link's source, a used artifact, lineage runs elsewhere) checks that one here, with the same policy.
@@ -7,8 +8,6 @@ link's source, a used artifact, lineage runs elsewhere) checks that one here, wi
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -21,27 +20,23 @@ from trackwell.schema.artifacts import (
     check_name,
     check_selector,
     check_type,
-    is_sha256,
     manifest_digest,
     split_name,
 )
 from trackwell.server.auth.policy import Action, Decision, Principal, decide
-from trackwell.server.blobs import BlobError, BlobStore, OffsetMismatch
+from trackwell.server.blobs import BlobStore
 from trackwell.server.services._errors import NotFound
 from trackwell.server.services.identity import Identity
 from trackwell.store.metadata import (
     ArtifactConflict,
     ArtifactNotFound,
     ArtifactStore,
-    BlobIndex,
     MissingBlobs,
     RunStore,
 )
 
-__all__ = ["ArtifactConflict", "ArtifactNotFound", "ArtifactsService", "BlobError", "InvalidArtifact", "LogBody",
-           "MissingBlobs", "OffsetMismatch"]
+__all__ = ["ArtifactConflict", "ArtifactNotFound", "ArtifactsService", "InvalidArtifact", "LogBody", "MissingBlobs"]
 
-MAX_MISSING_QUERY = 10_000
 MAX_DEPTH = 5
 _MAX_JSON_CHARS = 1_000_000  # description + metadata
 
@@ -71,9 +66,8 @@ def artifact_spec(spec: str, default_entity: str, default_project: str) -> tuple
 
 
 class ArtifactsService:
-    def __init__(self, artifacts: ArtifactStore, runs: RunStore, index: BlobIndex, identity: Identity,
-                 blobs: BlobStore) -> None:
-        self._store, self._runs, self._index, self._identity, self._blobs = artifacts, runs, index, identity, blobs
+    def __init__(self, artifacts: ArtifactStore, runs: RunStore, identity: Identity, blobs: BlobStore) -> None:
+        self._store, self._runs, self._identity, self._blobs = artifacts, runs, identity, blobs
 
     def _may_read(self, who: Principal | None, entity: str, project: str) -> bool:
         return decide(who, Action.RUN_READ, self._identity.target(entity, project)) is Decision.ALLOW
@@ -82,41 +76,6 @@ class ArtifactsService:
         """404 (like a missing one) for an artifact in a project the caller may not read."""
         if not self._may_read(who, spec[0], spec[1]):
             raise NotFound(f"artifact {'/'.join(spec[:3])}:{spec[3]} not found")
-
-    # -- blobs --------------------------------------------------------------------------------
-
-    def missing(self, digests: list[str]) -> list[str]:
-        """Those of ``digests`` the server does not hold. The ones it holds are touched: gc spares
-        them for its grace period, while the client logs the version that references them."""
-        if len(digests) > MAX_MISSING_QUERY:
-            raise InvalidArtifact(f"{len(digests)} digests asked about; at most {MAX_MISSING_QUERY} per request")
-        bad = next((d for d in digests if not is_sha256(d)), None)
-        if bad is not None:
-            raise InvalidArtifact(f"{str(bad)[:80]!r} is not a SHA-256 hex digest")
-        now = time.time()
-        return [d for d in dict.fromkeys(digests) if not self._index.touch_blob(d, now)]
-
-    def _stored(self, digest: str, size: int) -> dict[str, Any]:
-        self._index.blob_stored(digest, size, time.time())
-        return {"digest": digest, "size": size}
-
-    def upload(self, digest: str, size: int, chunks: Iterator[bytes]) -> dict[str, Any]:
-        """One blob in one request; stored only complete and verified against ``digest`` and ``size``."""
-        if not is_sha256(digest):
-            raise InvalidArtifact(f"{digest[:80]!r} is not a SHA-256 hex digest (64 lowercase hex characters)")
-        return self._stored(*self._blobs.put_stream(chunks, digest, size))
-
-    def begin_upload(self) -> dict[str, Any]:
-        """A resumable upload, for blobs larger than one request may be: parts, then complete."""
-        return {"upload_id": self._blobs.begin_upload(), "offset": 0}
-
-    def append_upload(self, upload_id: str, offset: int, chunks: Iterator[bytes]) -> dict[str, Any]:
-        return {"upload_id": upload_id, "offset": self._blobs.append_upload(upload_id, offset, chunks)}
-
-    def complete_upload(self, upload_id: str, digest: str, size: int) -> dict[str, Any]:
-        if not is_sha256(digest):
-            raise InvalidArtifact(f"{digest[:80]!r} is not a SHA-256 hex digest (64 lowercase hex characters)")
-        return self._stored(*self._blobs.complete_upload(upload_id, digest, size))
 
     # -- versions -----------------------------------------------------------------------------
 
