@@ -19,7 +19,8 @@ from trackwell.sdk.artifacts._entries import CHUNK, LocalEntry
 if TYPE_CHECKING:
     from trackwell.transport import Client
 
-PART = 4 << 20  # bytes per request: below the server's default request limit (8 MiB)
+PART = 4 << 20  # bytes per one-request blob; a part is what the server allows (max_part_bytes)
+_PART_MARGIN = 64 << 10  # under the request limit: headers and framing
 _ASK = 10_000  # digests per "which are missing" question
 _WORKERS = 4
 
@@ -67,12 +68,13 @@ def _put_parts(client: Client, base: str, entry: LocalEntry) -> None:
     skipped by the server, and an offset it does not expect is answered with the one it does."""
     from trackwell.transport import ServerError
 
-    upload = client.request("POST", base + "/uploads")["upload_id"]
+    begun = client.request("POST", base + "/uploads")
+    upload, size = begun["upload_id"], max(PART, int(begun.get("max_part_bytes") or 0) - _PART_MARGIN)
     offset = 0
     with open(str(entry.local), "rb") as f:
         while offset < entry.size:
             f.seek(offset)
-            part = f.read(PART)
+            part = f.read(size)
             try:
                 offset = client.request("PUT", f"{base}/uploads/{upload}", params={"offset": offset}, content=part,
                                         content_type="application/octet-stream")["offset"]
@@ -136,7 +138,7 @@ def fetch(client: Client, version_path: str, entry: LocalEntry) -> Path:
     try:
         sha = hashlib.sha256()
         with os.fdopen(fd, "wb") as out:
-            for chunk in client.stream("GET", version_path + "/file", params={"path": entry.path}):
+            for chunk in client.stream("GET", version_path + "/file", params={"path": entry.path}, chunk_size=CHUNK * 4):
                 sha.update(chunk)
                 out.write(chunk)
         if sha.hexdigest() != entry.digest:
@@ -153,8 +155,7 @@ def place(source: Path, dest: Path) -> None:
     """A copy of ``source`` at ``dest`` (never a link into the cache: editing it must not change the cache)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.part")
-    with open(source, "rb") as src, open(tmp, "wb") as out:
-        shutil.copyfileobj(src, out, CHUNK)
+    shutil.copyfile(source, tmp)  # the kernel's copy (copy_file_range/sendfile) where it has one
     os.replace(tmp, dest)
 
 
