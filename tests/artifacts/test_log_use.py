@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
+from servers import http
 
 import trackwell
 from trackwell.api import Api, ArtifactNotFoundError
@@ -114,3 +116,26 @@ def test_aliases_save_and_delete(online, tmp_path: Path, project: str) -> None:
     latest = api.artifact(f"{project}/ckpt:latest")
     latest.delete()  # latest moves back to v1
     assert api.artifact(f"{project}/ckpt:latest").version == "v1"
+
+
+def test_deleting_a_version_lets_gc_free_exactly_its_own_bytes(online, tmp_path: Path, project: str) -> None:
+    gc = f"{online.url}/api/v1/admin/gc"
+    http.post(gc, json={"grace_seconds": 0})  # whatever earlier tests left unreferenced
+    run = start(project, tmp_path)
+    shared, own = b"shared by two versions" * 100, b"only in the first" * 100
+    first = trackwell.Artifact("gc", "dataset")
+    for name, data in (("shared.bin", shared), ("own.bin", own)):
+        with first.new_file(name, mode="wb") as f:
+            f.write(data)
+    run.log_artifact(first).wait(30)
+    second = trackwell.Artifact("gc", "dataset")
+    with second.new_file("shared.bin", mode="wb") as f:
+        f.write(shared)
+    run.log_artifact(second).wait(30)
+    run.finish()
+    assert http.post(gc, json={"grace_seconds": 0}).json()["blobs"] == 0  # everything is referenced
+    Api().artifact(f"{project}/gc:v0").delete()
+    freed = http.post(gc, json={"grace_seconds": 0}).json()
+    assert (freed["digests"], freed["bytes"]) == ([hashlib.sha256(own).hexdigest()], len(own))
+    back = Api().artifact(f"{project}/gc:v1").download(tmp_path / "v1")
+    assert (Path(back) / "shared.bin").read_bytes() == shared
