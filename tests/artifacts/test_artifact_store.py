@@ -163,3 +163,25 @@ def test_a_version_needs_its_blobs(store: MetadataStore, project: str) -> None:
                           aliases=[], run_id=None, actor="alice", blobs=[digest])
     assert caught.value.digests == [digest]
     assert store.artifact_collections("team", project) == []  # rolled back whole
+
+
+def test_deleting_a_collection(store: MetadataStore, project: str) -> None:
+    log(store, project, "gone", {"a": "x1"})
+    kept, _ = log(store, project, "kept", {"a": "x2"})
+    v1, _ = log(store, project, "gone", {"a": "x3"})
+    reg = f"reg-{project}"
+    store.link_version(("team", project, "gone", "v1"), ("team", reg, "best"), ["prod"], "alice")
+    store.link_version(("team", project, "kept", "v0"), ("team", reg, "best"), [], "alice")
+    since = last_event(store)
+    assert store.delete_collection("team", project, "gone", "alice")["version_count"] == 2
+    assert store.artifact_versions("team", project, "gone") is None
+    assert [(k, p["versions"]) for k, p in events(store, since) if k == "artifact_collection_deleted"] == [
+        ("artifact_collection_deleted", 2)]
+    linked = store.artifact_version("team", reg, "best", "latest")
+    assert linked is not None and linked["id"] == kept["id"]  # its link to "gone" went with it
+    assert store.artifact_version("team", reg, "best", "prod") is None
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(blob_refs).where(blob_refs.c.owner == str(v1["id"]),
+                                                       blob_refs.c.kind == "artifact")).first() is None
+    store.delete_collection("team", reg, "best", "alice")  # a registry: its links only
+    assert store.artifact_version("team", project, "kept", "v0") is not None

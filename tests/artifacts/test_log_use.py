@@ -116,6 +116,9 @@ def test_aliases_save_and_delete(online, tmp_path: Path, project: str) -> None:
     latest = api.artifact(f"{project}/ckpt:latest")
     latest.delete()  # latest moves back to v1
     assert api.artifact(f"{project}/ckpt:latest").version == "v1"
+    assert api.delete_artifact_collection(f"{project}/ckpt")["version_count"] == 1
+    with pytest.raises(ArtifactNotFoundError):
+        api.artifact(f"{project}/ckpt:v1")
 
 
 def test_deleting_a_version_lets_gc_free_exactly_its_own_bytes(online, tmp_path: Path, project: str) -> None:

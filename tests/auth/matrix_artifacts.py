@@ -98,6 +98,9 @@ ARTIFACT_RULES: dict[tuple[str, str], Rule] = {
         RUN_WRITE_TARGETS, write_run(creates=False),
         lambda w, c, t, ok: Call("PUT", f"/artifacts/{fresh_version(w, t, ok)}/aliases",
                                  json={"aliases": ["latest", "matrix"]})),
+    ("DELETE", A + "/{name}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False),
+        lambda w, c, t, ok: Call("DELETE", "/artifacts/" + fresh_version(w, t, ok).rsplit("/", 1)[0])),
     ("DELETE", V): Rule(RUN_WRITE_TARGETS, write_run(creates=False),
                         lambda w, c, t, ok: Call("DELETE", f"/artifacts/{fresh_version(w, t, ok)}")),
     ("POST", "/api/v1/runs/{entity}/{project}/{run_id}/artifacts/used"): Rule(

@@ -74,6 +74,19 @@ class ArtifactsApi:
 
     artifacts = artifact_versions  # W&B's other name
 
+    def delete_artifact_collection(self, name: str) -> dict[str, Any]:
+        """Delete the collection ``[entity/][project/]name``: every version (a registry collection:
+        every link); the blobs nothing else holds go with the next gc."""
+        entity, project, collection = _project_path(name, self.default_entity)
+        try:
+            return self.client.request(  # type: ignore[no-any-return]
+                "DELETE", f"/api/v1/artifacts/{entity}/{project}/{collection}")
+        except ServerError as exc:
+            if exc.status == 404:
+                raise ArtifactNotFoundError(f"artifact {entity}/{project}/{collection} not found on "
+                                            f"{self.client.base_url}: {exc.detail}", 404) from exc
+            raise
+
     def artifact_collections(self, project_name: str = "", type_name: str | None = None) -> list[dict[str, Any]]:
         """The project's collections (name, type, kind "source" or "portfolio", version count)."""
         entity, project, _ = _project_path(f"{project_name or os.environ.get('TRACKWELL_PROJECT', 'uncategorized')}/x",

@@ -102,6 +102,14 @@ def list_versions(request: Request, entity: str, project: str, name: str, after:
     return respond(request, _answer(_service(request).versions, entity, project, name, after, limit))
 
 
+@router.delete(P + "/{name}")
+async def delete_collection(request: Request, entity: str, project: str, name: str,
+                            who: Principal | None = _WRITE) -> Response:
+    """Every version of the collection (a registry collection: its links) and the collection."""
+    return respond(request, await _in_thread(_service(request).delete_collection, entity, project, name,
+                                             _deps.actor(who)))
+
+
 @router.get(V, dependencies=[_READ])
 def get_version(request: Request, entity: str, project: str, name: str, version: str) -> Response:
     return respond(request, _answer(_service(request).get, entity, project, name, version))

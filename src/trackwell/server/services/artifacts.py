@@ -137,6 +137,9 @@ class ArtifactsService:
         return self._store.delete_version(entity, project, check_name(name), check_selector(selector),
                                           delete_aliases=delete_aliases, actor=actor)
 
+    def delete_collection(self, entity: str, project: str, name: str, actor: str | None) -> dict[str, Any]:
+        return self._store.delete_collection(entity, project, check_name(name), actor)
+
     # -- registry, usage, lineage ---------------------------------------------------------------
 
     def link(self, entity: str, project: str, name: str, source: str, aliases: Any,

@@ -221,6 +221,27 @@ class SqlArtifactStore(Database):
             self._relatest(conn, holders, now, actor)
             return gone
 
+    def delete_collection(self, entity: str, project: str, name: str, actor: str | None) -> dict[str, Any]:
+        """Delete a collection: a source's versions (and their links elsewhere, their blob
+        references), or a registry collection's links (the linked versions stay)."""
+        now = time.time()
+        with self.write() as conn:
+            coll = self._collection(conn, entity, project, name, type_=None, kind="", actor=actor, now=now)
+            ids = list(conn.execute(sa.select(M.version_id).where(M.collection_id == coll.id)).scalars())
+            holders: list[int] = []
+            if coll.kind == "source":
+                holders = list(conn.execute(sa.select(M.collection_id).distinct().where(
+                    M.version_id.in_(ids), M.collection_id != coll.id)).scalars()) if ids else []
+                for vid in ids:
+                    drop_refs(conn, ARTIFACT, str(vid))
+                conn.execute(artifact_versions.delete().where(V.collection_id == coll.id))
+            conn.execute(artifact_collections.delete().where(C.id == coll.id))  # members, aliases cascade
+            add_event(conn, "artifact_collection_deleted", None, {
+                "entity": entity, "project": project, "name": name, "type": coll.type, "kind": coll.kind,
+                "versions": len(ids)}, now, actor)
+            self._relatest(conn, holders, now, actor)
+            return {**reads.collection_to_api(coll), "version_count": len(ids)}
+
     # -- registry links and usage -------------------------------------------------------------
 
     def link_version(self, source: tuple[str, str, str, str], target: tuple[str, str, str], aliases: list[str],
