@@ -4,6 +4,7 @@ from trackwell.server.routers import (
        accounts,
        artifacts,
        auth,
+       automations,
        console,
        files,
        health,
@@ -11,10 +12,11 @@ from trackwell.server.routers import (
        lifecycle,
        records,
        runs,
+       system,
        workspace,
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router, files.router, artifacts.router)
+       console.router, workspace.router, files.router, automations.router, system.router, artifacts.router)
 
 __all__ = ["ALL"]
