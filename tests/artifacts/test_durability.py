@@ -134,3 +134,33 @@ def test_same_file_logged_by_100_runs_is_stored_once(online: LiveServer, tmp_pat
     assert missing == []
     stored = list((online.data_dir / "blobs").rglob(digest))
     assert len(stored) == 1 and stored[0].stat().st_size == 1 << 20  # one file for 100 runs
+
+
+def test_part_upload_resumes_where_the_dead_process_left_it(online: LiveServer, tmp_path: Path,
+                                                            project: str) -> None:
+    """The upload a killed process began (its id kept beside the staged artifact) is continued
+    from the server's offset by `trackwell sync` and completed, not begun again."""
+    data = tmp_path / "resume.bin"
+    data.write_bytes(os.urandom(20 << 20))
+    run = trackwell.init(project=project, dir=str(tmp_path / "out"), mode="offline",
+                         settings={"quiet": True, "console": "off"})
+    art = trackwell.Artifact("resumed", "model")
+    art.add_file(data)
+    run.log_artifact(art)
+    run.finish()
+    staged = next((tmp_path / "out").rglob("artifacts/*.json"))
+    base = f"{online.url}/api/v1/projects/{online.entity}/{project}"
+    upload = http.post(f"{base}/uploads").json()["upload_id"]  # what the dead process had sent
+    first = data.read_bytes()[:4 << 20]
+    assert http.put(f"{base}/uploads/{upload}", params={"offset": 0}, content=first,
+                    headers={"Content-Type": "application/octet-stream"}).json()["offset"] == 4 << 20
+    staged.with_suffix(".uploads").write_text(json.dumps({sha256(data): {"upload_id": upload, "part": 4 << 20}}))
+
+    done = subprocess.run([sys.executable, "-m", "trackwell", "sync", str(tmp_path / "out")], text=True,
+                          capture_output=True, timeout=300,
+                          env={**os.environ, "TRACKWELL_BASE_URL": online.url, "COLUMNS": "300"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert http.get(f"{base}/uploads/{upload}").status_code == 404  # that upload was the one completed
+    assert not staged.with_suffix(".uploads").exists()
+    root = Path(Api().artifact(f"{project}/resumed:v0").download(tmp_path / "back"))
+    assert sha256(root / "resume.bin") == sha256(data)

@@ -6,14 +6,17 @@ verified against their digest into a cache shared by every artifact (one copy pe
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trackwell.sdk._journal_files import write_file
 from trackwell.sdk.artifacts._entries import CHUNK, LocalEntry
 
 if TYPE_CHECKING:
@@ -23,6 +26,34 @@ PART = 4 << 20  # bytes per one-request blob; a part is what the server allows (
 _PART_MARGIN = 64 << 10  # under the request limit: headers and framing
 _ASK = 10_000  # digests per "which are missing" question
 _WORKERS = 4
+
+
+class UploadLog:
+    """Part uploads in progress, by digest (``{digest: {"upload_id", "part"}}``), kept in a file
+    beside the staged artifact: a process killed mid-upload is resumed by `trackwell sync` from
+    the offset the server has, not from the first byte."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        try:
+            return json.loads(self.path.read_text())  # type: ignore[no-any-return]
+        except (OSError, ValueError):
+            return {}
+
+    def get(self, digest: str) -> dict[str, Any] | None:
+        return self._read().get(digest)
+
+    def put(self, digest: str, upload: dict[str, Any] | None) -> None:
+        with self._lock:
+            found = self._read()
+            if upload is None:
+                found.pop(digest, None)
+            else:
+                found[digest] = upload
+            write_file(self.path, json.dumps(found).encode())
 
 
 class ArtifactUploadError(RuntimeError):
@@ -45,7 +76,7 @@ def missing(client: Client, base: str, digests: list[str]) -> set[str]:
     return out
 
 
-def _put_one(client: Client, base: str, entry: LocalEntry) -> None:
+def _put_one(client: Client, base: str, entry: LocalEntry, log: UploadLog | None) -> None:
     assert entry.local is not None
     try:
         if entry.size <= PART:
@@ -53,7 +84,7 @@ def _put_one(client: Client, base: str, entry: LocalEntry) -> None:
                 client.request("PUT", f"{base}/blobs/{entry.digest}", content=f.read(PART + 1),
                                content_type="application/octet-stream")
             return
-        _put_parts(client, base, entry)
+        _put_parts(client, base, entry, log)
     except OSError as exc:
         raise ArtifactUploadError(f"cannot read {entry.local} (artifact file {entry.path!r}): {exc}") from exc
     except Exception as exc:
@@ -63,14 +94,33 @@ def _put_one(client: Client, base: str, entry: LocalEntry) -> None:
         raise
 
 
-def _put_parts(client: Client, base: str, entry: LocalEntry) -> None:
+def _resumed(client: Client, base: str, found: dict[str, Any] | None) -> tuple[str, int, int] | None:
+    """(upload id, part size, offset) of an upload an earlier process began, if the server has it."""
+    from trackwell.transport import ServerError
+
+    if found is None:
+        return None
+    try:
+        offset = int(client.request("GET", f"{base}/uploads/{found['upload_id']}")["offset"])
+    except ServerError as exc:
+        if exc.status == 404:  # completed, aborted or cleaned up: begin anew
+            return None
+        raise
+    return str(found["upload_id"]), int(found["part"]), offset
+
+
+def _put_parts(client: Client, base: str, entry: LocalEntry, log: UploadLog | None) -> None:
     """A large blob in parts; a part the server already has (a retry after a lost answer) is
     skipped by the server, and an offset it does not expect is answered with the one it does."""
     from trackwell.transport import ServerError
 
-    begun = client.request("POST", base + "/uploads")
-    upload, size = begun["upload_id"], max(PART, int(begun.get("max_part_bytes") or 0) - _PART_MARGIN)
-    offset = 0
+    resumed = _resumed(client, base, log.get(entry.digest) if log else None)
+    if resumed is None:
+        begun = client.request("POST", base + "/uploads")
+        resumed = begun["upload_id"], max(PART, int(begun.get("max_part_bytes") or 0) - _PART_MARGIN), 0
+        if log is not None:
+            log.put(entry.digest, {"upload_id": resumed[0], "part": resumed[1]})
+    upload, size, offset = resumed
     with open(str(entry.local), "rb") as f:
         while offset < entry.size:
             f.seek(offset)
@@ -83,9 +133,11 @@ def _put_parts(client: Client, base: str, entry: LocalEntry) -> None:
                     raise
                 offset = int(exc.body["offset"])
     client.request("POST", f"{base}/uploads/{upload}/complete", json={"digest": entry.digest, "size": entry.size})
+    if log is not None:
+        log.put(entry.digest, None)
 
 
-def upload_blobs(client: Client, base: str, entries: Iterable[LocalEntry]) -> int:
+def upload_blobs(client: Client, base: str, entries: Iterable[LocalEntry], log: UploadLog | None = None) -> int:
     """Upload the stored entries' bytes the server does not have; returns how many blobs were sent."""
     by_digest = {e.digest: e for e in entries if e.ref is None}
     wanted = [by_digest[d] for d in sorted(missing(client, base, sorted(by_digest)))]
@@ -93,24 +145,24 @@ def upload_blobs(client: Client, base: str, entries: Iterable[LocalEntry]) -> in
         if e.local is None:
             raise ArtifactUploadError(f"the server lacks the bytes of {e.path!r} and they are not on this machine")
     with ThreadPoolExecutor(_WORKERS) as pool:
-        list(pool.map(lambda e: _put_one(client, base, e), wanted))
+        list(pool.map(lambda e: _put_one(client, base, e, log), wanted))
     return len(wanted)
 
 
 def log_version(client: Client, entity: str, project: str, body: dict[str, Any],
-                entries: list[LocalEntry]) -> dict[str, Any]:
+                entries: list[LocalEntry], log: UploadLog | None = None) -> dict[str, Any]:
     """Upload what is missing, then log the version (again once, should gc have taken a blob
     between the question and the log)."""
     from trackwell.transport import ServerError
 
     blobs, versions = blobs_path(entity, project), artifacts_path(entity, project) + "/versions"
-    upload_blobs(client, blobs, entries)
+    upload_blobs(client, blobs, entries, log)
     try:
         return client.request("POST", versions, json=body)  # type: ignore[no-any-return]
     except ServerError as exc:
         if exc.status != 409 or (exc.body or {}).get("error") != "missing_blobs":
             raise
-    upload_blobs(client, blobs, entries)
+    upload_blobs(client, blobs, entries, log)
     return client.request("POST", versions, json=body)  # type: ignore[no-any-return]
 
 
