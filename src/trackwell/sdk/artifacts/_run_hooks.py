@@ -118,7 +118,11 @@ class RunArtifacts:
             raise UsageError(f"link target {target_path!r} must be 'project/collection' or 'entity/project/collection'")
         aliases = check_aliases(aliases)
         if not self._offline:
-            artifact.wait()
+            try:
+                artifact.wait()
+            except Exception:  # noqa: BLE001 - its upload failed: it stays staged, and so does the link
+                if artifact._pending is None:
+                    raise
         if artifact._pending is not None:  # not on the server yet: linked when it is delivered
             target = tuple([self.entity] + parts if len(parts) == 2 else parts)
             _pending.add_link(artifact._pending, target, aliases)  # type: ignore[arg-type]
