@@ -6,10 +6,12 @@ import math
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from trackwell.api._run import RunNotFoundError
 from trackwell.transport import ServerError
 
 if TYPE_CHECKING:
-    from trackwell.api._public import Api, Run
+    from trackwell.api._api import Api
+    from trackwell.api._run import Run
 
 
 class Sweep:
@@ -22,8 +24,6 @@ class Sweep:
         return f"/api/v1/sweeps/{quote(self.entity, safe='')}/{quote(self.project, safe='')}/{quote(self.id, safe='')}"
 
     def refresh(self) -> Sweep:
-        from trackwell.api._public import RunNotFoundError
-
         try:
             data = self._api.client.get(self._base)
         except ServerError as exc:
@@ -42,8 +42,6 @@ class Sweep:
     @property
     def runs(self) -> list[Run]:
         """The runs the sweep handed out that started (one never started has no run to show)."""
-        from trackwell.api._public import RunNotFoundError
-
         if self._runs is None:
             self._runs = []
             for listed in self._api.client.get(self._base + "/runs")["runs"]:

@@ -3,6 +3,7 @@
 from trackwell.server.routers import (
        accounts,
        auth,
+       automations,
        console,
        files,
        health,
@@ -11,10 +12,11 @@ from trackwell.server.routers import (
        records,
        runs,
        sweeps,
+       system,
        workspace,
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router, files.router, sweeps.router)
+       console.router, workspace.router, files.router, automations.router, system.router, sweeps.router)
 
 __all__ = ["ALL"]

@@ -1,7 +1,7 @@
 """Sweeps: ``sweeps``, the runs they handed out (``sweep_runs``) and their agents (``sweep_agents``).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from trackwell.store.metadata._tables import Json, NullableJson
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
