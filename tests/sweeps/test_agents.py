@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from agents import cli_agent, function_agent
-from conftest import SweepApi, grid_60
 from servers import LiveServer, get_run, http, scan_rows, start_server
+from sweep_api import SweepApi, grid_60
 
 
 def _wait(procs: list, timeout: float) -> list[str]:

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from agents import cli_agent
-from conftest import SweepApi
 from servers import LiveServer, scan_rows
+from sweep_api import SweepApi
 
 TRAIN = textwrap.dedent("""
     import os, signal, sys, time

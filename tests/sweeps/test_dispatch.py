@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conftest import SweepApi, grid_60
 from servers import LiveServer, http, start_server
+from sweep_api import SweepApi, grid_60
 
 
 def _race(api: SweepApi, agents: int) -> list[tuple[str, str, dict[str, Any]]]:
