@@ -155,3 +155,21 @@ def test_a_sigkilled_run_ends_crashed_and_is_not_requeued(tmp_path: Path) -> Non
         assert api.get()["state"] == "finished"
     finally:
         live.stop()
+
+
+def test_canceling_the_sweep_stops_the_running_child(live_server: LiveServer, tmp_path: Path) -> None:
+    """A server ``stop`` reaches the child as SIGTERM (SIGKILL only after the kill delay)."""
+    api = _sweep(live_server, tmp_path, steps=400, sleep=0.05)
+    marker = tmp_path / "marker"
+    agent = _agent(live_server, api, tmp_path / "a1")
+    _until(marker.exists, what="the run's step 5")
+    # wait for its first upload: a stop that lands before it is undone when its RunStart is applied
+    path = f"{api.entity}/{api.project}/{marker.read_text().split()[0]}"
+    _until(lambda: len(scan_rows(live_server.url, path)) > 0, what="the run's first upload")
+    assert api.control("cancel").json()["state"] == "canceled"
+    out, _ = agent.communicate(timeout=60)
+    assert agent.returncode == 0, out
+    assert "(stopped from the server)" in out and "sweep" in out and "is canceled" in out
+    assert Path(str(marker) + ".signals").read_text().split() == ["SIGTERM"]
+    (run,) = api.runs()
+    assert run["state"] == "killed" and run["stop_reason"] == f"sweep {api.sweep_id} canceled"
