@@ -63,12 +63,12 @@ def _default_data_dir() -> str:
               help="An origin whose pages may call the API from a browser (CORS); repeatable. Default: none.")
 @click.option("--auth-failures-per-minute", default=30, show_default=True, type=click.IntRange(min=1),
               help="Failed sign-ins one client address may make per minute before it is answered 429.")
+@click.option("--allow-private-webhooks", is_flag=True, envvar="TRACKWELL_ALLOW_PRIVATE_WEBHOOKS",
+              help="Let automations send webhooks to loopback and private addresses (refused by default: SSRF).")
 @click.option("--max-sweep-agents", default=20, show_default=True, type=click.IntRange(min=1),
               help="Agents one sweep may have active at once; the next is refused with this limit named.")
 @click.option("--sweep-agent-timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds without a heartbeat after which a sweep agent's slot is free again.")
-@click.option("--allow-private-webhooks", is_flag=True, envvar="TRACKWELL_ALLOW_PRIVATE_WEBHOOKS",
-              help="Let automations send webhooks to loopback and private addresses (refused by default: SSRF).")
 def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db: Path | None,
            blob_store: str | None, log_level: str, max_request_bytes: int, crash_timeout: float, writer_lease: float,
            max_keys_per_batch: int, header_timeout: float, body_timeout: float, max_connections: int | None,

@@ -33,8 +33,8 @@ class Services:
     identity: Identity
     accounts: AccountsService
     files: FilesService | None  # None: no blob store (an ``Ingestor`` in tests and benches)
-    sweeps: SweepService
     system: SystemService
+    sweeps: SweepService
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
