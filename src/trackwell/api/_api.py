@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from trackwell import _credentials
@@ -12,9 +12,6 @@ from trackwell.api._projects import Project, Projects
 from trackwell.api._run import Run, RunNotFoundError, Runs
 from trackwell.api._sweeps import Sweep
 from trackwell.transport import Client, ServerError
-
-if TYPE_CHECKING:
-    from trackwell.api._sweeps import Sweep
 
 DEFAULT_ENTITY = "default"
 
