@@ -158,7 +158,8 @@ def test_a_sigkilled_run_ends_crashed_and_is_not_requeued(tmp_path: Path) -> Non
 
 
 def test_canceling_the_sweep_stops_the_running_child(live_server: LiveServer, tmp_path: Path) -> None:
-    """A server ``stop`` reaches the child as SIGTERM (SIGKILL only after the kill delay)."""
+    """Canceling kills the sweep's running runs; the agent SIGTERMs its child (SIGKILL only after
+    the kill delay) and quits; the run ends killed with the reason."""
     api = _sweep(live_server, tmp_path, steps=400, sleep=0.05)
     marker = tmp_path / "marker"
     agent = _agent(live_server, api, tmp_path / "a1")
@@ -169,7 +170,10 @@ def test_canceling_the_sweep_stops_the_running_child(live_server: LiveServer, tm
     assert api.control("cancel").json()["state"] == "canceled"
     out, _ = agent.communicate(timeout=60)
     assert agent.returncode == 0, out
-    assert "(stopped from the server)" in out and "sweep" in out and "is canceled" in out
-    assert Path(str(marker) + ".signals").read_text().split() == ["SIGTERM"]
+    assert "is canceled" in out and f"run {api.runs()[0]['id']} exited with" in out
+    # the child ends by the agent's SIGTERM, or first by its own SDK hearing "killed" in an upload's answer
+    signals = Path(str(marker) + ".signals")
+    assert "(stopped from the server)" in out or not signals.exists()
+    assert not signals.exists() or signals.read_text().split() == ["SIGTERM"]
     (run,) = api.runs()
     assert run["state"] == "killed" and run["stop_reason"] == f"sweep {api.sweep_id} canceled"
