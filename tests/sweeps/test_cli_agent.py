@@ -30,7 +30,7 @@ TRAIN = textwrap.dedent("""
     def noted(signum, frame):
         with open(marker + ".signals", "a") as f:
             f.write(signal.Signals(signum).name + "\\n")
-        if signum == signal.SIGTERM:
+        if signum == signal.SIGTERM and not run.config.get("stubborn"):
             sys.exit(128 + signum)
 
     signal.signal(signal.SIGUSR1, preempted)
@@ -47,14 +47,11 @@ TRAIN = textwrap.dedent("""
 """)
 
 
-def _sweep(live: LiveServer, tmp_path: Path, steps: int, sleep: float, command: list[str] | None = None) -> SweepApi:
+def _sweep(live: LiveServer, tmp_path: Path, steps: int, sleep: float, stubborn: bool = False) -> SweepApi:
     script = tmp_path / "train.py"
     script.write_text(TRAIN)
-    config = {"method": "grid", "program": str(script),
-              "parameters": {"steps": {"value": steps}, "sleep": {"value": sleep}}}
-    if command:
-        config["command"] = command
-    return SweepApi.create(live, config)
+    return SweepApi.create(live, {"method": "grid", "program": str(script), "parameters": {
+        "steps": {"value": steps}, "sleep": {"value": sleep}, "stubborn": {"value": stubborn}}})
 
 
 def _until(check, timeout: float = 60, what: str = "") -> None:  # type: ignore[no-untyped-def]
@@ -125,6 +122,23 @@ def test_ctrl_c_tiers(live_server: LiveServer, tmp_path: Path) -> None:
     out, _ = agent.communicate(timeout=60)
     assert "Waiting for runs to end" in out and "Terminating and syncing runs" in out
     assert Path(str(marker) + ".signals").read_text().split() == ["SIGTERM"]
+
+
+def test_a_third_ctrl_c_kills_a_run_that_ignores_sigterm(live_server: LiveServer, tmp_path: Path) -> None:
+    api = _sweep(live_server, tmp_path, steps=400, sleep=0.05, stubborn=True)
+    marker = tmp_path / "marker"
+    signals = Path(str(marker) + ".signals")
+    agent = _agent(live_server, api, tmp_path / "a1")
+    _until(marker.exists, what="the run's step 5")
+    os.killpg(agent.pid, signal.SIGINT)
+    time.sleep(0.5)
+    os.killpg(agent.pid, signal.SIGINT)
+    _until(signals.exists, what="SIGTERM at the child")
+    assert agent.poll() is None  # the run ignores SIGTERM: the agent still waits for it
+    os.killpg(agent.pid, signal.SIGINT)
+    out, _ = agent.communicate(timeout=60)
+    assert "Killing runs and quitting." in out and "exited with -9" in out
+    assert signals.read_text().split() == ["SIGTERM"]
 
 
 def test_flapping_guard_stops_an_agent_whose_runs_fail_at_once(live_server: LiveServer, tmp_path: Path) -> None:
