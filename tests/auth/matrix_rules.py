@@ -8,6 +8,8 @@ A route with no rule here fails the matrix: a new endpoint needs its expectation
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,7 +17,7 @@ from typing import Any
 
 from matrix_world import MSGPACK, PROJECTS, Caller, World
 
-from trackwell.schema import Batch, Console, History, RunStart, encode
+from trackwell.schema import Batch, Console, FileSaved, History, RunStart, encode
 
 # -- the facts (the server admin may do everything besides) ------------------------------------
 
@@ -278,6 +280,42 @@ def logout_call(w: World, c: Caller, t: str, ok: bool) -> Call:
     return Call("POST", "/auth/logout", headers=fresh_session.headers)
 
 
+# -- files and blobs --------------------------------------------------------------------------
+
+MATRIX_FILE = b"matrix file"
+MATRIX_DIGEST = hashlib.sha256(MATRIX_FILE).hexdigest()
+
+
+def file_run(w: World, t: str) -> str:
+    """``entity/project/run`` of a run in target ``t``'s project with the file ``m.txt`` uploaded
+    (written by the admin), or a path that does not exist."""
+    if t not in RUNS:
+        return run_of(w, t)
+    entity, project = PROJECTS[t]
+    run_id = f"f-{uuid.uuid4().hex[:10]}"
+    records = [RunStart(seq=1, ts=0.0, entity=entity, project=project, run_id=run_id),
+               FileSaved(seq=2, ts=0.0, name="m.txt", digest=MATRIX_DIGEST, size=len(MATRIX_FILE))]
+    w.call("POST", f"/runs/{entity}/{project}/{run_id}/records", {**w.admin_headers, **MSGPACK},
+           content=encode(Batch(writer=uuid.uuid4().hex, records=records))).raise_for_status()
+    w.call("PUT", f"/projects/{entity}/{project}/blobs/{MATRIX_DIGEST}", w.admin_headers,
+           content=MATRIX_FILE).raise_for_status()
+    return f"{entity}/{project}/{run_id}"
+
+
+def poll_upload(c: Caller, t: str) -> int:
+    """Where an upload stands: a project writer's question, but a GET (no CSRF token needed)."""
+    csrf_free = Caller(c.name, c.headers, user=c.user, admin=c.admin, read_only=c.read_only, session=c.session)
+    return write_run(creates=True)(csrf_free, t)
+
+
+def upload_call(method: str, suffix: str = "", **kwargs: Any) -> Callable[[World, Caller, str, bool], Call]:
+    """A call on an upload the admin began in target ``t``'s project."""
+    def make(w: World, c: Caller, t: str, ok: bool) -> Call:
+        upload = w.as_admin("POST", f"/projects/{project_of(t)}/uploads")["upload_id"]
+        return Call(method, f"/projects/{project_of(t)}/uploads/{upload}{suffix}", **kwargs)
+    return make
+
+
 # -- what a 200 may show ----------------------------------------------------------------------
 
 def projects_shown(w: World, c: Caller, entity: str, body: Any) -> list[str]:
@@ -401,4 +439,142 @@ RULES: dict[tuple[str, str], Rule] = {
         lambda w, c, t, ok: Call("GET", f"/projects/{project_of(t)}/buckets",
                                  params={"runs": w.base_runs.get(t, "no-such-run"), "keys": "loss"}),
         lambda w, c, t, body: workspace_buckets_shown(w, t, body)),
+    ("GET", RUN + "/files"): Rule(RUN_READ_TARGETS, read_run,
+                                  lambda w, c, t, ok: Call("GET", f"/runs/{file_run(w, t)}/files")),
+    ("GET", RUN + "/files/{file_name:path}"): Rule(RUN_READ_TARGETS, read_run,
+                                              lambda w, c, t, ok: Call("GET", f"/runs/{file_run(w, t)}/files/m.txt")),
+    ("DELETE", RUN + "/files/{file_name:path}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False), lambda w, c, t, ok: Call("DELETE", f"/runs/{file_run(w, t)}/files/m.txt")),
+    # uploads need a project writer; nothing is created, so an admin's to no entity succeeds
+    ("POST", "/api/v1/projects/{entity}/{project}/blobs/missing"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True),
+        lambda w, c, t, ok: Call("POST", f"/projects/{project_of(t)}/blobs/missing", json={"digests": [MATRIX_DIGEST]})),
+    ("PUT", "/api/v1/projects/{entity}/{project}/blobs/{digest}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True),
+        lambda w, c, t, ok: Call("PUT", f"/projects/{project_of(t)}/blobs/{MATRIX_DIGEST}", content=MATRIX_FILE)),
+    ("POST", "/api/v1/projects/{entity}/{project}/uploads"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True), lambda w, c, t, ok: Call("POST", f"/projects/{project_of(t)}/uploads")),
+    ("GET", "/api/v1/projects/{entity}/{project}/uploads/{upload_id}"): Rule(
+        RUN_WRITE_TARGETS, poll_upload, upload_call("GET")),
+    ("PUT", "/api/v1/projects/{entity}/{project}/uploads/{upload_id}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True), upload_call("PUT", params={"offset": "0"}, content=b"part")),
+    ("POST", "/api/v1/projects/{entity}/{project}/uploads/{upload_id}/complete"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True), upload_call("POST", "/complete", json={})),
+    ("DELETE", "/api/v1/projects/{entity}/{project}/uploads/{upload_id}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True), upload_call("DELETE")),
+    ("POST", "/api/v1/admin/gc"): Rule(
+        NONE, server_write, lambda w, c, t, ok: Call("POST", "/admin/gc", json={"dry_run": True})),
 }
+
+
+# -- automations and integrations (docs/automations.md) ---------------------------------------
+
+ENTITY_TARGETS = ("alice", "lab", "ops", "no-entity")
+ENTITY_ADMINS = {"alice": {"alice"}, "lab": {"alice"}, "ops": {"mallory"}}  # owner, team admins
+HOOK_URL = "https://hooks.example.com/matrix"
+AUTOMATION = "/api/v1/automations/{entity}/{project}/{name}"
+_made: dict[tuple[int, str], tuple[str, str]] = {}  # (world, target) -> (automation, delivery id)
+
+
+def entity_of(t: str) -> str:
+    return fresh("ghost") if t == "no-entity" else t
+
+
+def read_entity(c: Caller, t: str) -> int:
+    if c.user is None:
+        return 401
+    return 200 if c.admin or c.user in ENTITY_MEMBERS.get(t, set()) else 404
+
+
+def admin_entity(c: Caller, t: str) -> int:
+    if (refused := refused_change(c)) is not None:
+        return refused
+    visible = c.admin or c.user in ENTITY_MEMBERS.get(t, set())
+    if c.read_only or not (c.admin or c.user in ENTITY_ADMINS.get(t, set())):
+        return 403 if visible else 404
+    return 404 if t == "no-entity" else 200
+
+
+def new_automation(name: str) -> dict[str, Any]:
+    """A run-state automation that does nothing (no request leaves the machine)."""
+    return {"name": name, "event": {"type": "RUN_STATE", "filter": {"states": ["RUNNING"]}},
+            "action": {"type": "NO_OP"}}
+
+
+def automation_in(w: World, t: str, fresh_one: bool = False) -> str:
+    """``entity/project/name`` of an automation in target ``t``'s project (fresh: a new one)."""
+    if t == "missing-run":
+        return "alice/priv/no-such-automation"
+    if t == "no-entity":
+        return f"{fresh('ghost')}/p/a"
+    project = project_of(t)
+    if fresh_one:
+        name = fresh("auto")
+        w.as_admin("POST", f"/automations/{project}", json=new_automation(name))
+        return f"{project}/{name}"
+    return f"{project}/{delivered(w, t)[0]}"
+
+
+def delivered(w: World, t: str) -> tuple[str, str]:
+    """One automation per project with one (no-op) delivery: a run created after it fires it."""
+    key = (id(w), t)
+    if key not in _made:
+        name = fresh("auto")
+        w.as_admin("POST", f"/automations/{project_of(t)}", json=new_automation(name))
+        w.write_run(*PROJECTS[t])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            found = w.as_admin("GET", f"/automations/{project_of(t)}/{name}/deliveries")["deliveries"]
+            if found:
+                _made[key] = (name, found[0]["id"])
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"automation {name} in {project_of(t)} never fired")
+    return _made[key]
+
+
+def redeliver_call(w: World, c: Caller, t: str, ok: bool) -> Call:
+    if t not in RUNS:
+        return Call("POST", f"/automations/{automation_in(w, t)}/deliveries/msg_none/redeliver")
+    name, delivery = delivered(w, t)
+    return Call("POST", f"/automations/{project_of(t)}/{name}/deliveries/{delivery}/redeliver")
+
+
+def delete_integration_call(w: World, c: Caller, t: str, ok: bool) -> Call:
+    if t == "no-entity":
+        return Call("DELETE", f"/integrations/{entity_of(t)}/999999")
+    made = w.as_admin("POST", f"/integrations/{t}", json={"kind": "webhook", "name": fresh("hook"), "url": HOOK_URL})
+    return Call("DELETE", f"/integrations/{t}/{made['id']}")
+
+
+RULES.update({
+    ("GET", "/api/v1/integrations/{entity}"): Rule(
+        ENTITY_TARGETS, read_entity, lambda w, c, t, ok: Call("GET", f"/integrations/{entity_of(t)}")),
+    ("POST", "/api/v1/integrations/{entity}"): Rule(
+        ENTITY_TARGETS, admin_entity,
+        lambda w, c, t, ok: Call("POST", f"/integrations/{entity_of(t)}",
+                                 json={"kind": "webhook", "name": fresh("hook"), "url": HOOK_URL})),
+    ("DELETE", "/api/v1/integrations/{entity}/{integration_id}"): Rule(
+        ENTITY_TARGETS, admin_entity, delete_integration_call),
+    ("GET", "/api/v1/automations/{entity}"): Rule(
+        ENTITY_TARGETS, read_entity, lambda w, c, t, ok: Call("GET", f"/automations/{entity_of(t)}")),
+    ("GET", "/api/v1/automations/{entity}/{project}"): Rule(
+        PROJECT_TARGETS, list_runs, lambda w, c, t, ok: Call("GET", f"/automations/{project_of(t)}")),
+    ("POST", "/api/v1/automations/{entity}/{project}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False),
+        lambda w, c, t, ok: Call("POST", f"/automations/{project_of(t)}", json=new_automation(fresh("auto")))),
+    ("GET", AUTOMATION): Rule(
+        RUN_READ_TARGETS, read_run, lambda w, c, t, ok: Call("GET", f"/automations/{automation_in(w, t)}")),
+    ("PATCH", AUTOMATION): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False),
+        lambda w, c, t, ok: Call("PATCH", f"/automations/{automation_in(w, t)}", json={"description": "matrix"})),
+    ("DELETE", AUTOMATION): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False),
+        lambda w, c, t, ok: Call("DELETE", f"/automations/{automation_in(w, t, fresh_one=ok and t in RUNS)}")),
+    ("GET", AUTOMATION + "/deliveries"): Rule(
+        RUN_READ_TARGETS, read_run,
+        lambda w, c, t, ok: Call("GET", f"/automations/{automation_in(w, t)}/deliveries")),
+    ("POST", AUTOMATION + "/deliveries/{delivery_id}/redeliver"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False), redeliver_call),
+})

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from trackwell import _credentials
+from trackwell.api._automations import AutomationsApi
 from trackwell.errors import CommError
 from trackwell.transport import Client, ServerError
 
@@ -46,7 +47,7 @@ def _frame(rows: list[dict[str, Any]], pandas: bool) -> Any:
     return rows
 
 
-class Api:
+class Api(AutomationsApi):
     """Query a trackwell server: ``Api().runs("entity/project")``, ``Api().run(path)``.
 
     The key: ``api_key``, else ``TRACKWELL_API_KEY``, else the login stored for ``base_url``

@@ -115,6 +115,16 @@ class Preempting(Record, tag="preempting"):
     pass
 
 
+class FileSaved(Record, tag="file"):
+    """A file of the run (``run.save``, media, the run dir at finish): ``name`` (a relative POSIX
+    path) now holds the bytes with SHA-256 ``digest``. The bytes travel separately (the file
+    uploader): the server keeps the reference from this record and the bytes once they arrive."""
+
+    name: str
+    digest: str
+    size: int
+
+
 class Skipped(Record, tag="skipped"):
     """Stands in for a record the server refused (too large, invalid); the original is kept in
     the dead-letter file. Keeps each writer's seqs gap-free."""
@@ -137,7 +147,7 @@ class RunMetadata(Record, tag="meta"):
 
 
 AnyRecord = (RunStart | History | HistoryBlock | ConfigUpdate | SummaryUpdate | DefineMetric | Console | Exit | Preempting
-             | Skipped | SystemSample | RunMetadata)
+             | FileSaved | Skipped | SystemSample | RunMetadata)
 
 
 class Batch(msgspec.Struct, kw_only=True):

@@ -46,6 +46,7 @@ from trackwell.schema import (
     Console,
     DefineMetric,
     Exit,
+    FileSaved,
     History,
     HistoryBlock,
     RunMetadata,
@@ -55,6 +56,8 @@ from trackwell.schema import (
     SystemSample,
 )
 from trackwell.schema.blocks import DERIVED_KEYS
+from trackwell.schema.files import SHA256 as _SHA256
+from trackwell.schema.files import file_name_problem
 from trackwell.server._errors import clip
 from trackwell.server.columns import BlockError, columns
 
@@ -352,10 +355,23 @@ def _check_record(rec: AnyRecord, path: tuple[str, str, str], seen_keys: set[str
         check_finite(rec.runtime, "runtime")  # type: ignore[union-attr]
     elif kind is Skipped:
         check_text(rec.reason, "reason")  # type: ignore[union-attr]
+    elif kind is FileSaved:
+        check_file_name(rec.name)  # type: ignore[union-attr]
+        if not isinstance(rec.digest, str) or not _SHA256.fullmatch(rec.digest):  # type: ignore[union-attr]
+            raise InvalidValue(f"file {clip(rec.name)} has digest {clip(rec.digest)}; a file's digest is its "  # type: ignore[union-attr]
+                               "SHA-256 as 64 lowercase hex characters")
+        check_int(rec.size, "file size", 0, INT64_MAX)  # type: ignore[union-attr]
     elif kind is SystemSample:
         _check_system(rec)  # type: ignore[arg-type]
     elif kind is RunMetadata:
         check_mapping(rec.data, "metadata")  # type: ignore[union-attr]
+
+
+def check_file_name(name: str) -> str:
+    problem = file_name_problem(name)
+    if problem is not None:
+        raise InvalidValue(problem)
+    return name
 
 
 def check_records(records: list[AnyRecord], path: tuple[str, str, str], max_keys: int | None = None) -> None:

@@ -2,8 +2,10 @@
 
 from trackwell.server.routers import (
        accounts,
+       automations,
        auth,
        console,
+       files,
        health,
        history,
        lifecycle,
@@ -14,6 +16,6 @@ from trackwell.server.routers import (
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router, system.router)
+       console.router, workspace.router, files.router, automations.router, system.router)
 
 __all__ = ["ALL"]

@@ -13,6 +13,7 @@ from trackwell.server.auth.policy import Principal
 from trackwell.server.services import (
     AccountsService,
     ConsoleService,
+    FilesService,
     Forbidden,
     HistoryService,
     IngestService,
@@ -63,6 +64,12 @@ def ingest(request: Request) -> IngestService:
     return services(request).ingest
 
 
+def files(request: Request) -> FilesService:
+    found = services(request).files
+    assert found is not None  # the app always opens a blob store
+    return found
+
+
 def install(app: FastAPI) -> None:
     """A service's ``RunNotFound``, from any route: 404 naming the run and how to list runs; its
     ``NotFound``, ``Forbidden``, ``Unauthenticated``: 404, 403, 401."""
@@ -92,7 +99,10 @@ def checked_path(request: Request) -> None:
     text a database can hold."""
     try:
         for name, value in request.path_params.items():
-            validation.check_text(value, name.replace("_", " "), validation.MAX_PATH_CHARS)
+            if name == "file_name":  # a relative path: its own rules (``validation.check_file_name``)
+                validation.check_file_name(value)
+            else:
+                validation.check_text(value, name.replace("_", " "), validation.MAX_PATH_CHARS)
     except validation.InvalidValue as exc:
         raise ApiError(422, f"invalid path: {exc}") from None
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trackwell.server.blobs import BlobStore
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.projector import Projector
 from trackwell.server.services._locks import RunLocks
 from trackwell.server.services.accounts import AccountsService
 from trackwell.server.services.console import ConsoleService
+from trackwell.server.services.files import FilesService
 from trackwell.server.services.history import HistoryService
 from trackwell.server.services.identity import Identity
 from trackwell.server.services.ingest import IngestService
@@ -27,11 +29,12 @@ class Services:
     ingest: IngestService
     identity: Identity
     accounts: AccountsService
+    files: FilesService | None  # None: no blob store (an ``Ingestor`` in tests and benches)
     system: SystemService
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
-             project_inline: bool = True, auth: str = "keys") -> Services:
+             project_inline: bool = True, auth: str = "keys", blobs: BlobStore | None = None) -> Services:
         """Every service over ``stores`` (the caller closes them). ``project_inline=False`` leaves
         projecting the ingest log to ``ingest.catch_up`` (the tests of the recovery path)."""
         metadata, metrics = stores.metadata, stores.metrics
@@ -47,5 +50,6 @@ class Services:
                                  project_inline=project_inline),
             identity=identity,
             accounts=AccountsService(metadata, identity),
+            files=None if blobs is None else FilesService(metadata, metadata, blobs),
             system=SystemService(metadata, metadata),
         )

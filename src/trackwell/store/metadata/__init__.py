@@ -9,11 +9,13 @@ from trackwell.store.metadata._accounts import (
     NameTaken,
     NoSuchAccount,
 )
+from trackwell.store.metadata._blobs import RUN, BlobRow, RunFile, add_refs, drop_refs
 from trackwell.store.metadata._engine import normalize_url
 from trackwell.store.metadata._ingest import Acceptance
 from trackwell.store.metadata._interfaces import (
     Accepting,
     AccountStore,
+    BlobIndex,
     ConsoleStore,
     EventStore,
     IngestLogStore,
@@ -29,6 +31,6 @@ from trackwell.store.metadata._query_checks import explain_failure
 from trackwell.store.metadata._runs import MAX_LIMIT, filters_from_json
 from trackwell.store.metadata._store import MetadataStore
 
-__all__ = ["MAX_LIMIT", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore", "KeyRow", "NameTaken", "NoSuchAccount", "ConsoleStore", "EventStore", "IngestLogStore",
+__all__ = ["MAX_LIMIT", "RUN", "BlobIndex", "BlobRow", "RunFile", "add_refs", "drop_refs", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore", "KeyRow", "NameTaken", "NoSuchAccount", "ConsoleStore", "EventStore", "IngestLogStore",
            "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunStore", "StateStore", "SystemStore", "WriterRow",
            "explain_failure", "filters_from_json", "normalize_url"]

@@ -14,6 +14,7 @@ from trackwell.schema import (
     Console,
     DefineMetric,
     Exit,
+    FileSaved,
     History,
     HistoryBlock,
     Preempting,
@@ -26,6 +27,7 @@ from trackwell.schema import (
 from trackwell.schema.blocks import last_runtime
 from trackwell.schema.summary import STEP, KeyStats, history_summary, summary_mode
 from trackwell.store.metadata import _summaries
+from trackwell.store.metadata._blobs import put_run_file
 from trackwell.store.metadata._lifecycle import (
     CRASHED,
     PREEMPTING,
@@ -156,6 +158,10 @@ def _preempting(a: _Applying, _rec: Preempting) -> None:
     mark_preempting(a.conn, a.run, a.run_pk, a.now)
 
 
+def _file(a: _Applying, rec: FileSaved) -> None:
+    put_run_file(a.conn, a.run_pk, rec.name, rec.digest, rec.size, a.now)
+
+
 def _system_sample(a: _Applying, rec: SystemSample) -> None:
     a.system_rows.append({"run_pk": a.run_pk, "ts": rec.ts, "runtime": rec.runtime, "data": rec.data})
     a.run["runtime"] = max(a.run["runtime"] or 0.0, rec.runtime)
@@ -173,6 +179,7 @@ def _skipped(_a: _Applying, _rec: Skipped) -> None:
 APPLY: dict[type, Callable[[_Applying, Any], None]] = {
     History: _history, HistoryBlock: _history_block, RunStart: _run_start, ConfigUpdate: _config, SummaryUpdate: _summary,
     DefineMetric: _define_metric, Console: _console, Exit: _exit, Preempting: _preempting, Skipped: _skipped,
+    FileSaved: _file,
     SystemSample: _system_sample, RunMetadata: _run_metadata,
 }
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from trackwell.store.metadata._accounts import SqlAccountStore
+from trackwell.store.metadata._automations import SqlAutomationStore
+from trackwell.store.metadata._blobs import SqlBlobIndex
 from trackwell.store.metadata._ingest import SqlIngestLog
 from trackwell.store.metadata._outputs import SqlConsoleStore, SqlEventStore
 from trackwell.store.metadata._runs import SqlRunStore
@@ -11,7 +13,7 @@ from trackwell.store.metadata._system import SqlSystemStore
 
 
 class MetadataStore(SqlRunStore, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore, SqlAccountStore,
-                    SqlSystemStore):
+                    SqlBlobIndex, SqlAutomationStore, SqlSystemStore):
     """The relational side of the server on SQLite (default) or PostgreSQL: runs, states, the
-    ingest log, console lines, events, accounts and system samples, sharing one engine. Opening it migrates the database
+    ingest log, console lines, events, accounts, blobs and system samples, sharing one engine. Opening it migrates the database
     to the newest schema. Services see it through the interfaces in ``_interfaces``."""

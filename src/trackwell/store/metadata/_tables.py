@@ -311,3 +311,35 @@ audit_log = sa.Table(
     sa.Column("target", sa.String(256), nullable=False),
     sa.Column("detail", Json, nullable=False),
 )
+
+# Blobs the server knows by SHA-256, what references them (the reference count gc reads) and
+# each run's files (migration 0007 explains the protocol).
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger),
+    sa.Column("stored", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+    sa.Column("touched_at", sa.Float(precision=53), nullable=False),
+)
+
+blob_refs = sa.Table(
+    "blob_refs",
+    metadata,
+    sa.Column("digest", sa.String(64), sa.ForeignKey("blobs.digest"), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("owner", sa.String(256), primary_key=True),
+    sa.Column("created_at", sa.Float(precision=53), nullable=False),
+)
+sa.Index("ix_blob_refs_owner", blob_refs.c.kind, blob_refs.c.owner)
+
+run_files = sa.Table(
+    "run_files",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(1024), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+)

@@ -2,7 +2,7 @@
 machine, on its own time axis) and ``run_metadata`` (host, OS, Python, git, hardware).
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
