@@ -31,6 +31,8 @@ from trackwell.store.metadata._query_checks import explain_failure
 from trackwell.store.metadata._runs import MAX_LIMIT, filters_from_json
 from trackwell.store.metadata._store import MetadataStore
 
-__all__ = ["MAX_LIMIT", "RUN", "BlobIndex", "BlobRow", "RunFile", "add_refs", "drop_refs", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore", "KeyRow", "NameTaken", "NoSuchAccount", "ConsoleStore", "EventStore", "IngestLogStore",
-           "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunStore", "StateStore", "SystemStore", "WriterRow",
+__all__ = ["MAX_LIMIT", "RUN", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore",
+           "BlobIndex", "BlobRow", "ConsoleStore", "EventStore", "IngestLogStore", "KeyRow", "LifecycleError",
+           "LogEntry", "MetadataStore", "NameTaken", "NoSuchAccount", "QueryError", "Run", "RunFile", "RunStore",
+           "StateStore", "SystemStore", "WriterRow", "add_refs", "drop_refs",
            "explain_failure", "filters_from_json", "normalize_url"]

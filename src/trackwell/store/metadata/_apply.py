@@ -179,8 +179,7 @@ def _skipped(_a: _Applying, _rec: Skipped) -> None:
 APPLY: dict[type, Callable[[_Applying, Any], None]] = {
     History: _history, HistoryBlock: _history_block, RunStart: _run_start, ConfigUpdate: _config, SummaryUpdate: _summary,
     DefineMetric: _define_metric, Console: _console, Exit: _exit, Preempting: _preempting, Skipped: _skipped,
-    FileSaved: _file,
-    SystemSample: _system_sample, RunMetadata: _run_metadata,
+    FileSaved: _file, SystemSample: _system_sample, RunMetadata: _run_metadata,
 }
 
 

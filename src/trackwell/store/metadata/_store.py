@@ -15,5 +15,6 @@ from trackwell.store.metadata._system import SqlSystemStore
 class MetadataStore(SqlRunStore, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore, SqlAccountStore,
                     SqlBlobIndex, SqlAutomationStore, SqlSystemStore):
     """The relational side of the server on SQLite (default) or PostgreSQL: runs, states, the
-    ingest log, console lines, events, accounts, blobs and system samples, sharing one engine. Opening it migrates the database
+    ingest log, console lines, events, accounts, blobs, automations and system samples, sharing one engine.
+    Opening it migrates the database
     to the newest schema. Services see it through the interfaces in ``_interfaces``."""
