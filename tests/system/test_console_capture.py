@@ -126,3 +126,24 @@ def test_a_terminal_stays_a_terminal(script_dir: Path) -> None:
     (journal,) = (script_dir / "trackwell").glob("offline-run-*/run-*.twj")
     lines = [line for r in JournalReader(journal).records() if isinstance(r, Console) for line in r.lines]
     assert lines == ["stdout is a tty: True 123", "child tty: True", "c-level on a tty"]
+
+
+def test_last_line_and_traceback_at_exit_without_finish(script_dir: Path) -> None:
+    """The process ends without finish(): atexit finishes the run, and the unterminated last
+    line and the uncaught exception's traceback (written by Python after the excepthook) are in
+    the run's console log."""
+    from trackwell.schema import Console
+    from trackwell.sdk.journal import JournalReader
+
+    done = run_script("""
+        import os, trackwell
+        trackwell.init(mode="offline", settings={"console": "redirect", "quiet": True})
+        print("before")
+        os.write(1, b"no newline yet")
+        raise RuntimeError("boom")
+    """, script_dir, TRACKWELL_DISABLE_STATS="1", TRACKWELL_DISABLE_META="1")
+    assert done.returncode == 1 and b"RuntimeError: boom" in done.stderr
+    (journal,) = (script_dir / "trackwell").glob("offline-run-*/run-*.twj")
+    lines = [(r.stream, line) for r in JournalReader(journal).records() if isinstance(r, Console) for line in r.lines]
+    assert [text for stream, text in lines if stream == "stdout"] == ["before", "no newline yet"]
+    assert ("stderr", "RuntimeError: boom") in lines
