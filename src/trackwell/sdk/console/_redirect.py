@@ -162,11 +162,14 @@ def _terminal_like(fd: int) -> tuple[int, int]:
     """A pty standing in for the terminal on ``fd``: ``isatty()`` stays true for the program and
     its children (colours, progress bars sized to the window), with the terminal's modes and
     size but no output processing (bytes reach the real terminal as written)."""
-    import fcntl
-    import pty
-    import termios
+    try:
+        import fcntl
+        import pty
+        import termios
 
-    read, write = pty.openpty()
+        read, write = pty.openpty()
+    except (ImportError, OSError):  # no ptys here (Windows, a container without /dev/ptmx)
+        return os.pipe()
     try:
         attrs = termios.tcgetattr(fd)
         attrs[1] &= ~termios.OPOST  # oflag: no \n -> \r\n here; the real terminal does it
