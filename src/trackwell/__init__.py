@@ -31,6 +31,11 @@ def __getattr__(name: str) -> Any:
         from trackwell.api import Api
 
         return Api
+    if name in ("sweep", "agent"):
+        from trackwell.sdk import agent as sweeps
+
+        value = globals()[name] = getattr(sweeps, name)
+        return value
     if name in _SDK_NAMES:
         from trackwell import sdk
 
@@ -41,4 +46,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SDK_NAMES, "Api"})
+    return sorted({*globals(), *_SDK_NAMES, "Api", "sweep", "agent"})

@@ -56,7 +56,7 @@ class AutomationsApi:
         return entity or os.environ.get("TRACKWELL_ENTITY") or self.default_entity or "default"
 
     def project(self, path: str) -> Project:
-        from trackwell.api._public import _split_path
+        from trackwell.api._api import _split_path
 
         entity, name = _split_path(path, 2, self.default_entity)
         return Project(self, entity, name)

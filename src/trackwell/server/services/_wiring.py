@@ -10,12 +10,14 @@ from trackwell.server.projector import Projector
 from trackwell.server.services._locks import RunLocks
 from trackwell.server.services.accounts import AccountsService
 from trackwell.server.services.console import ConsoleService
+from trackwell.server.services.edits import RunEditService
 from trackwell.server.services.files import FilesService
 from trackwell.server.services.history import HistoryService
 from trackwell.server.services.identity import Identity
 from trackwell.server.services.ingest import IngestService
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
+from trackwell.server.services.sweeps import DEFAULT_AGENT_TIMEOUT, DEFAULT_MAX_AGENTS, SweepService
 from trackwell.server.services.system import SystemService
 from trackwell.store import Stores
 
@@ -23,6 +25,7 @@ from trackwell.store import Stores
 @dataclass(frozen=True)
 class Services:
     runs: RunsService
+    edits: RunEditService
     history: HistoryService
     console: ConsoleService
     lifecycle: LifecycleService
@@ -31,10 +34,12 @@ class Services:
     accounts: AccountsService
     files: FilesService | None  # None: no blob store (an ``Ingestor`` in tests and benches)
     system: SystemService
+    sweeps: SweepService
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
-             project_inline: bool = True, auth: str = "keys", blobs: BlobStore | None = None) -> Services:
+             project_inline: bool = True, auth: str = "keys", blobs: BlobStore | None = None,
+             max_sweep_agents: int = DEFAULT_MAX_AGENTS, sweep_agent_timeout: float = DEFAULT_AGENT_TIMEOUT) -> Services:
         """Every service over ``stores`` (the caller closes them). ``project_inline=False`` leaves
         projecting the ingest log to ``ingest.catch_up`` (the tests of the recovery path)."""
         metadata, metrics = stores.metadata, stores.metrics
@@ -43,6 +48,7 @@ class Services:
         identity = Identity(metadata, auth=auth)
         return cls(
             runs=RunsService(metadata),
+            edits=RunEditService(metadata, metadata, metrics, locks),
             history=HistoryService(metadata, metrics),
             console=ConsoleService(metadata, metadata, metadata),
             lifecycle=LifecycleService(metadata, metadata, metrics, projector, locks),
@@ -50,6 +56,8 @@ class Services:
                                  project_inline=project_inline),
             identity=identity,
             accounts=AccountsService(metadata, identity),
+            sweeps=SweepService(metadata, metadata, metadata, metrics, max_agents=max_sweep_agents,
+                                agent_timeout=sweep_agent_timeout),
             files=None if blobs is None else FilesService(metadata, metadata, blobs),
             system=SystemService(metadata, metadata),
         )

@@ -102,6 +102,21 @@ runs = sa.Table(
 sa.Index("ix_runs_project_created", runs.c.entity, runs.c.project, runs.c.created_at)
 sa.Index("ix_runs_state_heartbeat", runs.c.state, runs.c.heartbeat_at)  # the crash reaper's scan
 
+# Deleted runs: the id is never used again (a late batch of the run's process gets a 410, it
+# does not bring the run back) and the pk is never given to another run (SQLite would reuse the
+# highest), so nothing keyed by it elsewhere (the metric store) can leak into a new run.
+deleted_runs = sa.Table(
+    "deleted_runs",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=False),  # the run's pk
+    sa.Column("entity", sa.String(128), nullable=False),
+    sa.Column("project", sa.String(128), nullable=False),
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.Column("deleted_at", sa.Float(precision=53), nullable=False),
+    sa.Column("deleted_by", sa.String(128)),
+    sa.UniqueConstraint("entity", "project", "run_id", name="uq_deleted_runs_path"),
+)
+
 # One row per journal writer of a run: its marks, its lease and its lineage.
 run_writers = sa.Table(
     "run_writers",
