@@ -484,6 +484,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/projects/{entity}/{project}/blobs/{digest}"): Rule(
         RUN_WRITE_TARGETS, write_run(creates=True),
         lambda w, c, t, ok: Call("PUT", f"/projects/{project_of(t)}/blobs/{MATRIX_DIGEST}", content=MATRIX_FILE)),
+    ("POST", "/api/v1/projects/{entity}/{project}/blobs"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True),
+        lambda w, c, t, ok: Call("POST", f"/projects/{project_of(t)}/blobs", headers=MSGPACK,
+                                 content=encode({"blobs": [{"digest": MATRIX_DIGEST, "data": MATRIX_FILE}]}))),
     ("POST", "/api/v1/projects/{entity}/{project}/uploads"): Rule(
         RUN_WRITE_TARGETS, write_run(creates=True), lambda w, c, t, ok: Call("POST", f"/projects/{project_of(t)}/uploads")),
     ("GET", "/api/v1/projects/{entity}/{project}/uploads/{upload_id}"): Rule(

@@ -23,6 +23,7 @@ _COMMANDS = {
     "keys": "trackwell.cli.admin:keys",
     "sweep": "trackwell.cli.sweep:sweep",
     "agent": "trackwell.cli.sweep:agent",
+    "gc": "trackwell.cli.gc:gc",
 }
 
 # Commands that run a server: a base install (the client) lacks what they import.

@@ -77,3 +77,8 @@ def define_metric(name: str, summary: str | None = None, step_metric: str | None
 
 def mark_preempting() -> None:
     _active("mark_preempting").mark_preempting()
+
+
+def save(glob_str: Any, base_path: Any = None, policy: str = "live") -> list[str]:
+    """``run.save`` on the current run (W&B's ``wandb.save``)."""
+    return _active("save").save(glob_str, base_path=base_path, policy=policy)
