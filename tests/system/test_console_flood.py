@@ -1,7 +1,8 @@
 """A flood of output: memory stays bounded (the capture waits for the journal writer, as a slow
 terminal would make the program wait) and every line is journaled. ``redirect`` takes the
-issue's 1 GiB by default (~10 s; ``TRACKWELL_FLOOD_MB`` sets another size); ``wrap`` (prints,
-a Python call each) 128 MiB."""
+issue's 1 GiB by default (~10 s; ``TRACKWELL_FLOOD_MB`` sets another size). Without the wait
+the same flood peaks at ~2 GB. (``wrap``, Python's prints, is not flooded here: the writer keeps
+up with print() even without its wait, so such a test could not fail.)"""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ FLOOD = """
 """
 
 
-@pytest.mark.parametrize(("mode", "mb"), [("redirect", FLOOD_MB), ("wrap", 128)])
+@pytest.mark.parametrize(("mode", "mb"), [("redirect", FLOOD_MB)])
 def test_flood_keeps_rss_bounded_and_loses_no_line(script_dir: Path, mode: str, mb: int) -> None:
     with open(os.devnull, "wb") as devnull:
         done = run_script(FLOOD.format(mb=mb, mode=mode), script_dir, stdout=devnull, timeout=600,

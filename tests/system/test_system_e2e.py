@@ -80,6 +80,11 @@ def test_samples_arrive_on_a_time_axis_without_moving_step(server: Any, script_d
     assert len(git["commit"]) == 40 and git["dirty"] is True and git["branch"]
     assert git["remote"] == "https://git.example.com/team/repo.git"  # the token is not shown to readers
     assert meta["code_path"] == "code/train.py"
+    # the saved script is one of the run's files (the files feature uploads what run.dir holds)
+    files = {f["name"]: f for f in _get(server.url, path, "/files")["files"]}
+    assert files["code/train.py"]["uploaded"] is True
+    code = http.get(f"{server.url}/api/v1/runs/{path}/files/code/train.py", timeout=30)
+    assert code.status_code == 200 and code.text == (script_dir / "train.py").read_text()
     assert meta["gpu_count"] == 0 or "gpus" in meta
 
 
