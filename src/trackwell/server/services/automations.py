@@ -5,6 +5,7 @@ accepts exactly what the SDK can express; the scope is the path's project."""
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,7 +64,8 @@ class AutomationsService:
             check_url(url, self._allow_private)
         except Refused as exc:
             raise InvalidAutomation(str(exc)) from None
-        name = model.name or f"{kind}-{urlsplit(url).hostname}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+        host = re.sub(r"[^\w-]+", "-", urlsplit(url).hostname or "")[:40]
+        name = model.name or f"{kind}-{host}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
         made_secret = None
         secret = getattr(model, "secret", None)
         if kind == "webhook" and secret is None:
