@@ -21,6 +21,8 @@ _COMMANDS = {
     "users": "trackwell.cli.admin:users",
     "teams": "trackwell.cli.admin:teams",
     "keys": "trackwell.cli.admin:keys",
+    "automations": "trackwell.cli.automations:automations",
+    "integrations": "trackwell.cli.automations:integrations",
 }
 
 # Commands that run a server: a base install (the client) lacks what they import.
