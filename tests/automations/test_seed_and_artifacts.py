@@ -7,12 +7,17 @@ from __future__ import annotations
 import time
 
 import sqlalchemy as sa
-from conftest import Writer
-from trackwell import Api
-from trackwell.automations import ArtifactEvent, OnAddArtifactAlias, OnLinkArtifact, SendWebhook, WebhookIntegration
 from receiver import Receiver
 from servers import LiveServer, http
 
+from trackwell import Api
+from trackwell.automations import (
+    ArtifactEvent,
+    OnAddArtifactAlias,
+    OnLinkArtifact,
+    SendWebhook,
+    WebhookIntegration,
+)
 
 
 def test_seed_examples(hook_server: LiveServer, receiver: Receiver, monkeypatch) -> None:

@@ -7,7 +7,7 @@ import time
 
 from conftest import Writer
 from receiver import Receiver
-from servers import LiveServer, http
+from servers import LiveServer
 from standardwebhooks.webhooks import Webhook
 
 from trackwell import Api
@@ -76,7 +76,7 @@ def test_disabled_never_fires_and_state_events(hook_server: LiveServer, receiver
     unwatched.exit(1)  # failed, but not tagged
     failed = Writer(hook_server, "states", tags=["watch"])
     failed.exit(3)
-    got = receiver.wait_for(1)
+    receiver.wait_for(1)
     time.sleep(1.5)
     assert [r.json for r in receiver.received] == [{"state": "failed", "id": failed.run_id}]
     assert api.automation_deliveries(api.automation("off")) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from trackwell.automations._base import ActionType, Model, Severity
 from trackwell.automations._integrations import Integration, SlackIntegration, WebhookIntegration
@@ -18,13 +18,13 @@ class SendNotification(Model):
     """A notification (title, message, severity) to a Slack-compatible integration; with no
     integration, to every Slack integration of the scope's entity (its default channels)."""
 
-    action_type: Literal["NOTIFICATION"] = ActionType.NOTIFICATION
+    action_type: Literal["NOTIFICATION"] = "NOTIFICATION"
     integration_id: int | None = None
     # an unsaved integration (the seed's ``SlackIntegration(webhook_url=...)``), saved with the automation
-    integration: SlackIntegration | None = Field(None, exclude=True)
-    title: str = Field("", max_length=1024)
-    message: str = Field("", alias="text", max_length=10_000)
-    severity: Severity = Field("INFO", alias="level")
+    integration: SlackIntegration | None = Field(default=None, exclude=True)
+    title: str = Field(default="", max_length=1024)
+    message: str = Field(default="", validation_alias=AliasChoices("message", "text"), max_length=10_000)
+    severity: Severity = Field(default="INFO", validation_alias=AliasChoices("severity", "level"))
 
     _id = field_validator("integration_id", mode="before")(lambda cls, v: _integration_id(v))
 
@@ -43,10 +43,10 @@ class SendNotification(Model):
 class SendWebhook(Model):
     """A POST of ``payload`` (JSON, with ``${...}`` variables filled in) to a webhook integration."""
 
-    action_type: Literal["GENERIC_WEBHOOK"] = ActionType.GENERIC_WEBHOOK
+    action_type: Literal["GENERIC_WEBHOOK"] = "GENERIC_WEBHOOK"
     integration_id: int | None = None
-    integration: WebhookIntegration | None = Field(None, exclude=True)
-    payload: dict[str, Any] | None = Field(None, alias="request_payload")
+    integration: WebhookIntegration | None = Field(default=None, exclude=True)
+    payload: dict[str, Any] | None = Field(default=None, validation_alias=AliasChoices("payload", "request_payload"))
 
     _id = field_validator("integration_id", mode="before")(lambda cls, v: _integration_id(v))
 
@@ -63,7 +63,7 @@ class SendWebhook(Model):
 class DoNothing(Model):
     """No action: the automation's executions are still recorded (to try a filter out)."""
 
-    action_type: Literal["NO_OP"] = ActionType.NO_OP
+    action_type: Literal["NO_OP"] = "NO_OP"
     no_op: bool = True
 
     def to_wire(self) -> dict[str, Any]:

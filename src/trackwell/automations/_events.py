@@ -3,7 +3,7 @@ the ``NewAutomation`` to save."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import Field, field_validator, model_validator
 
@@ -33,7 +33,7 @@ class _Event(Model):
     def then(self, action: Any) -> NewAutomation:
         from trackwell.automations._automation import NewAutomation
 
-        return NewAutomation(event=self, action=action)
+        return NewAutomation(event=cast(Any, self), action=action)
 
     def __rshift__(self, action: Any) -> NewAutomation:
         return self.then(action)
@@ -55,7 +55,7 @@ class OnRunMetric(_Event):
     @classmethod
     def _nest(cls, value: Any) -> Any:
         if isinstance(value, MetricFilterBase):
-            return RunMetricFilter(metric=value)
+            return RunMetricFilter(metric=cast(Any, value))
         if isinstance(value, dict) and "metric" in value:
             return RunMetricFilter.model_validate(value)
         return value

@@ -8,7 +8,16 @@ from urllib.parse import quote
 
 import click
 
-from trackwell.cli._rest import call, connect, console, host_option, items, json_option, print_json, table
+from trackwell.cli._rest import (
+    call,
+    connect,
+    console,
+    host_option,
+    items,
+    json_option,
+    print_json,
+    table,
+)
 
 
 def _q(*parts: str) -> str:

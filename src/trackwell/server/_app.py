@@ -22,9 +22,9 @@ from trackwell.server._logging import RequestLog
 from trackwell.server._reaper import DEFAULT_CRASH_TIMEOUT, reap_forever
 from trackwell.server._retention import prune_events_forever
 from trackwell.server.auth._ratelimit import FailureLimit
-from trackwell.server.automations import AutomationSettings, Dispatcher, RetryPolicy
 from trackwell.server.auth.guards import BrowserGuard, origin_of
 from trackwell.server.auth.routes import check_every_route_is_authorized
+from trackwell.server.automations import AutomationSettings, Dispatcher, RetryPolicy
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.routers import ALL, _deps
 from trackwell.server.services import Services

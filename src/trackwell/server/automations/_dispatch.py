@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 from trackwell.server.automations._evaluate import PAGE, Evaluator
 from trackwell.server.automations._send import Outcome, RetryPolicy, Sender
-from trackwell.store.metadata._automations import DELIVERED, FAILED, PENDING, CursorMoved, SqlAutomationStore
+from trackwell.store.metadata import MetadataStore
+from trackwell.store.metadata._automations import DELIVERED, FAILED, PENDING, CursorMoved
 from trackwell.store.metrics import MetricStore
 
 log = logging.getLogger("trackwell.server.automations")
@@ -39,7 +40,7 @@ def shown_url(integration: dict[str, Any]) -> str:
 
 
 class Dispatcher:
-    def __init__(self, store: SqlAutomationStore, metrics: MetricStore, settings: AutomationSettings) -> None:
+    def __init__(self, store: MetadataStore, metrics: MetricStore, settings: AutomationSettings) -> None:
         self.store, self.settings = store, settings
         self.evaluator = Evaluator(store, metrics, settings.public_url)
         self._wake = asyncio.Event()

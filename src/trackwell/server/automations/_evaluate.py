@@ -23,7 +23,8 @@ from trackwell.server.automations._payloads import (
     variables,
     webhook_body,
 )
-from trackwell.store.metadata._automations import PENDING, SKIPPED, SqlAutomationStore
+from trackwell.store.metadata import MetadataStore
+from trackwell.store.metadata._automations import PENDING, SKIPPED
 from trackwell.store.metrics import MetricStore
 
 log = logging.getLogger("trackwell.server.automations")
@@ -59,7 +60,7 @@ def settled(events: list[dict[str, Any]], after_id: int, now: float) -> list[dic
 
 
 class Evaluator:
-    def __init__(self, store: SqlAutomationStore, metrics: MetricStore, public_url: str) -> None:
+    def __init__(self, store: MetadataStore, metrics: MetricStore, public_url: str) -> None:
         self.store, self.metrics, self.public_url = store, metrics, public_url
 
     def run_once(self) -> int:
@@ -175,7 +176,7 @@ class _Pass:
         doc = {"alias": aliases, "tag": tags, "artifact_name": payload.get("artifact_name"),
                "artifact_type": payload.get("artifact_type")}
         entity, project = payload.get("entity"), payload.get("project")
-        for automation in self.by_project.get((entity, project), ()):
+        for automation in self.by_project.get((str(entity), str(project)), ()):
             scope = automation["event"]["scope"]
             if (automation["event_type"] != event_type or automation["created_at"] > event["created_at"]
                     or (scope.get("collection") and scope["collection"] != payload.get("collection"))

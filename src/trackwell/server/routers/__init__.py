@@ -2,8 +2,8 @@
 
 from trackwell.server.routers import (
        accounts,
-       automations,
        auth,
+       automations,
        console,
        health,
        history,

@@ -73,7 +73,7 @@ async def list_entity_automations(request: Request, entity: str, name: str | Non
     identity = _deps.services(request).identity
 
     def visible() -> dict[str, Any]:
-        found = _service(request).list(entity, None, name)
+        found = _service(request).automations(entity, None, name)
         return {"automations": [a for a in found if can_read_project(who, identity.target(entity, a["project"]))]}
 
     return await _call(request, visible)
@@ -82,7 +82,7 @@ async def list_entity_automations(request: Request, entity: str, name: str | Non
 @router.get("/automations/{entity}/{project}", dependencies=[_READ])
 async def list_automations(request: Request, entity: str, project: str,
                            name: str | None = Query(None, max_length=255)) -> Response:
-    return await _call(request, lambda: {"automations": _service(request).list(entity, project, name)})
+    return await _call(request, lambda: {"automations": _service(request).automations(entity, project, name)})
 
 
 @router.post("/automations/{entity}/{project}", openapi_extra=_BODY)

@@ -192,7 +192,7 @@ class AutomationsService:
             raise Conflict(str(exc)) from None
         return self._shown(row)
 
-    def list(self, entity: str, project: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+    def automations(self, entity: str, project: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
         return [self._shown(r) for r in self._store.automations(entity, project, name)]
 
     def _one(self, entity: str, project: str, name: str) -> dict[str, Any]:

@@ -59,7 +59,7 @@ class SqlAutomationStore(Database):
                     return _row(found), False
                 raise AutomationNameTaken(f"an integration named {name!r} exists in {entity} with another URL")
             pk = conn.execute(integrations.insert().values(entity=entity, name=name, kind=kind, url=url,
-                                                           created_by=actor, created_at=now)).inserted_primary_key[0]
+                                                           created_by=actor, created_at=now)).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(integration_secrets.insert().values(integration_id=pk, secret=secret,
                                                              access_token=access_token))
             return _row(conn.execute(sa.select(integrations).where(i.id == pk)).one()), True
@@ -93,7 +93,7 @@ class SqlAutomationStore(Database):
             taken = conn.execute(sa.select(a.id).where(a.entity == values["entity"], a.name == values["name"])).first()
             if taken is not None:
                 raise AutomationNameTaken(f"an automation named {values['name']!r} exists in {values['entity']}")
-            pk = conn.execute(automations.insert().values(**values)).inserted_primary_key[0]
+            pk = conn.execute(automations.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
             return _row(conn.execute(sa.select(automations).where(a.id == pk)).one())
 
     def automations(self, entity: str, project: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
