@@ -27,7 +27,8 @@ def _hook(api: Api, receiver: Receiver, name: str = "receiver") -> WebhookIntegr
     return saved  # type: ignore[return-value]
 
 
-def test_threshold_fires_once_per_run_signed_and_templated(hook_server: LiveServer, receiver: Receiver) -> None:
+def test_threshold_fires_once_per_run_signed_and_templated(any_hook_server: LiveServer, receiver: Receiver) -> None:
+    hook_server = any_hook_server
     api = Api(base_url=hook_server.url)
     hook = _hook(api, receiver)
     event = OnRunMetric(scope=f"{hook_server.entity}/p", filter=RunEvent.metric("loss").mean(3) > 0.5)
@@ -82,7 +83,8 @@ def test_disabled_never_fires_and_state_events(hook_server: LiveServer, receiver
     assert api.automation_deliveries(api.automation("off")) == []
 
 
-def test_receiver_down_then_up_gets_each_delivery_once(hook_server: LiveServer, receiver: Receiver) -> None:
+def test_receiver_down_then_up_gets_each_delivery_once(any_hook_server: LiveServer, receiver: Receiver) -> None:
+    hook_server = any_hook_server
     api = Api(base_url=hook_server.url)
     down = Receiver(receiver.port + 0)  # same port, stopped: nothing listens for a while
     receiver.stop()
