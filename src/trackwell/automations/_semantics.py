@@ -219,3 +219,61 @@ def _text(value: Any) -> str:
 
 
 _VAR = _re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+# -- the same, over a run's whole stream of values at once (what the server runs) ---------------
+
+def _windows(arr: Any, window: int, agg: str, lo: int, hi: int) -> Any:
+    """``aggregate(values[i - window + 1:i + 1], agg)`` for i in [lo, hi), vectorized."""
+    import numpy as np
+
+    if agg in ("SUM", "AVERAGE"):
+        prefix = np.concatenate(([0.0], np.cumsum(arr)))
+        total = prefix[lo + 1:hi + 1] - prefix[lo + 1 - window:hi + 1 - window]
+        return total if agg == "SUM" else total / window
+    views = np.lib.stride_tricks.sliding_window_view(arr, window)[lo - window + 1:hi - window + 1]
+    return views.min(axis=1) if agg == "MIN" else views.max(axis=1)
+
+
+def _reaching(x: Any, t: float) -> Any:
+    import numpy as np
+
+    return (x >= t) | np.isclose(x, t, rtol=1e-9, atol=1e-12)
+
+
+def first_fire(metric: dict[str, Any], values: Sequence[float], start: int = 0) -> tuple[int, float] | None:
+    """The first i >= ``start`` at which ``metric_fires(metric, values[:i + 1])`` matches, and what
+    it matched; None: no value from ``start`` on fires. Vectorized with numpy (the server's extra):
+    a page of 10,000 values costs a few array passes, not 10,000 window evaluations."""
+    import numpy as np
+
+    kind, spec = _only(metric)
+    begin, n = max(start, needed(metric) - 1), len(values)
+    if begin >= n:
+        return None
+    if kind == "zscore":  # windows are short (30 by default): exact statistics per value
+        window = int(spec["window"])
+        for i in range(begin, n):
+            found = _zscore(spec, values[max(0, i - window):i + 1])
+            if found is not None:
+                return i, found
+        return None
+    arr = np.asarray(values, dtype=np.float64)
+    if kind == "threshold":
+        agg = spec.get("agg")
+        got: Any = arr[begin:] if not agg else _windows(arr, int(spec["window"]), agg, begin, n)
+        with np.errstate(invalid="ignore"):
+            mask = CMP[spec["cmp"]](got, float(spec["threshold"]))
+    else:
+        window, agg = int(spec["window"]), spec.get("agg") or "AVERAGE"
+        current = _windows(arr, window, agg, begin, n)
+        before = _windows(arr, int(spec["prior_window"]), agg, begin - window, n - window)
+        got = current - before
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if spec["change_type"] == "RELATIVE":
+                got = np.where(before == 0, np.nan, got / np.abs(before))
+            t, direction = float(spec["threshold"]), spec["change_dir"]
+            mask = _reaching(got, t) if direction == "INCREASE" else _reaching(-got, t) \
+                if direction == "DECREASE" else _reaching(np.abs(got), t)
+    hits = np.flatnonzero(mask)
+    return None if not hits.size else (begin + int(hits[0]), float(got[hits[0]]))

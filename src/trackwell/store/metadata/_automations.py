@@ -129,9 +129,17 @@ class SqlAutomationStore(Database):
         with self.write() as conn:
             conn.execute(automations.delete().where(automations.c.id == automation_id))
 
-    def enabled_automations(self) -> list[dict[str, Any]]:
+    def enabled_automations(self, known: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """The enabled automations; those in ``known`` (by id) at the same ``updated_at`` are
+        reused rather than read and decoded again (the evaluator asks every pass)."""
+        a = automations.c
+        known = known or {}
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(sa.select(automations).where(automations.c.enabled)).all()]
+            versions = conn.execute(sa.select(a.id, a.updated_at).where(a.enabled)).all()
+            stale = [v.id for v in versions if v.id not in known or known[v.id]["updated_at"] != v.updated_at]
+            fresh = {r.id: _row(r) for r in conn.execute(sa.select(automations).where(a.id.in_(stale)))} if stale \
+                else {}
+        return [fresh.get(v.id) or known[v.id] for v in versions]
 
     # -- the evaluator -----------------------------------------------------------------------------
 
@@ -173,11 +181,11 @@ class SqlAutomationStore(Database):
                                  .values(last_event_id=to_id)).rowcount
             if moved != 1:
                 raise CursorMoved(f"the {consumer} cursor is no longer at {from_id}")
-            for state in states:
-                stmt = insert_for(conn, automation_runs).values(**state)
+            if states:
+                stmt = insert_for(conn, automation_runs)
                 conn.execute(stmt.on_conflict_do_update(
                     index_elements=[automation_runs.c.automation_id, automation_runs.c.run_pk],
-                    set_={k: stmt.excluded[k] for k in state if k not in ("automation_id", "run_pk")}))
+                    set_={k: stmt.excluded[k] for k in ("last_step", "tail", "fired_at")}), list(states))
             if deliveries:
                 stmt = insert_for(conn, automation_deliveries).values(list(deliveries))
                 conn.execute(stmt.on_conflict_do_nothing(index_elements=[automation_deliveries.c.automation_id,
