@@ -31,12 +31,17 @@ from trackwell.automations._filters import (
     RunMetricFilter,
     RunStateFilter,
 )
-from trackwell.automations._integrations import Integration, SlackIntegration, WebhookIntegration
+from trackwell.automations._integrations import (
+    EmailIntegration,
+    Integration,
+    SlackIntegration,
+    WebhookIntegration,
+)
 from trackwell.automations._scopes import ArtifactCollectionScope, ProjectScope, RegistryScope
 from trackwell.automations._signing import WebhookVerificationError, verify
 
 __all__ = [
-    "ActionType", "ArtifactCollectionScope", "ArtifactEvent", "Automation", "DoNothing", "EventType",
+    "ActionType", "ArtifactCollectionScope", "ArtifactEvent", "Automation", "DoNothing", "EmailIntegration", "EventType",
     "FilterableField", "Integration", "MetricAgg", "MetricChangeFilter", "MetricThresholdFilter", "MetricVal",
     "MetricZScoreFilter", "MongoFilter", "NewAutomation", "OnAddArtifactAlias", "OnAddArtifactTag",
     "OnCreateArtifact", "OnLinkArtifact", "OnRemoveArtifactTag", "OnRunMetric", "OnRunState", "OnUnlinkArtifact",

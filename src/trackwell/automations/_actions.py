@@ -7,7 +7,12 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, field_validator
 
 from trackwell.automations._base import ActionType, Model, Severity
-from trackwell.automations._integrations import Integration, SlackIntegration, WebhookIntegration
+from trackwell.automations._integrations import (
+    EmailIntegration,
+    Integration,
+    SlackIntegration,
+    WebhookIntegration,
+)
 
 
 def _integration_id(value: Any) -> Any:
@@ -15,13 +20,13 @@ def _integration_id(value: Any) -> Any:
 
 
 class SendNotification(Model):
-    """A notification (title, message, severity) to a Slack-compatible integration; with no
-    integration, to every Slack integration of the scope's entity (its default channels)."""
+    """A notification (title, message, severity) to a Slack-compatible or email integration; with
+    no integration, to the scope's entity's oldest one (its default channel)."""
 
     action_type: Literal["NOTIFICATION"] = "NOTIFICATION"
     integration_id: int | None = None
     # an unsaved integration (the seed's ``SlackIntegration(webhook_url=...)``), saved with the automation
-    integration: SlackIntegration | None = Field(default=None, exclude=True)
+    integration: SlackIntegration | EmailIntegration | None = Field(default=None, exclude=True)
     title: str = Field(default="", max_length=1024)
     message: str = Field(default="", validation_alias=AliasChoices("message", "text"), max_length=10_000)
     severity: Severity = Field(default="INFO", validation_alias=AliasChoices("severity", "level"))
@@ -29,7 +34,7 @@ class SendNotification(Model):
     _id = field_validator("integration_id", mode="before")(lambda cls, v: _integration_id(v))
 
     @classmethod
-    def from_integration(cls, integration: SlackIntegration, *, title: str = "", text: str = "",
+    def from_integration(cls, integration: SlackIntegration | EmailIntegration, *, title: str = "", text: str = "",
                          level: str = "INFO") -> SendNotification:
         if integration.id is not None:
             return cls(integration_id=integration.id, title=title, message=text, severity=level)

@@ -4,7 +4,7 @@ server and never returned; a signing secret the server generates is shown once, 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, HttpUrl, field_validator
 
@@ -46,6 +46,26 @@ class WebhookIntegration(Integration):
     _check = field_validator("url", mode="before")(lambda cls, v: _url(v))
 
 
+_ADDRESS = r"^[^@\s<>]+@[^@\s<>]+$"
+
+
+class EmailIntegration(Integration):
+    """Notifications by email through an SMTP server (``password``: kept by the server)."""
+
+    kind: Literal["email"] = "email"
+    to: list[Annotated[str, Field(max_length=320, pattern=_ADDRESS)]] = Field(min_length=1, max_length=20)
+    from_address: str = Field(max_length=320, pattern=_ADDRESS)
+    smtp_host: str = Field(min_length=1, max_length=253)
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    username: str | None = Field(default=None, max_length=320)
+    password: str | None = Field(default=None, max_length=1024)
+    starttls: bool = False
+
+
 def integration_from_wire(data: dict[str, Any]) -> Integration:
+    if data.get("kind") == "email":
+        config = data.get("config") or {}
+        return EmailIntegration.model_construct(**{k: v for k, v in {**data, **config}.items()
+                                                   if k in EmailIntegration.model_fields})
     cls = SlackIntegration if data.get("kind") == "slack" else WebhookIntegration
     return cls.model_validate({k: v for k, v in data.items() if k in cls.model_fields or k == "url_endpoint"})

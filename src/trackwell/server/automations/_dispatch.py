@@ -36,6 +36,8 @@ def shown_url(integration: dict[str, Any]) -> str:
     if integration["kind"] == "slack":
         parts = urlsplit(integration["url"])
         return f"{parts.scheme}://{parts.netloc}/…"
+    if integration["kind"] == "email":
+        return f"{integration['url']} -> {', '.join((integration.get('config') or {}).get('to') or [])}"
     return str(integration["url"])
 
 
@@ -91,14 +93,14 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), self.settings.interval)
 
     def _target(self, delivery: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None, str | None]:
-        """The integration to send to (a notification without one: the entity's first Slack
-        integration, its default channel) and its secret and token."""
+        """The integration to send to (a notification without one: the entity's oldest Slack or
+        email integration, its default channel) and its secret and token."""
         integration_id = delivery["integration_id"]
         if integration_id is None:
-            slack = [i for i in self.store.integrations(delivery["entity"]) if i["kind"] == "slack"]
-            if not slack:
+            channels = [i for i in self.store.integrations(delivery["entity"]) if i["kind"] in ("slack", "email")]
+            if not channels:
                 return None, None, None
-            integration_id = slack[0]["id"]
+            integration_id = channels[0]["id"]
         integration = self.store.integration(integration_id)
         if integration is None:
             return None, None, None
@@ -113,7 +115,8 @@ class Dispatcher:
             url = None
         else:
             url = shown_url(integration)
-            outcome = await sender.send(delivery["id"], integration["url"], delivery["payload"], secret, token)
+            send = sender.send_email if integration["kind"] == "email" else sender.send
+            outcome = await send(delivery["id"], integration, delivery["payload"], secret, token)
         now = time.time()
         status, next_at = DELIVERED, None
         if not outcome.ok:

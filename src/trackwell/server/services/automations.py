@@ -16,7 +16,11 @@ from trackwell.automations import _signing
 from trackwell.automations._actions import action_from_wire
 from trackwell.automations._automation import MAX_COOLDOWN
 from trackwell.automations._events import event_from_wire
-from trackwell.automations._integrations import SlackIntegration, WebhookIntegration
+from trackwell.automations._integrations import (
+    EmailIntegration,
+    SlackIntegration,
+    WebhookIntegration,
+)
 from trackwell.server.automations import check_url, shown_url
 from trackwell.server.automations._send import Refused
 from trackwell.server.services._errors import Conflict, NotFound
@@ -24,6 +28,7 @@ from trackwell.store.metadata import AccountStore
 from trackwell.store.metadata._automations import AutomationNameTaken, SqlAutomationStore
 
 _FIELDS = ("name", "description", "enabled", "cooldown", "event", "action")
+NOTIFY_KINDS = ("slack", "email")  # where a notification may go
 
 
 class InvalidAutomation(ValueError):
@@ -50,6 +55,8 @@ class AutomationsService:
         once, as ``secret``). Same name and URL as an existing one: that one, unchanged."""
         self._entity_exists(entity)
         kind = body.get("kind", "webhook")
+        if kind == "email":
+            return self._create_email(entity, body, actor)
         fields = {k: v for k, v in body.items() if k not in ("kind", "id", "entity")}
         try:
             model = (SlackIntegration if kind == "slack" else WebhookIntegration).model_validate(fields)
@@ -81,10 +88,34 @@ class AutomationsService:
         shown["created"] = created
         return shown
 
+    def _create_email(self, entity: str, body: dict[str, Any], actor: str | None) -> dict[str, Any]:
+        try:
+            model = EmailIntegration.model_validate({k: v for k, v in body.items() if k not in ("kind", "id", "entity")})
+        except ValidationError as exc:
+            raise _problems(exc, "integration") from None
+        url = f"smtp://{model.smtp_host}:{model.smtp_port}"
+        try:
+            check_url(url.replace("smtp://", "http://", 1), self._allow_private)
+        except Refused as exc:
+            raise InvalidAutomation(str(exc).replace("webhooks", "notifications")) from None
+        host = re.sub(r"[^\w-]+", "-", model.smtp_host)[:40]
+        name = model.name or f"email-{host}-{hashlib.sha256(','.join(model.to).encode()).hexdigest()[:8]}"
+        config = {"to": model.to, "from_address": model.from_address, "username": model.username,
+                  "starttls": model.starttls}
+        try:
+            row, created = self._store.create_integration(entity, name[:64], "email", url, model.password, None,
+                                                          actor, time.time(), config)
+        except AutomationNameTaken as exc:
+            raise Conflict(str(exc)) from None
+        return {**self._shown_integration(row), "created": created}
+
     @staticmethod
     def _shown_integration(row: dict[str, Any]) -> dict[str, Any]:
-        return {"id": row["id"], "entity": row["entity"], "name": row["name"], "kind": row["kind"],
-                "url": shown_url(row), "created_by": row["created_by"], "created_at": row["created_at"]}
+        shown = {"id": row["id"], "entity": row["entity"], "name": row["name"], "kind": row["kind"],
+                 "url": shown_url(row), "created_by": row["created_by"], "created_at": row["created_at"]}
+        if row["kind"] == "email":
+            shown["config"] = row["config"]
+        return shown
 
     def integrations(self, entity: str) -> list[dict[str, Any]]:
         return [self._shown_integration(r) for r in self._store.integrations(entity)]
@@ -163,14 +194,14 @@ class AutomationsService:
             raise InvalidAutomation("a webhook action needs integration_id: create a webhook integration first")
         if integration_id is not None:
             row = self._store.integration(integration_id)
-            want = "webhook" if wire["type"] == "GENERIC_WEBHOOK" else "slack"
-            if row is None or row["entity"] != entity or row["kind"] != want:
-                raise InvalidAutomation(f"no {want} integration {integration_id} in {entity}; list them with "
-                                        f"GET /api/v1/integrations/{entity}")
+            want = ("webhook",) if wire["type"] == "GENERIC_WEBHOOK" else NOTIFY_KINDS
+            if row is None or row["entity"] != entity or row["kind"] not in want:
+                raise InvalidAutomation(f"no {' or '.join(want)} integration {integration_id} in {entity}; list "
+                                        f"them with GET /api/v1/integrations/{entity}")
         elif wire["type"] == "NOTIFICATION" and not any(
-                i["kind"] == "slack" for i in self._store.integrations(entity)):
-            raise InvalidAutomation(f"{entity} has no Slack integration for a notification without one; "
-                                    "create one (SlackIntegration) or name integration_id")
+                i["kind"] in NOTIFY_KINDS for i in self._store.integrations(entity)):
+            raise InvalidAutomation(f"{entity} has no Slack or email integration for a notification without "
+                                    "one; create one (SlackIntegration, EmailIntegration) or name integration_id")
         return wire
 
     @staticmethod

@@ -18,6 +18,7 @@ integrations = sa.Table(
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),  # "slack" | "webhook"
     sa.Column("url", sa.Text, nullable=False),  # a Slack URL is a secret: the API shows its host only
+    sa.Column("config", Json),  # email: {to, from_address, username, starttls}
     sa.Column("created_by", sa.String(128)),
     sa.Column("created_at", _TIME, nullable=False),
     sa.UniqueConstraint("entity", "name", name="uq_integrations_name"),

@@ -48,7 +48,8 @@ class SqlAutomationStore(Database):
     # -- integrations ----------------------------------------------------------------------------
 
     def create_integration(self, entity: str, name: str, kind: str, url: str, secret: str | None,
-                           access_token: str | None, actor: str | None, now: float) -> tuple[dict[str, Any], bool]:
+                           access_token: str | None, actor: str | None, now: float,
+                           config: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
         """The integration, and whether it is new. The same name with the same kind and URL is the
         existing one (saving the seed's unsaved integrations twice makes one); another URL is taken."""
         i = integrations.c
@@ -58,7 +59,7 @@ class SqlAutomationStore(Database):
                 if found.kind == kind and found.url == url:
                     return _row(found), False
                 raise AutomationNameTaken(f"an integration named {name!r} exists in {entity} with another URL")
-            pk = conn.execute(integrations.insert().values(entity=entity, name=name, kind=kind, url=url,
+            pk = conn.execute(integrations.insert().values(entity=entity, name=name, kind=kind, url=url, config=config,
                                                            created_by=actor, created_at=now)).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(integration_secrets.insert().values(integration_id=pk, secret=secret,
                                                              access_token=access_token))

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("url", sa.Text, nullable=False),
+        sa.Column("config", _Json),
         sa.Column("created_by", sa.String(128)),
         sa.Column("created_at", _TIME, nullable=False),
         sa.UniqueConstraint("entity", "name", name="uq_integrations_name"),
