@@ -8,6 +8,7 @@ A route with no rule here fails the matrix: a new endpoint needs its expectation
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 
 from matrix_world import MSGPACK, PROJECTS, Caller, World
 
-from trackwell.schema import Batch, Console, History, RunStart, encode
+from trackwell.schema import Batch, Console, FileSaved, History, RunStart, encode
 
 # -- the facts (the server admin may do everything besides) ------------------------------------
 
@@ -279,6 +280,42 @@ def logout_call(w: World, c: Caller, t: str, ok: bool) -> Call:
     return Call("POST", "/auth/logout", headers=fresh_session.headers)
 
 
+# -- files and blobs --------------------------------------------------------------------------
+
+MATRIX_FILE = b"matrix file"
+MATRIX_DIGEST = hashlib.sha256(MATRIX_FILE).hexdigest()
+
+
+def file_run(w: World, t: str) -> str:
+    """``entity/project/run`` of a run in target ``t``'s project with the file ``m.txt`` uploaded
+    (written by the admin), or a path that does not exist."""
+    if t not in RUNS:
+        return run_of(w, t)
+    entity, project = PROJECTS[t]
+    run_id = f"f-{uuid.uuid4().hex[:10]}"
+    records = [RunStart(seq=1, ts=0.0, entity=entity, project=project, run_id=run_id),
+               FileSaved(seq=2, ts=0.0, name="m.txt", digest=MATRIX_DIGEST, size=len(MATRIX_FILE))]
+    w.call("POST", f"/runs/{entity}/{project}/{run_id}/records", {**w.admin_headers, **MSGPACK},
+           content=encode(Batch(writer=uuid.uuid4().hex, records=records))).raise_for_status()
+    w.call("PUT", f"/projects/{entity}/{project}/blobs/{MATRIX_DIGEST}", w.admin_headers,
+           content=MATRIX_FILE).raise_for_status()
+    return f"{entity}/{project}/{run_id}"
+
+
+def poll_upload(c: Caller, t: str) -> int:
+    """Where an upload stands: a project writer's question, but a GET (no CSRF token needed)."""
+    csrf_free = Caller(c.name, c.headers, user=c.user, admin=c.admin, read_only=c.read_only, session=c.session)
+    return write_run(creates=True)(csrf_free, t)
+
+
+def upload_call(method: str, suffix: str = "", **kwargs: Any) -> Callable[[World, Caller, str, bool], Call]:
+    """A call on an upload the admin began in target ``t``'s project."""
+    def make(w: World, c: Caller, t: str, ok: bool) -> Call:
+        upload = w.as_admin("POST", f"/projects/{project_of(t)}/uploads")["upload_id"]
+        return Call(method, f"/projects/{project_of(t)}/uploads/{upload}{suffix}", **kwargs)
+    return make
+
+
 # -- what a 200 may show ----------------------------------------------------------------------
 
 def projects_shown(w: World, c: Caller, entity: str, body: Any) -> list[str]:
@@ -378,6 +415,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", RUN): Rule(RUN_WRITE_TARGETS, write_run(creates=True),
                        lambda w, c, t, ok: Call("PUT", f"/runs/{new_run_in(t)}", json={"notes": "matrix"})),
     ("GET", RUN): Rule(RUN_READ_TARGETS, read_run, get()),
+    # the query API's run.update() / run.delete(): writers of the project only (a fresh run when it
+    # should succeed; else the base run, which a wrongly allowed call would change or delete)
+    ("PATCH", RUN): Rule(RUN_WRITE_TARGETS, write_run(creates=False),
+                         lambda w, c, t, ok: Call("PATCH", f"/runs/{run_of(w, t, new=ok and t in RUNS)}",
+                                                  json={"notes": "matrix", "summary": {"m": 1}})),
+    ("DELETE", RUN): Rule(RUN_WRITE_TARGETS, write_run(creates=False),
+                          lambda w, c, t, ok: Call("DELETE", f"/runs/{run_of(w, t, new=ok and t in RUNS)}")),
     ("GET", RUN + "/metrics"): Rule(RUN_READ_TARGETS, read_run, get("/metrics")),
     ("POST", RUN + "/writers"): Rule(
         RUN_WRITE_TARGETS, write_run(creates=True),
@@ -394,12 +438,39 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", RUN + "/history/export"): Rule(RUN_READ_TARGETS, read_run, get("/history/export")),
     ("GET", RUN + "/console"): Rule(RUN_READ_TARGETS, read_run, get("/console")),
     ("GET", RUN + "/events"): Rule(RUN_READ_TARGETS, read_run, get("/events")),
+    ("GET", RUN + "/system"): Rule(RUN_READ_TARGETS, read_run, get("/system")),
+    ("GET", RUN + "/metadata"): Rule(RUN_READ_TARGETS, read_run, get("/metadata")),
     # the workspace's batch: a project's runs, like the run list (a run not there is null in a 200)
     ("GET", "/api/v1/projects/{entity}/{project}/buckets"): Rule(
         PROJECT_TARGETS, list_runs,
         lambda w, c, t, ok: Call("GET", f"/projects/{project_of(t)}/buckets",
                                  params={"runs": w.base_runs.get(t, "no-such-run"), "keys": "loss"}),
         lambda w, c, t, body: workspace_buckets_shown(w, t, body)),
+    ("GET", RUN + "/files"): Rule(RUN_READ_TARGETS, read_run,
+                                  lambda w, c, t, ok: Call("GET", f"/runs/{file_run(w, t)}/files")),
+    ("GET", RUN + "/files/{file_name:path}"): Rule(RUN_READ_TARGETS, read_run,
+                                              lambda w, c, t, ok: Call("GET", f"/runs/{file_run(w, t)}/files/m.txt")),
+    ("DELETE", RUN + "/files/{file_name:path}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False), lambda w, c, t, ok: Call("DELETE", f"/runs/{file_run(w, t)}/files/m.txt")),
+    # uploads need a project writer; nothing is created, so an admin's to no entity succeeds
+    ("POST", "/api/v1/projects/{entity}/{project}/blobs/missing"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True),
+        lambda w, c, t, ok: Call("POST", f"/projects/{project_of(t)}/blobs/missing", json={"digests": [MATRIX_DIGEST]})),
+    ("PUT", "/api/v1/projects/{entity}/{project}/blobs/{digest}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True),
+        lambda w, c, t, ok: Call("PUT", f"/projects/{project_of(t)}/blobs/{MATRIX_DIGEST}", content=MATRIX_FILE)),
+    ("POST", "/api/v1/projects/{entity}/{project}/uploads"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True), lambda w, c, t, ok: Call("POST", f"/projects/{project_of(t)}/uploads")),
+    ("GET", "/api/v1/projects/{entity}/{project}/uploads/{upload_id}"): Rule(
+        RUN_WRITE_TARGETS, poll_upload, upload_call("GET")),
+    ("PUT", "/api/v1/projects/{entity}/{project}/uploads/{upload_id}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True), upload_call("PUT", params={"offset": "0"}, content=b"part")),
+    ("POST", "/api/v1/projects/{entity}/{project}/uploads/{upload_id}/complete"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True), upload_call("POST", "/complete", json={})),
+    ("DELETE", "/api/v1/projects/{entity}/{project}/uploads/{upload_id}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True), upload_call("DELETE")),
+    ("POST", "/api/v1/admin/gc"): Rule(
+        NONE, server_write, lambda w, c, t, ok: Call("POST", "/admin/gc", json={"dry_run": True})),
 }
 
 

@@ -23,6 +23,7 @@ from trackwell.automations import (
 def test_seed_examples(hook_server: LiveServer, receiver: Receiver, monkeypatch) -> None:
     monkeypatch.setenv("TRACKWELL_BASE_URL", hook_server.url)
     assert http.post(f"{hook_server.url}/api/v1/teams", json={"name": "entity"}).status_code == 200
+    _log_to(hook_server, "entity", "project", [{"accuracy": 0.5}])  # the project exists (has a run)
     webhook_receiver = receiver  # one receiver for the seed's Slack and webhook integrations
     # -- the seed, "Configuration" --
     from trackwell.automations import SendNotification, SlackIntegration

@@ -24,6 +24,10 @@ def _default_data_dir() -> str:
                    "postgresql://user@host/db for PostgreSQL).")
 @click.option("--metrics-db", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="DuckDB file for metric history (default: <data-dir>/metrics.duckdb).")
+@click.option("--blob-store", default=None, metavar="DIR|s3://BUCKET/PREFIX",
+              help="Where run files and artifacts are stored (default: <data-dir>/blobs). For s3://, boto3 reads "
+                   "the endpoint and credentials from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
+                   "AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION) or its config files.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
 @click.option("--max-request-bytes", default=8 * 1024 * 1024, show_default=True, type=click.IntRange(min=1024),
@@ -62,7 +66,7 @@ def _default_data_dir() -> str:
 @click.option("--allow-private-webhooks", is_flag=True, envvar="TRACKWELL_ALLOW_PRIVATE_WEBHOOKS",
               help="Let automations send webhooks to loopback and private addresses (refused by default: SSRF).")
 def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db: Path | None,
-           log_level: str, max_request_bytes: int, crash_timeout: float, writer_lease: float,
+           blob_store: str | None, log_level: str, max_request_bytes: int, crash_timeout: float, writer_lease: float,
            max_keys_per_batch: int, header_timeout: float, body_timeout: float, max_connections: int | None,
            auth: str, allow_insecure: bool, public_url: str | None, allowed_hosts: tuple[str, ...],
            cors_origins: tuple[str, ...], auth_failures_per_minute: int,
@@ -103,7 +107,7 @@ def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db:
                      crash_timeout=crash_timeout, lease_timeout=writer_lease, max_keys_per_batch=max_keys_per_batch,
                      auth=auth, public_url=public_url, allowed_hosts=allowed_hosts, cors_origins=cors_origins,
                      auth_failures_per_minute=auth_failures_per_minute, bootstrap_urls=_local_urls(host, port),
-                     allow_private_webhooks=allow_private_webhooks)
+                     blob_store=blob_store or data_dir / "blobs", allow_private_webhooks=allow_private_webhooks)
     # Our request log carries the retry id, so uvicorn's access log would only duplicate it; with
     # log_config=None uvicorn's own messages go through the handler (and filter) above.
     uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level.lower(), access_log=False,

@@ -115,6 +115,16 @@ class Preempting(Record, tag="preempting"):
     pass
 
 
+class FileSaved(Record, tag="file"):
+    """A file of the run (``run.save``, media, the run dir at finish): ``name`` (a relative POSIX
+    path) now holds the bytes with SHA-256 ``digest``. The bytes travel separately (the file
+    uploader): the server keeps the reference from this record and the bytes once they arrive."""
+
+    name: str
+    digest: str
+    size: int
+
+
 class Skipped(Record, tag="skipped"):
     """Stands in for a record the server refused (too large, invalid); the original is kept in
     the dead-letter file. Keeps each writer's seqs gap-free."""
@@ -122,8 +132,22 @@ class Skipped(Record, tag="skipped"):
     reason: str
 
 
+class SystemSample(Record, tag="system"):
+    """One sample of the machine (``sdk/system``): ``system/...`` keys on their own time axis
+    (``ts`` and ``runtime``), never a history row, so it takes no ``_step``."""
+
+    runtime: float
+    data: dict[str, float]
+
+
+class RunMetadata(Record, tag="meta"):
+    """What the run ran on (host, OS, Python, args, git, CPU/GPU, memory), sent once after start."""
+
+    data: dict[str, Any]
+
+
 AnyRecord = (RunStart | History | HistoryBlock | ConfigUpdate | SummaryUpdate | DefineMetric | Console | Exit | Preempting
-             | Skipped)
+             | FileSaved | Skipped | SystemSample | RunMetadata)
 
 
 class Batch(msgspec.Struct, kw_only=True):

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, FastAPI
 
 from trackwell import __version__, _credentials
-from trackwell.server import _errors, ui, validation
+from trackwell.server import _errors, docs, ui, validation
 from trackwell.server._admission import AdmitIngest, IngestAdmission
 from trackwell.server._catchup import catch_up_forever
 from trackwell.server._limits import DEFAULT_MAX_REQUEST_BYTES, BodyLimit
@@ -25,6 +25,7 @@ from trackwell.server.auth._ratelimit import FailureLimit
 from trackwell.server.auth.guards import BrowserGuard, origin_of
 from trackwell.server.auth.routes import check_every_route_is_authorized
 from trackwell.server.automations import AutomationSettings, Dispatcher, RetryPolicy
+from trackwell.server.blobs import open_blob_store
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.routers import ALL, _deps
 from trackwell.server.services import Services
@@ -42,15 +43,19 @@ def create_app(db_url: str, metrics_path: str | Path, *,
                max_keys_per_batch: int = validation.DEFAULT_MAX_KEYS_PER_BATCH,
                auth: str = "keys", public_url: str | None = None, allowed_hosts: Iterable[str] = (),
                cors_origins: Iterable[str] = (), auth_failures_per_minute: int = 30,
-               bootstrap_urls: Iterable[str] = (), allow_private_webhooks: bool = False) -> FastAPI:
+               bootstrap_urls: Iterable[str] = (), blob_store: str | Path | None = None,
+               allow_private_webhooks: bool = False) -> FastAPI:
     """The trackwell server: stores open (and the database migrates) when the app starts; a
     database without users gets its first admin, whose key goes to the credentials file for
     ``bootstrap_urls`` (see ``services.bootstrap``). ``auth="none"``: every request acts as that admin.
+    ``blob_store``: a directory or ``s3://bucket/prefix`` for files and artifacts (default: ``blobs``
+    beside the metrics file; an S3 store stages uploads in ``blob-staging`` there).
     ``allow_private_webhooks``: automations may send to loopback and private addresses (else refused: SSRF)."""
     validation.configure(validation.Limits(max_keys_per_batch=max_keys_per_batch))
     if auth not in ("keys", "none"):
         raise ValueError(f"auth must be 'keys' or 'none', not {auth!r}")
     urls = [u for u in (public_url, *bootstrap_urls) if u]
+    data_dir = Path(metrics_path).parent
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,8 +63,9 @@ def create_app(db_url: str, metrics_path: str | Path, *,
         # the tests of the recovery path).
         inline = os.environ.get("TRACKWELL_DEFER_PROJECTION", "") not in ("1", "true")
         stores = open_stores(db_url, metrics_path)
+        blobs = open_blob_store(blob_store or data_dir / "blobs", staging=data_dir / "blob-staging")
         services = app.state.services = Services.over(stores, lease_timeout=lease_timeout, project_inline=inline,
-                                                      auth=auth)
+                                                      auth=auth, blobs=blobs)
         made = bootstrap(stores.metadata, urls)
         if made is not None:
             logging.getLogger("trackwell.server").warning(announce(made))
@@ -82,13 +88,18 @@ def create_app(db_url: str, metrics_path: str | Path, *,
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             stores.close()
+            blobs.close()
 
-    app = FastAPI(title="trackwell", version=__version__, lifespan=lifespan)
+    # /docs is ours (server/docs.py: Swagger UI served from here, so it works offline); no /redoc,
+    # which would load from a CDN
+    app = FastAPI(title="trackwell", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     checked = [Depends(_deps.checked_path)]  # entity/project/run id in a path: text a database can hold
     for router in ALL:
         app.include_router(router, prefix=API_PREFIX, dependencies=checked)
+    app.router.routes.extend(docs.routes())
     app.router.routes.extend(ui.routes())  # last: the page route answers every other path (see server/ui.py)
     check_every_route_is_authorized(app)
+    app.state.max_request_bytes = max_request_bytes
     app.state.auth_failures = FailureLimit(auth_failures_per_minute)
     _errors.install(app)
     _deps.install(app)  # the services' errors

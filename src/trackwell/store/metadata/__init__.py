@@ -9,17 +9,21 @@ from trackwell.store.metadata._accounts import (
     NameTaken,
     NoSuchAccount,
 )
+from trackwell.store.metadata._blobs import RUN, BlobRow, RunFile, add_refs, drop_refs
 from trackwell.store.metadata._engine import normalize_url
 from trackwell.store.metadata._ingest import Acceptance
 from trackwell.store.metadata._interfaces import (
     Accepting,
     AccountStore,
+    BlobIndex,
     ConsoleStore,
     EventStore,
     IngestLogStore,
     Run,
+    RunEditStore,
     RunStore,
     StateStore,
+    SystemStore,
 )
 from trackwell.store.metadata._lifecycle import STATES, LifecycleError
 from trackwell.store.metadata._log import LogEntry, WriterRow
@@ -27,7 +31,10 @@ from trackwell.store.metadata._query import QueryError
 from trackwell.store.metadata._query_checks import explain_failure
 from trackwell.store.metadata._runs import MAX_LIMIT, filters_from_json
 from trackwell.store.metadata._store import MetadataStore
+from trackwell.store.metadata._tombstones import RunDeleted, Tombstone
 
-__all__ = ["MAX_LIMIT", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore", "KeyRow", "NameTaken", "NoSuchAccount", "ConsoleStore", "EventStore", "IngestLogStore",
-           "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunStore", "StateStore", "WriterRow",
+__all__ = ["MAX_LIMIT", "RUN", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore",
+           "BlobIndex", "BlobRow", "ConsoleStore", "EventStore", "IngestLogStore", "KeyRow", "LifecycleError",
+           "LogEntry", "MetadataStore", "NameTaken", "NoSuchAccount", "QueryError", "Run", "RunDeleted", "RunEditStore",
+           "RunFile", "RunStore", "StateStore", "SystemStore", "Tombstone", "WriterRow", "add_refs", "drop_refs",
            "explain_failure", "filters_from_json", "normalize_url"]

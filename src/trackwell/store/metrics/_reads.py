@@ -180,6 +180,32 @@ class DuckDBReads:
             rows[step][names[key_id]] = json.loads(value)
         return list(rows.values())
 
+    def rows_at(self, run: RunRef, keys: list[str] | None, steps: list[int]) -> list[dict[str, Any]]:
+        key_filter = self._key_filter(keys)
+        if key_filter is None or not steps:
+            return []
+        key_sql, ids = key_filter
+        with self._reader() as con:
+            return self._rows(con, run, key_sql, ids, np.unique(np.asarray(steps, dtype=np.int64)))
+
+    def values_asof(self, run: RunRef, key: str, steps: list[int]) -> list[float | None]:
+        key_id = self._ids.get(key)
+        if key_id is None or not steps:
+            return [None] * len(steps)
+        params: dict[str, Any] = {"key": key_id}
+        where = f"{_run_sql(run, params)} AND key_id = $key"
+        with self._reader() as con:
+            con.register("_wanted", {"i": np.arange(len(steps), dtype=np.int64),
+                                     "step": np.asarray(steps, dtype=np.int64)})
+            try:
+                found = con.execute(
+                    f"SELECT w.i, p.value FROM _wanted w ASOF LEFT JOIN "
+                    f"(SELECT step, value FROM points_all WHERE {where}) p ON w.step >= p.step ORDER BY w.i",
+                    params).fetchnumpy()
+            finally:
+                con.unregister("_wanted")
+        return _nullable(found["value"])
+
     def sample(self, run: RunRef, keys: list[str] | None, samples: int) -> list[dict[str, Any]]:
         key_filter = self._key_filter(keys)
         if key_filter is None:
