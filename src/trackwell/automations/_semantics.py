@@ -189,6 +189,44 @@ def matches(doc: dict[str, Any], flt: dict[str, Any] | None) -> bool:
     return True
 
 
+_FIELD_OPS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$regex", "$contains", "$exists", "$all",
+              "$not"}
+MAX_FILTER_DEPTH = 32
+
+
+def check_filter(flt: Any, depth: int = 0) -> None:
+    """Raise ValueError naming what a Mongo-like filter gets wrong (an unknown operator, a regex
+    that does not compile, nesting past ``MAX_FILTER_DEPTH``, a list operator without a list), so
+    a saved automation can always be evaluated."""
+    if depth > MAX_FILTER_DEPTH:
+        raise ValueError(f"filter nested deeper than {MAX_FILTER_DEPTH} levels")
+    if flt is None:
+        return
+    if not isinstance(flt, dict):
+        raise ValueError(f"a filter is an object of fields and operators, not {type(flt).__name__}")
+    for key, cond in flt.items():
+        if key in ("$and", "$or", "$nor"):
+            if not isinstance(cond, list):
+                raise ValueError(f"{key} takes a list of filters")
+            for each in cond:
+                check_filter(each, depth + 1)
+        elif key.startswith("$"):
+            raise ValueError(f"unknown filter operator {key!r}; use $and, $or, $nor or a field name")
+        elif isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond):
+            for op, arg in cond.items():
+                if op not in _FIELD_OPS:
+                    raise ValueError(f"unknown operator {op!r} on {key!r}; one of {', '.join(sorted(_FIELD_OPS))}")
+                if op in ("$in", "$nin", "$all") and not isinstance(arg, list):
+                    raise ValueError(f"{op} on {key!r} takes a list")
+                if op == "$not":
+                    check_filter({key: arg}, depth + 1)
+                if op == "$regex":
+                    try:
+                        _re.compile(str(arg))
+                    except Exception as exc:  # re2.error / re.error
+                        raise ValueError(f"$regex {str(arg)[:100]!r} on {key!r} does not compile: {exc}") from None
+
+
 def run_document(run: dict[str, Any]) -> dict[str, Any]:
     """The fields run filters name (W&B's ``display_name`` is the run's name; ``user`` who made it)."""
     return {"name": run.get("name"), "display_name": run.get("name"), "id": run.get("id"),

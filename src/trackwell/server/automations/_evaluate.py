@@ -118,15 +118,21 @@ class _Pass:
         for automation in self.by_project.get((run["entity"], run["project"]), ()):
             if automation["created_at"] > event["created_at"]:
                 continue  # an automation sees what happens after it exists
-            etype = automation["event_type"]
-            if kind == "metrics_applied" and etype in METRIC_TYPES:
-                if (automation["id"], run["pk"]) not in self._metric_read:
-                    self._metric_read.add((automation["id"], run["pk"]))
-                    self._metric(event, automation, run)
-            elif kind in RUN_STATE_EVENTS and etype == "RUN_STATE":
-                self._state(event, automation, run, RUN_STATE_EVENTS[kind])
-            elif kind == "run_rewound" and etype in METRIC_TYPES:
-                self._rewound(event, automation, run)
+            try:
+                self._one(event, automation, run)
+            except Exception:  # one automation's fault never stalls the others (nor the cursor)
+                log.exception("automation %s could not be evaluated on event %s", automation["name"], event["id"])
+
+    def _one(self, event: dict[str, Any], automation: dict[str, Any], run: dict[str, Any]) -> None:
+        kind, etype = event["kind"], automation["event_type"]
+        if kind == "metrics_applied" and etype in METRIC_TYPES:
+            if (automation["id"], run["pk"]) not in self._metric_read:
+                self._metric_read.add((automation["id"], run["pk"]))
+                self._metric(event, automation, run)
+        elif kind in RUN_STATE_EVENTS and etype == "RUN_STATE":
+            self._state(event, automation, run, RUN_STATE_EVENTS[kind])
+        elif kind == "run_rewound" and etype in METRIC_TYPES:
+            self._rewound(event, automation, run)
 
     def _state_of(self, automation: dict[str, Any], run_pk: int) -> dict[str, Any]:
         key = (automation["id"], run_pk)
@@ -215,10 +221,13 @@ class _Pass:
         for automation in self.by_project.get((str(entity), str(project)), ()):
             scope = automation["event"]["scope"]
             if (automation["event_type"] != event_type or automation["created_at"] > event["created_at"]
-                    or (scope.get("collection") and scope["collection"] != payload.get("collection"))
-                    or not matches(doc, automation["event"].get("filter"))):
+                    or (scope.get("collection") and scope["collection"] != payload.get("collection"))):
                 continue
-            self._fire(event, automation, run, None)
+            try:
+                if matches(doc, automation["event"].get("filter")):
+                    self._fire(event, automation, run, None)
+            except Exception:
+                log.exception("automation %s could not be evaluated on event %s", automation["name"], event["id"])
 
     def _fire(self, event: dict[str, Any], automation: dict[str, Any], run: dict[str, Any] | None,
               match: dict[str, Any] | None) -> None:

@@ -21,6 +21,7 @@ from trackwell.automations._integrations import (
     SlackIntegration,
     WebhookIntegration,
 )
+from trackwell.automations._semantics import check_filter
 from trackwell.server.automations import check_url, shown_url
 from trackwell.server.automations._send import Refused
 from trackwell.server.services._errors import Conflict, NotFound
@@ -179,7 +180,13 @@ class AutomationsService:
             raise _problems(exc, "event") from None
         except (TypeError, KeyError) as exc:
             raise InvalidAutomation(f"invalid event: {exc}") from None
-        return {"event_type": event.event_type, "event": event.to_wire()}
+        wire = event.to_wire()
+        flt = wire["filter"]
+        try:
+            check_filter(flt.get("run") if event.event_type.startswith("RUN_") else flt)
+        except ValueError as exc:
+            raise InvalidAutomation(f"invalid event filter: {exc}") from None
+        return {"event_type": event.event_type, "event": wire}
 
     def _action(self, entity: str, raw: Any) -> dict[str, Any]:
         if not isinstance(raw, dict):
