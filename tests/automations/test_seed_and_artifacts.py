@@ -151,3 +151,28 @@ def test_artifact_events_link_and_alias(hook_server: LiveServer, receiver: Recei
     assert sorted((r.json for r in receiver.received), key=str) == sorted([
         {"linked": f"{e}/proj/m:v2", "by": "alice"}, {"alias": "v3", "type": "ADD_ARTIFACT_ALIAS", "acc": 0.91}], key=str)
     assert len(got) == 2
+
+
+def test_run_alert_notifies_the_default_channel_throttled_per_title(
+        hook_server: LiveServer, receiver: Receiver, monkeypatch, tmp_path) -> None:
+    import trackwell
+    from trackwell.automations import SlackIntegration
+
+    monkeypatch.setenv("TRACKWELL_BASE_URL", hook_server.url)
+    monkeypatch.chdir(tmp_path)
+    api = Api(base_url=hook_server.url)
+    api.create_integration(SlackIntegration(name="team-chat", webhook_url=receiver.url))
+    run = trackwell.init(project="alerts", name="night", dir=str(tmp_path))
+    try:
+        assert run.alert("Loss diverged", "loss is NaN at step 7", level="ERROR") is True
+        assert run.alert("Loss diverged", "again", level="ERROR") is False  # within a minute: throttled
+        assert trackwell.alert(title="Checkpoint", text="saved", wait_duration=0) is True
+        got = receiver.wait_for(2)
+    finally:
+        run.finish()
+    texts = sorted(r.json["text"] for r in got)
+    assert texts == ["[ERROR] Loss diverged\nloss is NaN at step 7", "[INFO] Checkpoint\nsaved"]
+    alerts = api.automation("run-alerts-alerts")
+    assert alerts.event.event_type == "RUN_ALERT" and len(api.automation_deliveries(alerts)) == 2
+    time.sleep(1.0)
+    assert len(receiver.received) == 2

@@ -20,6 +20,7 @@ from trackwell.automations._events import (
     OnCreateArtifact,
     OnLinkArtifact,
     OnRemoveArtifactTag,
+    OnRunAlert,
     OnRunMetric,
     OnRunState,
     OnUnlinkArtifact,
@@ -27,7 +28,7 @@ from trackwell.automations._events import (
 )
 from trackwell.automations._scopes import ArtifactCollectionScope, ProjectScope
 
-AnyEvent = (OnRunMetric | OnRunState | OnCreateArtifact | OnLinkArtifact | OnUnlinkArtifact | OnAddArtifactAlias
+AnyEvent = (OnRunMetric | OnRunState | OnRunAlert | OnCreateArtifact | OnLinkArtifact | OnUnlinkArtifact | OnAddArtifactAlias
             | OnAddArtifactTag | OnRemoveArtifactTag)
 AnyAction = SendNotification | SendWebhook | DoNothing
 MAX_COOLDOWN = 366 * 86400

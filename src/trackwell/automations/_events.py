@@ -93,6 +93,21 @@ class OnRunState(_Event):
         return self.filter.to_wire()
 
 
+class OnRunAlert(_Event):
+    """A run calls ``run.alert(...)``. Each project gets one, ``alerts/<project>``, with its first
+    alert, notifying the entity's default channel; change its action (a webhook) or disable it to
+    route or mute the project's alerts."""
+
+    filter: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def event_type(self) -> str:
+        return EventType.RUN_ALERT
+
+    def filter_wire(self) -> Any:
+        return self.filter
+
+
 class _ArtifactEvent(Model):
     """Shared by the artifact events: a Mongo-like filter on ``alias``, ``tag``, ``artifact_name``,
     ``artifact_type`` (``ArtifactEvent.alias.eq("prod")``)."""
@@ -152,7 +167,7 @@ _ARTIFACT_EVENTS = (OnCreateArtifact, OnLinkArtifact, OnUnlinkArtifact, OnAddArt
                     OnRemoveArtifactTag)
 EVENT_TYPES: dict[str, type[Any]] = {
     EventType.RUN_METRIC: OnRunMetric, EventType.RUN_METRIC_CHANGE: OnRunMetric,
-    EventType.RUN_METRIC_ZSCORE: OnRunMetric, EventType.RUN_STATE: OnRunState,
+    EventType.RUN_METRIC_ZSCORE: OnRunMetric, EventType.RUN_STATE: OnRunState, EventType.RUN_ALERT: OnRunAlert,
     "LINK_MODEL": OnLinkArtifact,  # W&B's wire name for linking
     **{cls.EVENT: cls for cls in _ARTIFACT_EVENTS},
 }

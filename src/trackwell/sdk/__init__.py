@@ -11,7 +11,7 @@ from trackwell.sdk.disabled import DisabledRun
 from trackwell.sdk.errors import ConfigError, TrackwellWarning, UsageError
 from trackwell.sdk.run import Run
 from trackwell.sdk.settings import Settings
-from trackwell.sdk.start import define_metric, finish, init, log, mark_preempting
+from trackwell.sdk.start import alert, define_metric, finish, init, log, mark_preempting
 
 if TYPE_CHECKING:
     from trackwell.sdk.delivery import DeliveryResult, deliver
@@ -35,6 +35,7 @@ __all__ = [
     "Summary",
     "TrackwellWarning",
     "UsageError",
+    "alert",
     "define_metric",
     "deliver",
     "finish",

@@ -72,3 +72,7 @@ def define_metric(name: str, summary: str | None = None, step_metric: str | None
 
 def mark_preempting() -> None:
     _active("mark_preempting").mark_preempting()
+
+
+def alert(title: str, text: str, level: str | None = None, wait_duration: Any = None) -> bool:
+    return _active("alert").alert(title, text, level, wait_duration)

@@ -133,6 +133,10 @@ class _Pass:
             self._state(event, automation, run, RUN_STATE_EVENTS[kind])
         elif kind == "run_rewound" and etype in METRIC_TYPES:
             self._rewound(event, automation, run)
+        elif kind == "run_alert" and etype == "RUN_ALERT":
+            alert = event.get("payload") or {}
+            self._fire(event, automation, run, {"alert_title": alert.get("title"), "alert_text": alert.get("text"),
+                                                "alert_level": alert.get("level")})
 
     def _state_of(self, automation: dict[str, Any], run_pk: int) -> dict[str, Any]:
         key = (automation["id"], run_pk)
@@ -238,6 +242,9 @@ class _Pass:
         if action["type"] == "GENERIC_WEBHOOK":
             body = webhook_body(action.get("payload"), values)
         elif action["type"] == "NOTIFICATION":
+            if values["alert_title"] is not None:  # an alert's own words, unless the action has its own
+                action = {**action, "title": action.get("title") or values["alert_title"],
+                          "message": action.get("message") or values["alert_text"], "severity": values["alert_level"]}
             body = notification_body(action, values)
         detail = {"event_type": automation["event_type"], "event_kind": event["kind"],
                   "run_id": values["run_id"], "run_name": values["run_name"], "metric_name": values["metric_name"],

@@ -39,6 +39,7 @@ def variables(event: dict[str, Any], automation: dict[str, Any], event_type: str
         "artifact_collection_name": payload.get("collection"),
         "artifact_version": payload.get("artifact_version"),
         "artifact_version_string": payload.get("version_string"),
+        "alert_title": None, "alert_text": None, "alert_level": None,
     }
     for key, value in (payload.get("metadata") or {}).items():
         out[f"artifact_metadata.{key}"] = value
@@ -60,6 +61,8 @@ def default_body(values: dict[str, Any]) -> dict[str, Any]:
     if values.get("metric_name") is not None:
         body["metric"] = {"name": values["metric_name"], "value": values["metric_value"],
                           "threshold": values["threshold"]}
+    if values.get("alert_title") is not None:
+        body["alert"] = {"title": values["alert_title"], "text": values["alert_text"], "level": values["alert_level"]}
     if values.get("artifact_collection_name") is not None:
         body["artifact"] = {k: values[k] for k in ("artifact_collection_name", "artifact_version",
                                                    "artifact_version_string", "alias", "tag")}

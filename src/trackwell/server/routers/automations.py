@@ -118,3 +118,12 @@ async def deliveries(request: Request, entity: str, project: str, name: str,
 @router.post("/automations/{entity}/{project}/{name}/deliveries/{delivery_id}/redeliver", dependencies=[_WRITE])
 async def redeliver(request: Request, entity: str, project: str, name: str, delivery_id: str) -> Response:
     return await _call(request, _service(request).redeliver, entity, project, name, delivery_id)
+
+
+# -- run.alert ---------------------------------------------------------------------------------
+
+@router.post("/runs/{entity}/{project}/{run_id}/alerts", openapi_extra=_BODY)
+async def alert(request: Request, entity: str, project: str, run_id: str, who: Principal = _WRITE) -> Response:
+    """``{title, text?, level?: INFO|WARN|ERROR, wait_duration?: seconds}`` -> ``{"sent": bool}``."""
+    body = await body_of(request, dict[str, Any], '{"title": ..., "text"?, "level"?, "wait_duration"?}')
+    return await _call(request, _service(request).alert, entity, project, run_id, body, _deps.actor(who))

@@ -24,9 +24,9 @@ from trackwell.automations._integrations import (
 from trackwell.automations._semantics import check_filter
 from trackwell.server.automations import check_url, shown_url
 from trackwell.server.automations._send import Refused
-from trackwell.server.services._errors import Conflict, NotFound
-from trackwell.store.metadata import AccountStore
-from trackwell.store.metadata._automations import AutomationNameTaken, SqlAutomationStore
+from trackwell.server.services._errors import Conflict, NotFound, RunNotFound
+from trackwell.store.metadata import AccountStore, MetadataStore
+from trackwell.store.metadata._automations import AutomationNameTaken
 
 _FIELDS = ("name", "description", "enabled", "cooldown", "event", "action")
 NOTIFY_KINDS = ("slack", "email")  # where a notification may go
@@ -42,7 +42,7 @@ def _problems(exc: ValidationError, what: str) -> InvalidAutomation:
 
 
 class AutomationsService:
-    def __init__(self, store: SqlAutomationStore, accounts: AccountStore, allow_private: bool = False) -> None:
+    def __init__(self, store: MetadataStore, accounts: AccountStore, allow_private: bool = False) -> None:
         self._store, self._accounts, self._allow_private = store, accounts, allow_private
 
     def _entity_exists(self, entity: str) -> None:
@@ -264,3 +264,43 @@ class AutomationsService:
         if not self._store.redeliver(row["id"], delivery_id, time.time()):
             raise NotFound(f"automation {name!r} has no delivery {delivery_id!r}")
         return {"redelivering": delivery_id}
+
+    # -- run.alert -----------------------------------------------------------------------------
+
+    def alert(self, entity: str, project: str, run_id: str, body: dict[str, Any], actor: str | None) -> dict[str, Any]:
+        """A run's alert (W&B's ``run.alert``): an outbox event the project's ``run-alerts-<project>``
+        automation (made with the first alert) turns into a notification; ``{"sent": false}`` when
+        the run sent one with the same title within ``wait_duration`` seconds (default 60)."""
+        title, text = body.get("title"), body.get("text", "")
+        level = str(body.get("level") or "INFO").upper()
+        wait = body.get("wait_duration", 60.0)
+        if not isinstance(title, str) or not 0 < len(title) < 64:
+            raise InvalidAutomation("title must be a string of 1 to 63 characters")
+        if not isinstance(text, str) or len(text) > 10_000:
+            raise InvalidAutomation("text must be a string of at most 10,000 characters")
+        if level not in ("INFO", "WARN", "ERROR"):
+            raise InvalidAutomation(f"level must be INFO, WARN or ERROR, not {body.get('level')!r}")
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 <= wait <= MAX_COOLDOWN:
+            raise InvalidAutomation(f"wait_duration must be seconds between 0 and {MAX_COOLDOWN}")
+        run_pk = self._store.run_pk(entity, project, run_id)
+        if run_pk is None:
+            raise RunNotFound(entity, project, run_id)
+        self._alerts_automation(entity, project, actor)
+        return {"sent": self._store.add_alert(run_pk, title, text, level, float(wait), actor, time.time())}
+
+    def _alerts_automation(self, entity: str, project: str, actor: str | None) -> None:
+        name = f"run-alerts-{project}"
+        if self._store.automations(entity, project, name):
+            return
+        now = time.time()
+        event = {"type": "RUN_ALERT", "scope": {"scope_type": "PROJECT", "entity": entity, "project": project},
+                 "filter": {}}
+        action = {"type": "NOTIFICATION", "integration_id": None, "title": "", "message": "", "severity": "INFO"}
+        try:
+            self._store.create_automation({
+                "entity": entity, "project": project, "name": name, "enabled": True, "cooldown": 0.0,
+                "description": "run.alert() of the project's runs, to the entity's default channel",
+                "event_type": "RUN_ALERT", "event": event, "action": action, "created_by": actor,
+                "created_at": now, "updated_at": now})
+        except AutomationNameTaken:
+            pass  # made meanwhile by another alert

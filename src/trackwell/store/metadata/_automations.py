@@ -142,6 +142,22 @@ class SqlAutomationStore(Database):
                 else {}
         return [fresh.get(v.id) or known[v.id] for v in versions]
 
+    # -- alerts (run.alert) -------------------------------------------------------------------------
+
+    def add_alert(self, run_pk: int, title: str, text: str, level: str, wait: float, actor: str | None,
+                  now: float) -> bool:
+        """A ``run_alert`` event in the outbox, unless the run sent one with this title within
+        ``wait`` seconds (W&B's per-title throttle); returns whether it was added."""
+        e = events.c
+        with self.write() as conn:
+            recent = conn.execute(sa.select(e.payload).where(e.run_pk == run_pk, e.kind == "run_alert",
+                                                             e.created_at >= now - wait)).scalars().all()
+            if any((p or {}).get("title") == title for p in recent):
+                return False
+            conn.execute(events.insert().values(kind="run_alert", run_pk=run_pk, created_at=now, actor=actor,
+                                                payload={"title": title, "text": text, "level": level}))
+        return True
+
     # -- the evaluator -----------------------------------------------------------------------------
 
     def automation_cursor(self, consumer: str) -> int:
