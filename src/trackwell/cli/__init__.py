@@ -23,6 +23,9 @@ _COMMANDS = {
     "keys": "trackwell.cli.admin:keys",
     "automations": "trackwell.cli.automations:automations",
     "integrations": "trackwell.cli.automations:integrations",
+    "sweep": "trackwell.cli.sweep:sweep",
+    "agent": "trackwell.cli.sweep:agent",
+    "gc": "trackwell.cli.gc:gc",
 }
 
 # Commands that run a server: a base install (the client) lacks what they import.
@@ -31,7 +34,7 @@ _NEEDS_SERVER = frozenset({"server", "demo"})
 # Top-level modules of the `server` extra's packages (pyproject.toml), checked before a server
 # command parses its options, so a client-only install gets one line instead of a traceback.
 SERVER_EXTRA_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "duckdb", "numpy", "psycopg",
-                        "re2", "platformdirs", "pandas", "pydantic")
+                        "re2", "platformdirs", "pandas", "optuna", "pydantic")
 
 
 def server_extra_message(command: str, missing: list[str]) -> str:
