@@ -105,3 +105,23 @@ def test_receiver_down_then_up_gets_each_delivery_once(any_hook_server: LiveServ
     log = api.automation_deliveries(api.automation("done"))
     assert all(d["status"] == "delivered" and len(d["attempt_log"]) >= 2 for d in log)
     assert any(a["error"] and "Connect" in a["error"] for d in log for a in d["attempt_log"])
+
+
+def test_cooldown_holds_across_updates_and_is_configurable(hook_server: LiveServer, receiver: Receiver) -> None:
+    api = Api(base_url=hook_server.url)
+    hook = _hook(api, receiver)
+    auto = api.create_automation(OnRunMetric(scope=f"{hook_server.entity}/cool", filter=RunEvent.metric("x") > 1)
+                                 >> SendWebhook.from_integration(hook, payload={"x": "${metric_value}"}), name="cool")
+    run = Writer(hook_server, "cool")
+    run.log({"x": 2.0})
+    receiver.wait_for(1)
+    auto = api.update_automation(auto, enabled=False)
+    assert not auto.enabled
+    auto = api.update_automation(auto, enabled=True)
+    run.log({"x": 3.0})
+    time.sleep(1.5)
+    assert len(receiver.received) == 1  # the 24 h cooldown survives a disable and enable
+    api.update_automation(auto, cooldown=0)
+    run.log({"x": 4.0})
+    run.log({"x": 0.5}, {"x": 5.0})
+    assert [r.json["x"] for r in receiver.wait_for(3)] == [2.0, 4.0, 5.0]

@@ -121,8 +121,9 @@ class SqlAutomationStore(Database):
                                                            a.id != automation_id)).first()
                 if taken is not None:
                     raise AutomationNameTaken(f"an automation named {values['name']!r} exists in {entity}")
+            before = conn.execute(sa.select(a.event).where(a.id == automation_id)).scalar_one()
             conn.execute(automations.update().where(a.id == automation_id).values(**values))
-            if "event" in values:  # a new filter starts its windows and cooldowns afresh
+            if "event" in values and values["event"] != before:  # a new filter: windows and cooldowns afresh
                 conn.execute(automation_runs.delete().where(automation_runs.c.automation_id == automation_id))
             return _row(conn.execute(sa.select(automations).where(a.id == automation_id)).one())
 
