@@ -19,6 +19,7 @@ from trackwell.automations import (
     SendWebhook,
     WebhookIntegration,
 )
+from trackwell.automations._semantics import metric_fires
 
 
 def _hook(api: Api, receiver: Receiver, name: str = "receiver") -> WebhookIntegration:
@@ -124,4 +125,38 @@ def test_cooldown_holds_across_updates_and_is_configurable(hook_server: LiveServ
     api.update_automation(auto, cooldown=0)
     run.log({"x": 4.0})
     run.log({"x": 0.5}, {"x": 5.0})
-    assert [r.json["x"] for r in receiver.wait_for(3)] == [2.0, 4.0, 5.0]
+    # a cooldown of 0: every matching value fires, even two in one pass (order not guaranteed)
+    assert sorted(r.json["x"] for r in receiver.wait_for(3)) == [2.0, 4.0, 5.0]
+
+
+def test_change_zscore_and_windows_across_batches(hook_server: LiveServer) -> None:
+    """Windows that straddle upload batches: the server keeps each automation's trailing values,
+    so where a filter first matches does not depend on how the rows were batched."""
+    api = Api(base_url=hook_server.url)
+    scope = f"{hook_server.entity}/w"
+    filters = {
+        "halved": RunEvent.metric("acc").mean(2).decreases_by(frac=0.5),
+        "jump": RunEvent.metric("acc").changes_by(diff=3),
+        "spike": RunEvent.metric("acc").zscore(4) > 2,
+        "floor": RunEvent.metric("acc").min(3) >= 4,
+        "never": RunEvent.metric("acc").sum(2) < -100,
+    }
+    for name, flt in filters.items():
+        api.create_automation(OnRunMetric(scope=scope, filter=flt) >> DoNothing(), name=name)
+    values = [4.0, 4.0, 5.0, 4.0, 5.0, 20.0, 4.0, 4.0, 1.0, 1.0]  # steps 0..9
+    run = Writer(hook_server, "w")
+    for cut in ((0, 3), (3, 4), (4, 7), (7, 10)):  # uneven batches
+        run.log(*({"acc": v} for v in values[slice(*cut)]))
+    # the first firing step, by the windows' definition on the whole stream at once
+    expected = {n: next((i for i in range(len(values)) if metric_fires(f.to_wire(), values[:i + 1]) is not None), None)
+                for n, f in filters.items()}
+    assert expected == {"halved": 7, "jump": 5, "spike": 5, "floor": 2, "never": None}
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        fired = {n: [d["detail"]["step"] for d in api.automation_deliveries(api.automation(n))] for n in filters}
+        if all(len(steps) == (expected[n] is not None) for n, steps in fired.items()):
+            break
+        time.sleep(0.2)
+    assert {n: (steps[0] if steps else None) for n, steps in fired.items()} == expected
+    log = api.automation_deliveries(api.automation("jump"))
+    assert log[0]["status"] == "skipped" and log[0]["detail"]["metric_value"] == 15.0

@@ -281,21 +281,31 @@ def _reaching(x: Any, t: float) -> Any:
 
 def first_fire(metric: dict[str, Any], values: Sequence[float], start: int = 0) -> tuple[int, float] | None:
     """The first i >= ``start`` at which ``metric_fires(metric, values[:i + 1])`` matches, and what
-    it matched; None: no value from ``start`` on fires. Vectorized with numpy (the server's extra):
-    a page of 10,000 values costs a few array passes, not 10,000 window evaluations."""
+    it matched; None: no value from ``start`` on fires."""
+    found = fires(metric, values, start, limit=1)
+    return found[0] if found else None
+
+
+def fires(metric: dict[str, Any], values: Sequence[float], start: int = 0,
+          limit: int | None = None) -> list[tuple[int, float]]:
+    """Every i >= ``start`` (the first ``limit``) at which ``metric_fires(metric, values[:i + 1])``
+    matches, with what it matched. Vectorized with numpy (the server's extra): a page of 10,000
+    values costs a few array passes, not 10,000 window evaluations."""
     import numpy as np
 
     kind, spec = _only(metric)
     begin, n = max(start, needed(metric) - 1), len(values)
     if begin >= n:
-        return None
+        return []
     if kind == "zscore":  # windows are short (30 by default): exact statistics per value
-        window = int(spec["window"])
+        window, out = int(spec["window"]), []
         for i in range(begin, n):
             found = _zscore(spec, values[max(0, i - window):i + 1])
             if found is not None:
-                return i, found
-        return None
+                out.append((i, found))
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
     arr = np.asarray(values, dtype=np.float64)
     if kind == "threshold":
         agg = spec.get("agg")
@@ -313,5 +323,5 @@ def first_fire(metric: dict[str, Any], values: Sequence[float], start: int = 0) 
             t, direction = float(spec["threshold"]), spec["change_dir"]
             mask = _reaching(got, t) if direction == "INCREASE" else _reaching(-got, t) \
                 if direction == "DECREASE" else _reaching(np.abs(got), t)
-    hits = np.flatnonzero(mask)
-    return None if not hits.size else (begin + int(hits[0]), float(got[hits[0]]))
+    hits = np.flatnonzero(mask)[:limit]
+    return [(begin + int(h), float(got[h])) for h in hits]

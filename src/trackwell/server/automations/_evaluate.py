@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from trackwell.automations._semantics import first_fire, matches, needed, run_document
+from trackwell.automations._semantics import fires, matches, needed, run_document
 from trackwell.server.automations._payloads import (
     ARTIFACT_EVENTS,
     RUN_STATE_EVENTS,
@@ -34,6 +34,7 @@ CONSUMER = "automations"
 PAGE = 500  # events per transaction
 MAX_NEW = 10_000  # newest values of one metric read per run and pass
 GAP_WAIT = 10.0  # seconds an id gap may be a transaction still committing (PostgreSQL) before it is skipped
+MAX_FIRES = 100  # deliveries of one automation for one run per pass, with a cooldown of 0
 METRIC_COOLDOWN = 86_400.0  # W&B: a run-metric automation fires at most once per run per 24 h
 METRIC_TYPES = ("RUN_METRIC", "RUN_METRIC_CHANGE", "RUN_METRIC_ZSCORE")
 
@@ -167,13 +168,11 @@ class _Pass:
         state["last_step"], state["tail"] = points[0][-1], values[-need:]
         if self._cooling(automation, state, event["created_at"]):
             return  # fired within its cooldown: the windows move on, nothing to evaluate
-        found = first_fire(metric, values, first_new)
-        if found is None:
-            return
-        i, value = found
-        state["fired_at"] = event["created_at"]
-        self._fire(event, automation, run, {"metric_name": spec["name"], "metric_value": value,
-                                            "threshold": spec.get("threshold"), "step": points[0][i - first_new]})
+        # a cooldown of 0: every matching value fires (at most MAX_FIRES per run and pass); else the first
+        for i, value in fires(metric, values, first_new, limit=MAX_FIRES if cooldown_of(automation) == 0 else 1):
+            state["fired_at"] = event["created_at"]
+            self._fire(event, automation, run, {"metric_name": spec["name"], "metric_value": value,
+                                                "threshold": spec.get("threshold"), "step": points[0][i - first_new]})
 
     def _read(self, run: dict[str, Any]) -> dict[str, tuple[list[int], list[float]]]:
         """The run's new points of every metric its project's automations watch: one read per run
@@ -254,6 +253,7 @@ class _Pass:
         no_op = action["type"] == "NO_OP"
         self.deliveries.append({
             "id": delivery_id(), "automation_id": automation["id"], "event_id": event["id"],
+            "step": (match or {}).get("step", -1) if event["kind"] == "metrics_applied" else -1,
             "run_pk": event["run_pk"], "action_type": action["type"], "integration_id": action.get("integration_id"),
             "payload": body, "detail": detail, "status": SKIPPED if no_op else PENDING, "attempts": 0,
             "next_attempt_at": None if no_op else now, "created_at": now, "finished_at": now if no_op else None})

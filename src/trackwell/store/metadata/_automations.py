@@ -206,8 +206,8 @@ class SqlAutomationStore(Database):
                     set_={k: stmt.excluded[k] for k in ("last_step", "tail", "fired_at")}), list(states))
             if deliveries:
                 stmt = insert_for(conn, automation_deliveries).values(list(deliveries))
-                conn.execute(stmt.on_conflict_do_nothing(index_elements=[automation_deliveries.c.automation_id,
-                                                                         automation_deliveries.c.event_id]))
+                d = automation_deliveries.c
+                conn.execute(stmt.on_conflict_do_nothing(index_elements=[d.automation_id, d.event_id, d.step]))
 
     # -- deliveries ------------------------------------------------------------------------------
 
