@@ -630,3 +630,9 @@ RULES.update({
     ("POST", RUN + "/alerts"): Rule(
         RUN_WRITE_TARGETS, write_run(creates=False), on_run("alerts", {"title": "matrix", "wait_duration": 0})),
 })
+
+# -- artifacts (their own module: the world's artifacts are made there) ---------------------------
+
+from matrix_artifacts import ARTIFACT_RULES  # noqa: E402 - it builds on the helpers above
+
+RULES.update(ARTIFACT_RULES)
