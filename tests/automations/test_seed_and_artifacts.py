@@ -176,3 +176,36 @@ def test_run_alert_notifies_the_default_channel_throttled_per_title(
     assert alerts.event.event_type == "RUN_ALERT" and len(api.automation_deliveries(alerts)) == 2
     time.sleep(1.0)
     assert len(receiver.received) == 2
+
+
+def test_artifact_automations_with_the_real_artifacts(hook_server: LiveServer, receiver: Receiver, monkeypatch,
+                                                      tmp_path) -> None:
+    """The artifacts the SDK logs and links (h-arts) fire create, alias and link automations."""
+    import trackwell
+    from trackwell.automations import OnCreateArtifact
+
+    monkeypatch.setenv("TRACKWELL_BASE_URL", hook_server.url)
+    monkeypatch.chdir(tmp_path)
+    e = hook_server.entity
+    api = Api(base_url=hook_server.url)
+    hook = api.create_integration(WebhookIntegration(name="arts", url=receiver.url))
+    api.create_automation(OnCreateArtifact(scope=f"{e}/arts/mnist") >> SendWebhook.from_integration(
+        hook, payload={"created": "${artifact_version_string}", "by": "${event_author}"}), name="created")
+    api.create_automation(OnAddArtifactAlias(scope=f"{e}/arts/mnist", filter=ArtifactEvent.alias.eq("best"))
+                          >> SendWebhook.from_integration(hook, payload={"alias": "${alias}", "v": "${artifact_version}"}),
+                          name="best")
+    api.create_automation(OnLinkArtifact(scope=f"{e}/registry", filter=ArtifactEvent.alias.eq("prod"))
+                          >> SendWebhook.from_integration(hook, payload={"linked": "${artifact_collection_name}"}),
+                          name="prod-link")
+    run = trackwell.init(project="arts", dir=str(tmp_path), settings={"quiet": True, "console": "off"}, reinit=True)
+    art = trackwell.Artifact("mnist", "dataset")
+    with art.new_file("a.txt") as f:
+        f.write("alpha")
+    run.log_artifact(art, aliases=["best"]).wait(30)
+    run.link_artifact(art, "registry/golden", aliases=["prod"])
+    run.link_artifact(art, "registry/other", aliases=["staging"])  # not prod: no firing
+    run.finish()
+    receiver.wait_for(3)
+    time.sleep(1.5)
+    assert sorted((r.json for r in receiver.received), key=str) == sorted([
+        {"created": f"{e}/arts/mnist:v0", "by": e}, {"alias": "best", "v": "v0"}, {"linked": "golden"}], key=str)

@@ -214,17 +214,31 @@ class _Pass:
         state["fired_at"] = event["created_at"]
         self._fire(event, automation, run, {"run_state": entered.lower()})
 
+    def _page_aliases(self) -> dict[tuple[Any, ...], list[str]]:
+        """Aliases pointed in this page, by (entity, project, collection, version id): a link's
+        aliases are separate events of the same transaction, right after the link's."""
+        if not hasattr(self, "_aliases"):
+            self._aliases: dict[tuple[Any, ...], list[str]] = defaultdict(list)
+            for e in self.events:
+                p = e.get("payload") or {}
+                if e["kind"] == "artifact_alias_added" and p.get("alias"):
+                    self._aliases[(p.get("entity"), p.get("project"), _collection(p), p.get("version_id"))].append(
+                        p["alias"])
+        return self._aliases
+
     def _artifact(self, event: dict[str, Any], event_type: str, run: dict[str, Any] | None) -> None:
         payload = event.get("payload") or {}
+        entity, project, collection = payload.get("entity"), payload.get("project"), _collection(payload)
         aliases = [*([payload["alias"]] if payload.get("alias") else []), *(payload.get("aliases") or [])]
+        if event["kind"] == "artifact_linked":
+            aliases += self._page_aliases().get((entity, project, collection, payload.get("version_id")), [])
         tags = [*([payload["tag"]] if payload.get("tag") else []), *(payload.get("tags") or [])]
-        doc = {"alias": aliases, "tag": tags, "artifact_name": payload.get("artifact_name"),
-               "artifact_type": payload.get("artifact_type")}
-        entity, project = payload.get("entity"), payload.get("project")
+        doc = {"alias": aliases, "tag": tags, "artifact_name": payload.get("artifact_name") or collection,
+               "artifact_type": payload.get("artifact_type") or payload.get("type")}
         for automation in self.by_project.get((str(entity), str(project)), ()):
             scope = automation["event"]["scope"]
             if (automation["event_type"] != event_type or automation["created_at"] > event["created_at"]
-                    or (scope.get("collection") and scope["collection"] != payload.get("collection"))):
+                    or (scope.get("collection") and scope["collection"] != collection)):
                 continue
             try:
                 if matches(doc, automation["event"].get("filter")):
@@ -258,3 +272,8 @@ class _Pass:
             "payload": body, "detail": detail, "status": SKIPPED if no_op else PENDING, "attempts": 0,
             "next_attempt_at": None if no_op else now, "created_at": now, "finished_at": now if no_op else None})
         log.info("automation %s fired on event %s (%s)", automation["name"], event["id"], event["kind"])
+
+
+def _collection(payload: dict[str, Any]) -> Any:
+    """An artifact event's collection: ``name`` as the artifacts store writes it (``collection`` also read)."""
+    return payload.get("collection") or payload.get("name")
