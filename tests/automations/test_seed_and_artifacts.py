@@ -20,7 +20,7 @@ from trackwell.automations import (
 )
 
 
-def test_seed_examples(hook_server: LiveServer, receiver: Receiver, monkeypatch) -> None:
+def test_seed_examples(hook_server: LiveServer, receiver: Receiver, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("TRACKWELL_BASE_URL", hook_server.url)
     assert http.post(f"{hook_server.url}/api/v1/teams", json={"name": "entity"}).status_code == 200
     _log_to(hook_server, "entity", "project", [{"accuracy": 0.5}])  # the project exists (has a run)
@@ -91,10 +91,17 @@ def test_seed_examples(hook_server: LiveServer, receiver: Receiver, monkeypatch)
     assert got[0].json["attachments"][0]["title"] == "High Accuracy Achieved"
     assert "webhook-signature" not in got[0].headers  # a Slack URL has no signing secret
 
-    # a new version in the collection: the seed's artifact webhook (the event as h-arts writes it)
-    _artifact_event(hook_server, "artifact_created", {"entity": "entity", "project": "project",
-                                                      "collection": "artifact-collection", "artifact_name": "m",
-                                                      "artifact_type": "model", "version_string": "entity/project/m:v0"})
+    # a new version logged to the collection: the seed's artifact webhook
+    import trackwell
+
+    monkeypatch.chdir(tmp_path)
+    run = trackwell.init(entity="entity", project="project", dir=str(tmp_path), reinit=True,
+                         settings={"quiet": True, "console": "off"})
+    model = trackwell.Artifact("artifact-collection", "model")
+    with model.new_file("weights.txt") as f:
+        f.write("0.1 0.2")
+    run.log_artifact(model).wait(30)
+    run.finish()
     assert receiver.wait_for(2)[1].json == {"event": "new_artifact", "collection": "models"}
 
 
@@ -114,8 +121,8 @@ def _log_to(server: LiveServer, entity: str, project: str, rows: list[dict[str, 
 
 
 def _artifact_event(server: LiveServer, kind: str, payload: dict, actor: str = "alice") -> None:
-    """An artifact event in the outbox, as the artifacts issue writes them (its branch has not
-    landed: inserted straight into the server's SQLite database)."""
+    """An artifact event inserted straight into the server's SQLite outbox, in the documented
+    contract's shape (fields the artifacts store does not write yet: aliases lists, metadata)."""
     engine = sa.create_engine(f"sqlite:///{server.data_dir / 'trackwell.db'}", connect_args={"timeout": 30})
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO events (kind, run_pk, payload, created_at, actor) "
