@@ -39,7 +39,7 @@ def bench_sample(samples: int, run_dir: str) -> None:
     walls.sort()
     cpus.sort()
     p99 = walls[min(len(walls) - 1, int(len(walls) * 0.99))]
-    print(f"one sample ({keys} values, GPU: {'NVML, %d devices' % gpu.count if gpu else why}):")
+    print(f"one sample ({keys} values, GPU: {f'NVML, {gpu.count} devices' if gpu else why}):")
     print(f"  wall median {statistics.median(walls) * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms; "
           f"CPU median {statistics.median(cpus) * 1e3:.3f} ms   (target <= 2 ms)")
     per_core = HostProbe(run_dir, per_core=True)

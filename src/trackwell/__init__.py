@@ -21,7 +21,7 @@ config: Config | None = None
 summary: Summary | None = None
 
 _SDK_NAMES = frozenset({
-    "init", "log", "finish", "define_metric", "mark_preempting", "save", "Run", "Settings",
+    "init", "log", "finish", "alert", "define_metric", "mark_preempting", "save", "Run", "Settings",
     "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning", "Artifact",
     "termlog", "termwarn", "termerror", "watch", "unwatch", "log_code", "get_url",
 })

@@ -90,7 +90,10 @@ class Api(AutomationsApi, ArtifactsApi):
         return Projects(self, entity, found)
 
     def project(self, name: str, entity: str | None = None) -> Project:
-        """One project (``RunNotFoundError`` if there is none this key may read)."""
+        """One project, by name or ``"entity/project"`` (``RunNotFoundError`` if there is none this
+        key may read)."""
+        if entity is None and "/" in name:
+            entity, name = _split_path(name, 2, self.default_entity)
         entity = entity or self.entity
         try:
             data = self.client.get(f"/api/v1/projects/{quote(entity, safe='')}/{quote(name, safe='')}")

@@ -25,6 +25,8 @@ _COMMANDS = {
     "online": "trackwell.cli.mode:online",
     "disabled": "trackwell.cli.mode:disabled",
     "status": "trackwell.cli.mode:status",
+    "automations": "trackwell.cli.automations:automations",
+    "integrations": "trackwell.cli.automations:integrations",
     "sweep": "trackwell.cli.sweep:sweep",
     "agent": "trackwell.cli.sweep:agent",
     "gc": "trackwell.cli.gc:gc",

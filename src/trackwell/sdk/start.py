@@ -147,6 +147,11 @@ def mark_preempting() -> None:
     _active("mark_preempting").mark_preempting()
 
 
+def alert(title: str, text: str, level: str | None = None, wait_duration: Any = None) -> bool:
+    """``run.alert`` on the current run (W&B's ``wandb.alert``)."""
+    return _active("alert").alert(title, text, level, wait_duration)
+
+
 def save(glob_str: Any, base_path: Any = None, policy: str = "live") -> list[str]:
     """``run.save`` on the current run (W&B's ``wandb.save``)."""
     return _active("save").save(glob_str, base_path=base_path, policy=policy)
