@@ -2,7 +2,7 @@
 
 import pytest
 
-from trackwell.api._public import _split_path
+from trackwell.api._api import _split_path
 
 
 @pytest.mark.parametrize("path, expected", [

@@ -1,6 +1,9 @@
-"""Public query API: read runs and their history back from a trackwell server."""
+"""Public query API: read runs, their history, files and projects back from a trackwell server;
+change and delete runs."""
 
+from trackwell.api._api import Api
 from trackwell.api._files import File
-from trackwell.api._public import Api, Run, RunNotFoundError, Runs
+from trackwell.api._projects import Project, Projects
+from trackwell.api._run import Run, RunNotFoundError, Runs
 
-__all__ = ["Api", "File", "Run", "RunNotFoundError", "Runs"]
+__all__ = ["Api", "File", "Project", "Projects", "Run", "RunNotFoundError", "Runs"]

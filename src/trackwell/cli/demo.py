@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from trackwell.cli._rest import DEFAULT_HOST
+
 
 def _port_free(host: str, port: int) -> bool:
     with socket.socket() as s:
@@ -81,11 +83,18 @@ def _sign_in(url: str, page: str) -> str:
               help="Keep the server running after the demo run (Ctrl-C to stop).")
 def demo(host: str, port: int, data_dir: Path | None, serve: bool) -> None:
     """Start `trackwell server`, log a demo run to it, and print where to find it."""
+    asked = port
     if not _port_free(host, port):
         with socket.socket() as s:
             s.bind((host, 0))
             port = s.getsockname()[1]
     url = f"http://{host}:{port}"
+    # scripts and the CLI go to DEFAULT_HOST unless told: say how when this server is elsewhere
+    export = None if url == DEFAULT_HOST else f"export TRACKWELL_BASE_URL={url}"
+    if port != asked:
+        click.secho(f"port {asked} on {host} is taken: this demo's server uses {url} instead", fg="yellow", bold=True)
+    if export:
+        click.echo(f"for your own scripts and `trackwell` commands to use this server, run:\n    {export}")
     cmd = [sys.executable, "-m", "trackwell", "server", "--host", host, "--port", str(port),
            "--log-level", "warning"]
     if data_dir is not None:
@@ -110,6 +119,8 @@ def demo(host: str, port: int, data_dir: Path | None, serve: bool) -> None:
         click.echo(f"  summary:   {summary}")
         click.echo(f"  API docs:  {url}/docs")
         click.echo(f"  web UI:    {url}/{entity}/{project}/runs/{run_id}")
+        if export:
+            click.echo(f"  scripts:   {export}   (the default, {DEFAULT_HOST}, is not this server)")
         click.echo(f"  sign in:   {_sign_in(url, f'/{entity}/{project}/runs/{run_id}')}")
         click.echo("             (works once, for 2 minutes; later: `trackwell open`, or the key in your "
                    "credentials file)")

@@ -14,8 +14,6 @@ from typing import Any
 
 import msgspec
 
-from trackwell.schema import FileSaved
-
 LogRow = tuple[dict[str, Any], int, float] | tuple[dict[str, Any], int, bool, float]
 
 
@@ -56,11 +54,18 @@ class PreemptingNow(msgspec.Struct):
     ts: float
 
 
+class Prebuilt(msgspec.Struct):
+    """A record its producer made whole (a system sample, the run's metadata): the writer only
+    numbers and journals it."""
+
+    record: Any
+
+
 class Barrier(msgspec.Struct):
     """Set ``done`` once everything queued before it is applied and written."""
 
     done: threading.Event
 
 
-Event = (LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow | Barrier
-         | FileSaved)
+Event = (LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow
+         | Prebuilt | Barrier)

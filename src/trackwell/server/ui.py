@@ -1,7 +1,7 @@
 """The web UI: the built single-page app (``web/``, built into ``server/ui/dist``) served at ``/``.
 
 - ``/assets/...``: Vite's hashed files, cached for a year (a new build has new names).
-- Any other GET outside the API (``/api``, ``/docs``, ``/redoc``, ``/openapi.json``): ``index.html``,
+- Any other GET outside the API (``/api``, ``/docs``, ``/openapi.json``): ``index.html``,
   revalidated on every load, so every page is a shareable URL (``/<entity>/<project>/runs/<id>``,
   which the SDK prints, included); the app routes in the browser.
 - Without a build (a checkout where ``make ui`` was not run): an HTML page saying so and how to build.
@@ -35,7 +35,7 @@ class _UiPath(Convertor[str]):
     """Any path but the API's and FastAPI's docs: an unknown API path keeps its JSON 404 (it never
     reaches the page route)."""
 
-    regex = r"(?!(?:api|assets|docs|redoc|openapi\.json)(?:/|$)).*"
+    regex = r"(?!(?:api|assets|docs|openapi\.json)(?:/|$)).*"
 
     def convert(self, value: str) -> str:
         return value

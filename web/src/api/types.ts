@@ -32,7 +32,19 @@ export interface Run {
   python?: string | null;
   forked_from: { id: string; step: number } | null;
   created_by: string | null;
+  /** `define_metric` definitions by metric name or glob (`val/*`). */
+  metric_definitions?: MetricDefinitions;
 }
+
+export interface MetricDefinition {
+  summary?: string;
+  step_metric?: string;
+  step_sync?: boolean;
+  hidden?: boolean;
+  goal?: string;
+}
+
+export type MetricDefinitions = Record<string, MetricDefinition>;
 
 export interface RunsPage {
   runs: Run[];

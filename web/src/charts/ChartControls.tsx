@@ -1,8 +1,9 @@
 // The settings every chart of a page shares: x-axis, smoothing, log scale.
 
-import type { ChartSettings } from "./types";
+import { STEP_METRIC_AXIS, type ChartSettings } from "./types";
 
 const SYSTEM_AXES = [
+  { value: STEP_METRIC_AXIS, label: "Step metric, else step" },
   { value: "_step", label: "Step" },
   { value: "_runtime", label: "Relative time (runtime)" },
   { value: "_timestamp", label: "Wall time" },
@@ -42,11 +43,12 @@ export function ChartControls({ settings, onChange, metrics }: {
   );
 }
 
-/** Settings kept in the URL (`?x=&smooth=&log=1`): a shared link shows the same charts. */
+/** Settings kept in the URL (`?x=&smooth=&log=1`): a shared link shows the same charts. No `x`:
+ * each chart's step metric (`define_metric`), else `_step`. */
 export function settingsFromParams(params: URLSearchParams): ChartSettings {
   const smoothing = Number(params.get("smooth") ?? 0);
   return {
-    xAxis: params.get("x") || "_step",
+    xAxis: params.get("x") || STEP_METRIC_AXIS,
     smoothing: Number.isFinite(smoothing) ? Math.min(0.99, Math.max(0, smoothing)) : 0,
     logScale: params.get("log") === "1",
   };
@@ -55,7 +57,7 @@ export function settingsFromParams(params: URLSearchParams): ChartSettings {
 export function settingsToParams(settings: ChartSettings, params: URLSearchParams): URLSearchParams {
   const next = new URLSearchParams(params);
   const set = (key: string, value: string | null) => (value === null ? next.delete(key) : next.set(key, value));
-  set("x", settings.xAxis === "_step" ? null : settings.xAxis);
+  set("x", settings.xAxis === STEP_METRIC_AXIS ? null : settings.xAxis);
   set("smooth", settings.smoothing > 0 ? String(settings.smoothing) : null);
   set("log", settings.logScale ? "1" : null);
   return next;

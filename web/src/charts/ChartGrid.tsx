@@ -6,7 +6,9 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { filterMetrics, sections } from "./grid";
 import { useVisible } from "./hooks";
 import { MetricChart } from "./MetricChart";
+import { xAxisFor } from "./stepMetric";
 import type { ChartRun, ChartSettings } from "./types";
+import type { MetricDefinitions } from "../api/types";
 
 const CHART_HEIGHT = 200;
 // the cell's height whether drawn or not (head, plot, two legend lines): nothing shifts as charts
@@ -19,6 +21,8 @@ export interface ChartGridProps {
   metrics: string[];
   runs: ChartRun[];
   settings: ChartSettings;
+  /** The runs' `define_metric` definitions: a chart's default x-axis is its step metric. */
+  definitions: MetricDefinitions[];
   live: boolean;
   /** Once: every chart on screen at first has drawn. */
   onInteractive?: (charts: number) => void;
@@ -32,11 +36,13 @@ function LazyChart(props: { metric: string; grid: ChartGridProps; onVisible: (me
   useEffect(() => {
     if (atFirst) onVisible(metric);
   }, [atFirst, onVisible, metric]);
-  const { entity, project, runs, settings, live } = props.grid;
+  const { entity, project, runs, settings, definitions, live } = props.grid;
+  const xAxis = xAxisFor(metric, settings.xAxis, definitions);
+  const own = useMemo(() => ({ ...settings, xAxis }), [settings, xAxis]);
   return (
     <div ref={ref} className="chart-cell" style={{ height: CELL_HEIGHT }}>
       {seen ? (
-        <MetricChart entity={entity} project={project} metric={props.metric} runs={runs} settings={settings}
+        <MetricChart entity={entity} project={project} metric={props.metric} runs={runs} settings={own}
                      live={live} enabled={visible} height={CHART_HEIGHT} onSettled={props.onSettled} />
       ) : (
         <div className="chart chart-placeholder" aria-hidden="true">{props.metric}</div>

@@ -34,8 +34,10 @@ export interface ChartRun {
   color: string;
 }
 
-/** The x-axis: one of the system keys, or any other metric's name. */
+/** The x-axis: one of the system keys, or any other metric's name; STEP_METRIC_AXIS: each
+ * metric's own step metric (`define_metric(step_metric=...)`), else `_step`. */
 export type XAxis = "_step" | "_runtime" | "_timestamp" | (string & {});
+export const STEP_METRIC_AXIS = "";
 
 export interface ChartSettings {
   xAxis: XAxis;
@@ -44,7 +46,7 @@ export interface ChartSettings {
   logScale: boolean;
 }
 
-export const DEFAULT_SETTINGS: ChartSettings = { xAxis: "_step", smoothing: 0, logScale: false };
+export const DEFAULT_SETTINGS: ChartSettings = { xAxis: STEP_METRIC_AXIS, smoothing: 0, logScale: false };
 
 /** A zoomed-in window: the x range shown and the step range whose finer buckets are fetched. */
 export interface Zoom {

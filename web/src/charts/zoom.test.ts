@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { settingsFromParams, settingsToParams } from "./ChartControls";
 import { bucketPoints, joinRuns, runSeries } from "./series";
-import type { Downsampled } from "./types";
+import { DEFAULT_SETTINGS, type Downsampled } from "./types";
 import { bucketsFor, zoomFor } from "./zoom";
 
 function run(steps: number[], xs: number[]) {
@@ -51,7 +51,9 @@ describe("settings in the URL", () => {
     const params = settingsToParams({ xAxis: "_runtime", smoothing: 0.6, logScale: true }, new URLSearchParams("runs=a"));
     expect(params.toString()).toBe("runs=a&x=_runtime&smooth=0.6&log=1");
     expect(settingsFromParams(params)).toEqual({ xAxis: "_runtime", smoothing: 0.6, logScale: true });
-    expect(settingsToParams({ xAxis: "_step", smoothing: 0, logScale: false }, params).toString()).toBe("runs=a");
+    // the default x-axis (each chart's step metric, else _step) is no parameter; _step chosen is one
+    expect(settingsToParams({ ...DEFAULT_SETTINGS }, params).toString()).toBe("runs=a");
+    expect(settingsToParams({ ...DEFAULT_SETTINGS, xAxis: "_step" }, params).toString()).toBe("runs=a&x=_step");
     expect(settingsFromParams(new URLSearchParams("smooth=7"))).toMatchObject({ smoothing: 0.99 });
   });
 });

@@ -1,5 +1,6 @@
-// A run: overview (state, where it ran, config, summary), charts, media, files, console and lifecycle events,
-// one tab each (`?tab=`), refreshed while the run is running. The SDK prints this page's URL.
+// A run: overview (state, where it ran, config, summary, environment), charts, system metrics,
+// media, files, console and lifecycle events, one tab each (`?tab=`), refreshed while the run is
+// running. The SDK prints this page's URL.
 
 import { useEffect, useState } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
@@ -9,6 +10,8 @@ import { errorText } from "../components/ErrorMessage";
 import { Files } from "../components/files/Files";
 import { MediaPanels } from "../components/files/Media";
 import { StateBadge } from "../components/StateBadge";
+import { MetadataTable } from "../components/system/MetadataTable";
+import { SystemCharts } from "../components/system/SystemCharts";
 import { useRunMetrics } from "./run/api";
 import { Events } from "./run/Events";
 import { Overview } from "./run/Overview";
@@ -18,6 +21,7 @@ import "./run/run.css";
 const TABS = [
   { id: "overview", label: "Overview" },
   { id: "charts", label: "Charts" },
+  { id: "system", label: "System" },
   { id: "media", label: "Media" },
   { id: "files", label: "Files" },
   { id: "console", label: "Console" },
@@ -73,8 +77,14 @@ export default function RunPage() {
         ))}
       </div>
       <div role="tabpanel" id={`run-panel-${tab}`} aria-labelledby={`run-tab-${tab}`} className="tab-panel">
-        {tab === "overview" && <Overview run={run} metrics={metrics.data?.metrics} />}
+        {tab === "overview" && (
+          <>
+            <Overview run={run} metrics={metrics.data?.metrics} />
+            <MetadataTable entity={entity} project={project} runId={runId} />
+          </>
+        )}
         {tab === "charts" && <RunCharts run={run} metrics={metrics.data?.metrics} live={live} />}
+        {tab === "system" && <SystemCharts entity={entity} project={project} runId={runId} live={live} />}
         {tab === "media" && <MediaPanels entity={entity} project={project} runId={runId} />}
         {tab === "files" && <Files entity={entity} project={project} runId={runId} live={live} />}
         {tab === "console" && <Console entity={entity} project={project} runId={runId} live={live} />}

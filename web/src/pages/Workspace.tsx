@@ -6,7 +6,7 @@ import { useQueries, useQuery } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { listRuns } from "../api/runs";
-import type { Run } from "../api/types";
+import type { MetricDefinitions, Run } from "../api/types";
 import { ChartControls, settingsFromParams, settingsToParams } from "../charts/ChartControls";
 import { ChartGrid } from "../charts/ChartGrid";
 import { runColor } from "../charts/colors";
@@ -53,6 +53,10 @@ export default function Workspace() {
   const chartRuns: ChartRun[] = useMemo(
     () => (JSON.parse(chartKey) as [string, string][]).map(([id, name], i) => ({ id, name, color: runColor(i) })),
     [chartKey]);
+
+  // one identity while the definitions stay (a live refetch of the runs returns new objects)
+  const definitionsText = JSON.stringify(runs.map((r) => r.metric_definitions ?? {}));
+  const definitions = useMemo(() => JSON.parse(definitionsText) as MetricDefinitions[], [definitionsText]);
 
   const metricQueries = useQueries({
     queries: runs.map((r) => ({
@@ -120,7 +124,7 @@ export default function Workspace() {
                          onChange={(next) => setParams(settingsToParams(next, params), { replace: true })} />
           {metricsReady ? (
             <ChartGrid entity={entity} project={project} metrics={metricKeys} runs={chartRuns} settings={settings}
-                       live={live} onInteractive={onInteractive} />
+                       definitions={definitions} live={live} onInteractive={onInteractive} />
           ) : (
             <p className="loading">Loading metrics…</p>
           )}

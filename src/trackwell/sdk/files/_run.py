@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from trackwell.schema import FileSaved
+from trackwell.sdk.events import Prebuilt
 from trackwell.sdk.files._saver import FileSaver
 from trackwell.sdk.files._uploader import FileUploader
 
@@ -31,7 +32,7 @@ class RunFiles:
         run._normalize.media = MediaLogger(rundir.root, self.saver.record_staged)
 
     def _journal(self, name: str, digest: str, size: int) -> None:
-        self._run._enqueue(FileSaved(seq=0, ts=time.time(), name=name, digest=digest, size=size))
+        self._run._enqueue(Prebuilt(FileSaved(seq=0, ts=time.time(), name=name, digest=digest, size=size)))
 
     def finish(self) -> None:
         self.saver.finish()

@@ -19,11 +19,14 @@ from trackwell.server.services import (
     IngestService,
     LifecycleService,
     NotFound,
+    RunEditService,
     RunNotFound,
     RunsService,
     Services,
+    SystemService,
     Unauthenticated,
 )
+from trackwell.store.metadata import RunDeleted
 
 
 def actor(who: Principal | None) -> str | None:
@@ -43,12 +46,20 @@ def runs(request: Request) -> RunsService:
     return services(request).runs
 
 
+def edits(request: Request) -> RunEditService:
+    return services(request).edits
+
+
 def history(request: Request) -> HistoryService:
     return services(request).history
 
 
 def console(request: Request) -> ConsoleService:
     return services(request).console
+
+
+def system(request: Request) -> SystemService:
+    return services(request).system
 
 
 def lifecycle(request: Request) -> LifecycleService:
@@ -66,7 +77,8 @@ def files(request: Request) -> FilesService:
 
 
 def install(app: FastAPI) -> None:
-    """A service's ``RunNotFound``, from any route: 404 naming the run and how to list runs; its
+    """A service's ``RunNotFound``, from any route: 404 naming the run and how to list runs; a
+    deleted run's ``RunDeleted`` (a write to it, a batch of its process): 410 saying so; its
     ``NotFound``, ``Forbidden``, ``Unauthenticated``: 404, 403, 401."""
 
     async def _run_not_found(_request: Request, exc: Exception) -> JSONResponse:
@@ -74,6 +86,12 @@ def install(app: FastAPI) -> None:
         return answer(run_not_found(exc.entity, exc.project, exc.run_id))
 
     app.add_exception_handler(RunNotFound, _run_not_found)
+
+    async def _run_deleted(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RunDeleted)
+        return answer(ApiError(410, str(exc), **exc.api_fields))
+
+    app.add_exception_handler(RunDeleted, _run_deleted)
 
     async def _refused(_request: Request, exc: Exception) -> JSONResponse:
         status, error = {NotFound: (404, "not_found"), Forbidden: (403, "forbidden"),

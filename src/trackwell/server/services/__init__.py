@@ -14,6 +14,7 @@ from trackwell.server.services._errors import (
 from trackwell.server.services._wiring import Services
 from trackwell.server.services.accounts import AccountsService
 from trackwell.server.services.console import ConsoleService
+from trackwell.server.services.edits import RunEditService
 from trackwell.server.services.files import FilesService
 from trackwell.server.services.history import HistoryService
 from trackwell.server.services.ingest import (
@@ -25,7 +26,8 @@ from trackwell.server.services.ingest import (
 )
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
+from trackwell.server.services.system import SystemService
 
 __all__ = ["AccountsService", "ConcurrentIngest", "Forbidden", "NotFound", "Unauthenticated", "Conflict", "ConsoleService", "FilesService", "HistoryService", "IngestService", "InvalidBatch",
-           "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunNotFound", "RunsService",
-           "SequenceGap", "Services", "WriterConflict"]
+           "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunEditService", "RunNotFound",
+           "RunsService", "SequenceGap", "Services", "SystemService", "WriterConflict"]

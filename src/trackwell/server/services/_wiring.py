@@ -10,18 +10,21 @@ from trackwell.server.projector import Projector
 from trackwell.server.services._locks import RunLocks
 from trackwell.server.services.accounts import AccountsService
 from trackwell.server.services.console import ConsoleService
+from trackwell.server.services.edits import RunEditService
 from trackwell.server.services.files import FilesService
 from trackwell.server.services.history import HistoryService
 from trackwell.server.services.identity import Identity
 from trackwell.server.services.ingest import IngestService
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
+from trackwell.server.services.system import SystemService
 from trackwell.store import Stores
 
 
 @dataclass(frozen=True)
 class Services:
     runs: RunsService
+    edits: RunEditService
     history: HistoryService
     console: ConsoleService
     lifecycle: LifecycleService
@@ -29,6 +32,7 @@ class Services:
     identity: Identity
     accounts: AccountsService
     files: FilesService | None  # None: no blob store (an ``Ingestor`` in tests and benches)
+    system: SystemService
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
@@ -41,6 +45,7 @@ class Services:
         identity = Identity(metadata, auth=auth)
         return cls(
             runs=RunsService(metadata),
+            edits=RunEditService(metadata, metadata, metrics, locks),
             history=HistoryService(metadata, metrics),
             console=ConsoleService(metadata, metadata, metadata),
             lifecycle=LifecycleService(metadata, metadata, metrics, projector, locks),
@@ -49,4 +54,5 @@ class Services:
             identity=identity,
             accounts=AccountsService(metadata, identity),
             files=None if blobs is None else FilesService(metadata, metadata, blobs),
+            system=SystemService(metadata, metadata),
         )

@@ -4,13 +4,14 @@ export in pages. A fork's history reads through its ancestors up to its branch s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from trackwell.server.services._errors import MetricNotFound, RunNotFound
 from trackwell.store.metadata import RunStore
 from trackwell.store.metrics import Downsampled, MetricStore, Segment
 
 EXPORT_PAGE_STEPS = 5000
+STEP = "_step"
 
 
 class HistoryService:
@@ -18,19 +19,41 @@ class HistoryService:
         self._runs, self._metrics = runs, metrics
 
     def buckets(self, entity: str, project: str, run_id: str, key: str, buckets: int,
-                min_step: int | None = None, max_step: int | None = None) -> Downsampled:
-        """One metric in ``buckets`` equal step ranges; ``MetricNotFound`` if the run never logged it."""
+                min_step: int | None = None, max_step: int | None = None,
+                x_axis: str | None = None) -> Downsampled:
+        """One metric in ``buckets`` equal step ranges; ``MetricNotFound`` if the run never logged
+        it (or the ``x_axis`` metric). With ``x_axis``, the first and last points and each bucket
+        carry ``x``: that metric's value as of their step (its last step, for a bucket)."""
         ref = self._segments(entity, project, run_id)
         result = self._metrics.downsample(ref, key, buckets, min_step, max_step)
         if not result["count"]:
-            keys = self._metrics.keys(ref)
-            if key not in keys:
-                raise MetricNotFound(f"{entity}/{project}/{run_id}", key, keys)
-        return result
+            self._check_keys(ref, f"{entity}/{project}/{run_id}", [key])
+        if x_axis is None or x_axis == STEP:
+            return result
+        self._check_keys(ref, f"{entity}/{project}/{run_id}", [x_axis])
+        ends = [p for p in (result["first"], result["last"]) if p is not None]
+        steps = [p["step"] for p in ends] + [b["last_step"] for b in result["buckets"]]
+        xs = self._metrics.values_asof(ref, x_axis, steps)
+        for point, x in zip([*ends, *result["buckets"]], xs, strict=True):
+            cast(dict[str, Any], point)["x"] = x
+        return cast(Downsampled, {**result, "x_axis": x_axis})
 
     def sample(self, entity: str, project: str, run_id: str, keys: list[str] | None,
-               samples: int) -> list[dict[str, Any]]:
-        return self._metrics.sample(self._segments(entity, project, run_id), keys, samples)
+               samples: int, x_axis: str | None = None) -> list[dict[str, Any]]:
+        """Up to ``samples`` rows spread over the run's steps; with ``x_axis`` (a metric other than
+        ``_step``), over the steps that metric was logged at, each row carrying it."""
+        ref = self._segments(entity, project, run_id)
+        if x_axis is None or x_axis == STEP:
+            return self._metrics.sample(ref, keys, samples)
+        self._check_keys(ref, f"{entity}/{project}/{run_id}", [x_axis])
+        steps = [row[STEP] for row in self._metrics.sample(ref, [x_axis], samples)]
+        return self._metrics.rows_at(ref, None if keys is None else [*keys, x_axis], steps)
+
+    def _check_keys(self, ref: list[Segment], path: str, wanted: list[str]) -> None:
+        keys = self._metrics.keys(ref)
+        for key in wanted:
+            if key not in keys:
+                raise MetricNotFound(path, key, keys)
 
     def scan(self, entity: str, project: str, run_id: str, keys: list[str] | None, min_step: int | None,
              page_size: int) -> tuple[list[dict[str, Any]], int | None]:

@@ -184,6 +184,7 @@ class IngestService:
             start = RunStart(seq=1, ts=records[0].ts, entity=entity, project=project, run_id=run_id)
         if pk is None:
             if first > 1:
+                self._runs.refuse_deleted(entity, project, run_id)  # a deleted run's late batch: 410, not a gap
                 raise SequenceGap(0, first, writer)
             if start is not None and start.resume == "must":
                 raise ResumeConflict(f"run {path} does not exist, so this journal (started with resume='must') "

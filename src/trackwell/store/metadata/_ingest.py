@@ -18,6 +18,7 @@ from trackwell.store.metadata._database import Database
 from trackwell.store.metadata._lifecycle import for_update
 from trackwell.store.metadata._log import LogEntry, WriterRow
 from trackwell.store.metadata._tables import run_writers, runs
+from trackwell.store.metadata._tombstones import tombstone_of_pk
 
 
 class Acceptance:
@@ -27,8 +28,12 @@ class Acceptance:
         self.conn = conn
         self.run_pk = run_pk
         # Lock the run row (PostgreSQL): accepts of one run by several server processes take turns.
-        self.run = dict(conn.execute(for_update(sa.select(runs.c.state, runs.c.fork_parent).where(
-            runs.c.pk == run_pk), conn)).mappings().one())
+        row = conn.execute(for_update(sa.select(runs.c.state, runs.c.fork_parent).where(
+            runs.c.pk == run_pk), conn)).mappings().first()
+        if row is None:  # deleted since its pk was looked up (a server process caches pks)
+            gone = tombstone_of_pk(conn, run_pk)
+            raise gone.error() if gone is not None else LookupError(f"run {run_pk} does not exist")
+        self.run = dict(row)
         self.writers = _log.writers(conn, run_pk)
 
     def add_writer(self, w: WriterRow) -> None:

@@ -15,6 +15,7 @@ from trackwell.schema.summary import KeyStats
 from trackwell.store.metadata._accounts import Account, KeyRow
 from trackwell.store.metadata._blobs import BlobRow, RunFile
 from trackwell.store.metadata._log import LogEntry, WriterRow
+from trackwell.store.metadata._tombstones import Tombstone
 from trackwell.store.metrics import HistoryStats, Segment
 
 Run = dict[str, Any]  # a run as the API shows it (``run_to_api``)
@@ -29,6 +30,8 @@ class RunStore(Protocol):
     def get_run(self, entity: str, project: str, run_id: str) -> Run | None: ...
 
     def run_by_pk(self, run_pk: int) -> Run: ...
+
+    def refuse_deleted(self, entity: str, project: str, run_id: str) -> None: ...
 
     def ensure_run(self, entity: str, project: str, run_id: str, **fields: Any) -> int: ...
 
@@ -49,6 +52,21 @@ class RunStore(Protocol):
     def rewound(self, run_pk: int, step: int, hidden: int, stats: HistoryStats, actor: str | None = None) -> None: ...
 
     def metric_summaries(self, run_pk: int) -> dict[str, dict[str, Any]]: ...
+
+
+@runtime_checkable
+class RunEditStore(Protocol):
+    """Changing a run through the query API: fields, config, summary; deleting it for good."""
+
+    def update_run(self, entity: str, project: str, run_id: str, fields: dict[str, Any], *,
+                   config: dict[str, Any] | None = None, config_remove: Sequence[str] = (),
+                   summary: dict[str, Any] | None = None, summary_remove: Sequence[str] = (),
+                   actor: str | None = None) -> bool: ...
+
+    def delete_run(self, entity: str, project: str, run_id: str,
+                   actor: str | None = None) -> tuple[int, bool] | None: ...
+
+    def deleted_run(self, entity: str, project: str, run_id: str) -> Tombstone | None: ...
 
 
 @runtime_checkable
@@ -110,6 +128,15 @@ class IngestLogStore(Protocol):
 @runtime_checkable
 class ConsoleStore(Protocol):
     def console(self, run_pk: int, offset: int = 0, limit: int = 1000) -> tuple[list[dict[str, Any]], int | None]: ...
+
+
+@runtime_checkable
+class SystemStore(Protocol):
+    """A run's system samples (own time axis, no step) and metadata (host, OS, git, hardware)."""
+
+    def run_metadata(self, run_pk: int) -> dict[str, Any] | None: ...
+
+    def system_samples(self, run_pk: int, keys: list[str] | None, samples: int) -> dict[str, Any]: ...
 
 
 @runtime_checkable

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from trackwell.schema.summary import KeyStats, history_summary, summary_mode
-from trackwell.store.metadata import _query, _summaries
+from trackwell.store.metadata import _query, _summaries, _tombstones
 from trackwell.store.metadata._accounts import ensure_project
 from trackwell.store.metadata._apply import add_event, insert_for
 from trackwell.store.metadata._database import Database
@@ -34,8 +34,14 @@ def run_to_api(row: Any, summary: dict[str, Any]) -> dict[str, Any]:
         "created_at": row.created_at, "updated_at": row.updated_at, "heartbeat_at": row.heartbeat_at,
         "runtime": row.runtime, "host": row.host, "program": row.program, "python": row.python,
         "forked_from": None if row.fork_parent is None else {"id": row.fork_parent, "step": row.fork_step},
-        "created_by": row.created_by,
+        "created_by": row.created_by, "metric_definitions": metric_definitions(row.metric_modes),
     }
+
+
+def metric_definitions(modes: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``define_metric``'s definitions by name or glob (``summary``, ``step_metric``, ...): what
+    ``runs.metric_modes`` holds, where older runs kept only the summary mode as a string."""
+    return {name: {"summary": d} if isinstance(d, str) else dict(d) for name, d in (modes or {}).items()}
 
 
 class SqlRunStore(Database):
@@ -57,6 +63,11 @@ class SqlRunStore(Database):
             row = conn.execute(sa.select(runs).where(runs.c.pk == run_pk)).one()
             return run_to_api(row, _summaries.summaries_of(conn, [run_pk])[run_pk])
 
+    def refuse_deleted(self, entity: str, project: str, run_id: str) -> None:
+        """``RunDeleted`` if the run was deleted (its id is not used again)."""
+        with self.engine.connect() as conn:
+            _tombstones.refuse_deleted(conn, entity, project, run_id)
+
     def ensure_run(self, entity: str, project: str, run_id: str, **fields: Any) -> int:
         """The run's pk, creating the run (and its run_created event) when it does not exist."""
         pk = self.run_pk(entity, project, run_id)
@@ -66,6 +77,7 @@ class SqlRunStore(Database):
             return self._create(conn, entity, project, run_id, fields)
 
     def _create(self, conn: sa.Connection, entity: str, project: str, run_id: str, fields: dict[str, Any]) -> int:
+        _tombstones.refuse_deleted(conn, entity, project, run_id)
         now = time.time()
         if not fields.get("name"):
             count = conn.execute(sa.select(sa.func.count()).select_from(runs).where(
@@ -74,6 +86,9 @@ class SqlRunStore(Database):
         values = {"entity": entity, "project": project, "run_id": run_id, "tags": [], "config": {},
                   "metric_modes": {}, "console_count": 0, "state": "running",
                   "created_at": now, "updated_at": now, **fields}
+        explicit_pk = _tombstones.next_pk(conn)
+        if explicit_pk is not None:
+            values["pk"] = explicit_pk
         stmt = insert_for(conn, runs).values(values).on_conflict_do_nothing(
             index_elements=[runs.c.entity, runs.c.project, runs.c.run_id]).returning(runs.c.pk)
         pk = conn.execute(stmt).scalar()

@@ -102,6 +102,21 @@ runs = sa.Table(
 sa.Index("ix_runs_project_created", runs.c.entity, runs.c.project, runs.c.created_at)
 sa.Index("ix_runs_state_heartbeat", runs.c.state, runs.c.heartbeat_at)  # the crash reaper's scan
 
+# Deleted runs: the id is never used again (a late batch of the run's process gets a 410, it
+# does not bring the run back) and the pk is never given to another run (SQLite would reuse the
+# highest), so nothing keyed by it elsewhere (the metric store) can leak into a new run.
+deleted_runs = sa.Table(
+    "deleted_runs",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=False),  # the run's pk
+    sa.Column("entity", sa.String(128), nullable=False),
+    sa.Column("project", sa.String(128), nullable=False),
+    sa.Column("run_id", sa.String(128), nullable=False),
+    sa.Column("deleted_at", sa.Float(precision=53), nullable=False),
+    sa.Column("deleted_by", sa.String(128)),
+    sa.UniqueConstraint("entity", "project", "run_id", name="uq_deleted_runs_path"),
+)
+
 # One row per journal writer of a run: its marks, its lease and its lineage.
 run_writers = sa.Table(
     "run_writers",
@@ -189,6 +204,28 @@ console_lines = sa.Table(
     sa.Column("stream", sa.String(16), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("ts", sa.Float(precision=53), nullable=False),
+)
+
+# System metrics (``SystemSample`` records): one row per sample, on the run's own time axis
+# (no step); a sample every 15 s is 240 rows an hour, read back downsampled by row.
+system_samples = sa.Table(
+    "system_samples",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("ts", sa.Float(precision=53), nullable=False),
+    sa.Column("runtime", sa.Float(precision=53), nullable=False),
+    sa.Column("data", Json, nullable=False),  # {"system/...": float}
+    sa.Index("ix_system_samples_run", "run_pk", "id"),
+)
+
+# What the run ran on (``RunMetadata`` records, merged by top-level key).
+run_metadata = sa.Table(
+    "run_metadata",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
 )
 
 # Outbox: written in the same transaction as the change it announces.

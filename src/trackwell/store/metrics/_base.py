@@ -135,6 +135,11 @@ class MetricStore(abc.ABC):
         """Hide the run's own points after ``step`` (kept aside for audit); returns how many."""
 
     @abc.abstractmethod
+    def delete_run(self, run_pk: int) -> int:
+        """Remove every point, hidden point and writer mark of the run (a deleted run's pk is
+        never reused); later appends for it store nothing. Returns how many points went."""
+
+    @abc.abstractmethod
     def downsample(self, run: RunRef, key: str, buckets: int, min_step: int | None = None,
                    max_step: int | None = None) -> Downsampled:
         """One key in ``buckets`` equal step ranges, with the exact first and last points."""
@@ -144,9 +149,23 @@ class MetricStore(abc.ABC):
         """Up to ``samples`` rows evenly spread over the run's steps, first and last included."""
 
     @abc.abstractmethod
+    def rows_at(self, run: RunRef, keys: list[str] | None, steps: list[int]) -> list[dict[str, Any]]:
+        """The rows at exactly ``steps`` (those that have a selected key), in step order."""
+
+    @abc.abstractmethod
+    def values_asof(self, run: RunRef, key: str, steps: list[int]) -> list[float | None]:
+        """For each of ``steps``, ``key``'s numeric value at the latest step at or before it (None
+        before its first point): a step metric's value for points logged with or after it."""
+
+    @abc.abstractmethod
     def scan(self, run: RunRef, keys: list[str] | None, min_step: int | None,
              page_size: int) -> tuple[list[dict[str, Any]], int | None]:
         """Rows from ``min_step`` (``page_size`` steps at most) and the step the next page starts at."""
+
+    @abc.abstractmethod
+    def tail(self, run_pk: int, key: str, n: int, after_step: int | None = None) -> list[tuple[int, float]]:
+        """The run's own newest ``n`` numeric points of ``key`` after ``after_step``, as (step, value)
+        in step order (what the automations evaluator reads for its windows)."""
 
     @abc.abstractmethod
     def keys(self, run: RunRef) -> list[str]:

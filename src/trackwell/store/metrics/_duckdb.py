@@ -58,6 +58,7 @@ class DuckDBMetricStore(DuckDBReads, MetricStore):
         self._ids: dict[str, int] = dict(self._con.execute("SELECT name, id FROM metric_keys").fetchall())
         self._names: dict[int, str] = {i: n for n, i in self._ids.items()}
         self._marks: dict[tuple[int, str], WriterMark] = {}  # as stored (a row or none), read through
+        self._deleted: set[int] = set()  # runs deleted while this process runs: appends staged before are refused
         self._compactor = _layout.Compactor(self._con.cursor, self._move_lock, recent_rows, fanout)
 
     def close(self) -> None:
@@ -122,6 +123,9 @@ class DuckDBMetricStore(DuckDBReads, MetricStore):
             moved: dict[tuple[int, str], WriterMark] = {}
             done: list[bool] = []
             for item in items:
+                if item.run_pk in self._deleted:
+                    done.append(False)
+                    continue
                 key = (item.run_pk, item.writer)
                 current = moved.get(key) or self._marks.get(key) or self._load_mark(con, *key)
                 ok = current.applied == item.expected_mark
@@ -229,3 +233,23 @@ class DuckDBMetricStore(DuckDBReads, MetricStore):
                 con.rollback()
                 raise
         return hidden
+
+    def delete_run(self, run_pk: int) -> int:
+        # Under the append lock (nothing staged for the run commits after this) and the move lock
+        # (a compaction moving its points would conflict).
+        tables = (*_layout.LEVELS, "other_values", "hidden_points", "hidden_other_values")
+        with self._lock, self._move_lock, self._reader() as con:
+            self._deleted.add(run_pk)
+            con.begin()
+            try:
+                removed = 0
+                for table in tables:
+                    removed += int(con.execute(f"DELETE FROM {table} WHERE run_pk = ?", [run_pk]).fetchone()[0])  # type: ignore[index]
+                con.execute("DELETE FROM writer_marks WHERE run_pk = ?", [run_pk])
+                con.commit()
+            except BaseException:
+                con.rollback()
+                raise
+            for key in [k for k in self._marks if k[0] == run_pk]:
+                del self._marks[key]
+        return removed

@@ -113,6 +113,16 @@ class DuckDBReads:
                 "buckets": [Bucket(**dict(zip(names, row, strict=True)))  # type: ignore[typeddict-item]
                             for row in zip(*lists, strict=True)]}
 
+    def tail(self, run_pk: int, key: str, n: int, after_step: int | None = None) -> list[tuple[int, float]]:
+        key_id = self._ids.get(key)
+        if key_id is None or n <= 0:
+            return []
+        lo = -(2**63) if after_step is None else after_step + 1
+        with self._reader() as con:
+            rows = con.execute("SELECT step, value FROM points_all WHERE run_pk = $r AND key_id = $k AND step >= $lo "
+                               "ORDER BY step DESC LIMIT $n", {"r": run_pk, "k": key_id, "lo": lo, "n": n}).fetchall()
+        return [(int(s), float(v)) for s, v in reversed(rows)]
+
     def _key_filter(self, keys: list[str] | None) -> tuple[str, list[int]] | None:
         """SQL condition for the selected keys; None when none of them exists."""
         if keys is None:
@@ -160,6 +170,32 @@ class DuckDBReads:
         for step, key_id, value in others:
             rows[step][names[key_id]] = json.loads(value)
         return list(rows.values())
+
+    def rows_at(self, run: RunRef, keys: list[str] | None, steps: list[int]) -> list[dict[str, Any]]:
+        key_filter = self._key_filter(keys)
+        if key_filter is None or not steps:
+            return []
+        key_sql, ids = key_filter
+        with self._reader() as con:
+            return self._rows(con, run, key_sql, ids, np.unique(np.asarray(steps, dtype=np.int64)))
+
+    def values_asof(self, run: RunRef, key: str, steps: list[int]) -> list[float | None]:
+        key_id = self._ids.get(key)
+        if key_id is None or not steps:
+            return [None] * len(steps)
+        params: dict[str, Any] = {"key": key_id}
+        where = f"{_run_sql(run, params)} AND key_id = $key"
+        with self._reader() as con:
+            con.register("_wanted", {"i": np.arange(len(steps), dtype=np.int64),
+                                     "step": np.asarray(steps, dtype=np.int64)})
+            try:
+                found = con.execute(
+                    f"SELECT w.i, p.value FROM _wanted w ASOF LEFT JOIN "
+                    f"(SELECT step, value FROM points_all WHERE {where}) p ON w.step >= p.step ORDER BY w.i",
+                    params).fetchnumpy()
+            finally:
+                con.unregister("_wanted")
+        return _nullable(found["value"])
 
     def sample(self, run: RunRef, keys: list[str] | None, samples: int) -> list[dict[str, Any]]:
         key_filter = self._key_filter(keys)

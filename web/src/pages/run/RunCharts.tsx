@@ -15,12 +15,15 @@ export function RunCharts({ run, metrics, live }: {
   const settings = useMemo(() => settingsFromParams(params), [params]);
   const keys = useMemo(() => chartKeys(metrics), [metrics]);
   const runs = useMemo(() => [{ id: run.id, name: run.name ?? run.id, color: runColor(0) }], [run.id, run.name]);
+  const definitionsText = JSON.stringify(run.metric_definitions ?? {});
+  const definitions = useMemo(() => [JSON.parse(definitionsText)], [definitionsText]);
   if (!metrics) return <p className="loading">Loading metrics…</p>;
   return (
     <div className="run-charts">
       <ChartControls settings={settings} metrics={keys}
                      onChange={(next) => setParams(settingsToParams(next, params), { replace: true })} />
-      <ChartGrid entity={run.entity} project={run.project} metrics={keys} runs={runs} settings={settings} live={live} />
+      <ChartGrid entity={run.entity} project={run.project} metrics={keys} runs={runs} settings={settings}
+                 definitions={definitions} live={live} />
     </div>
   );
 }

@@ -1,88 +1,33 @@
-"""`trackwell.Api`: read runs, config, summaries and history back, shaped like `wandb.Api`."""
+"""A run as the server holds it (``Api().run(path)``), and a project's runs (``Api().runs(path)``).
+
+Shaped like W&B's public ``Run``: ``id`` is the run's id, ``name`` (alias ``display_name``) its
+display name; change ``name``, ``tags``, ``notes``, ``group``, ``job_type``, ``config[...]`` and
+``summary[...]`` on the object, then ``update()`` sends what changed. ``delete()`` removes it.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
-import os
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from trackwell import _credentials
 from trackwell.api._files import File, list_files, one_file, open_media
+from trackwell.api._frames import frame
 from trackwell.errors import CommError
 from trackwell.transport import Client, ServerError
 
-DEFAULT_ENTITY = "default"
+if TYPE_CHECKING:
+    from trackwell.api._api import Api
+
+_FIELDS = ("name", "group", "job_type", "tags", "notes")
 
 
 class RunNotFoundError(CommError, LookupError):
     """No run (for ``Api.runs``: no project) at that path that this key may read. The server
     answers the same 404 whether it does not exist or is not visible to the caller, and so does
     this error."""
-
-
-def _split_path(path: str, parts: int, default_entity: str | None = None) -> list[str]:
-    """Accept "entity/project[/id]" (or "entity/project/runs/id"); the entity may be omitted
-    (then ``TRACKWELL_ENTITY``, else ``default_entity``, else "default")."""
-    pieces = [p for p in path.strip("/").split("/") if p]
-    if len(pieces) == parts + 1 and pieces[-2] == "runs":
-        pieces = pieces[:-2] + pieces[-1:]
-    if len(pieces) == parts - 1:
-        pieces = [os.environ.get("TRACKWELL_ENTITY") or default_entity or DEFAULT_ENTITY, *pieces]
-    if len(pieces) != parts:
-        shape = "entity/project/run_id" if parts == 3 else "entity/project"
-        raise ValueError(f"bad path {path!r}: expected {shape!r}")
-    return pieces
-
-
-def _frame(rows: list[dict[str, Any]], pandas: bool) -> Any:
-    """A pandas DataFrame when pandas is installed and wanted, else the list of dicts."""
-    if pandas:
-        try:
-            import pandas as pd
-        except ImportError:
-            return rows
-        return pd.DataFrame.from_records(rows)
-    return rows
-
-
-class Api:
-    """Query a trackwell server: ``Api().runs("entity/project")``, ``Api().run(path)``.
-
-    The key: ``api_key``, else ``TRACKWELL_API_KEY``, else the login stored for ``base_url``
-    (``trackwell login``); a refused or missing one raises ``trackwell.errors.AuthenticationError``.
-    A path without its entity uses ``TRACKWELL_ENTITY``, else the login's entity, else "default".
-    """
-
-    def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout: float = 30.0) -> None:
-        self.client = Client(base_url=base_url, api_key=api_key, timeout=timeout)
-        stored = _credentials.load(self.client.base_url)
-        # the login's entity only goes with the login's key (another user's would not be theirs)
-        self.default_entity = stored.entity if stored and stored.api_key == self.client.api_key else None
-
-    @property
-    def base_url(self) -> str:
-        return self.client.base_url
-
-    def runs(self, path: str = "", filters: dict[str, Any] | None = None,
-             order: str = "-created_at", per_page: int = 50) -> Runs:
-        entity, project = _split_path(path or os.environ.get("TRACKWELL_PROJECT", "uncategorized"), 2,
-                                      self.default_entity)
-        return Runs(self, entity, project, filters or {}, order, per_page)
-
-    def run(self, path: str) -> Run:
-        entity, project, run_id = _split_path(path, 3, self.default_entity)
-        return Run(self, self._get_run(entity, project, run_id))
-
-    def _get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any]:
-        try:
-            return self.client.get(Client.run_path(entity, project, run_id))  # type: ignore[no-any-return]
-        except ServerError as exc:
-            if exc.status == 404:
-                raise RunNotFoundError(f"no run {entity}/{project}/{run_id} on {self.base_url} that this "
-                                       "API key may read", 404) from exc
-            raise
 
 
 class Runs:
@@ -161,6 +106,23 @@ class Run:
         self.summary: dict[str, Any] = dict(data.get("summary") or {})
         self.created_at: float | None = data.get("created_at")
         self.runtime: float | None = data.get("runtime")
+        # what the server has, to send only what changed (``update``)
+        self._sent = copy.deepcopy({**{f: getattr(self, f) for f in _FIELDS},
+                                    "config": self.config, "summary": self.summary})
+
+    @property
+    def display_name(self) -> str | None:
+        """W&B's name for ``name``: the run's display name (``id`` is its id)."""
+        return self.name
+
+    @display_name.setter
+    def display_name(self, value: str | None) -> None:
+        self.name = value
+
+    @property
+    def summary_metrics(self) -> dict[str, Any]:
+        """W&B's plain-dict view of the summary: the same dict as ``summary``."""
+        return self.summary
 
     @property
     def path(self) -> list[str]:
@@ -178,6 +140,33 @@ class Run:
         self._load(self._api._get_run(self.entity, self.project, self.id))
         return self
 
+    def update(self) -> Run:
+        """Send the changes made on this object since it was read: ``name``, ``group``,
+        ``job_type``, ``tags``, ``notes``, and the ``config`` and ``summary`` keys set, changed or
+        deleted. Summary keys set here stay as set when the run logs more history. The server's
+        answer (4xx naming a bad field: ``CommError``) is the run's new state."""
+        sent = self._sent
+        body: dict[str, Any] = {f: getattr(self, f) for f in _FIELDS if getattr(self, f) != sent[f]}
+        for part in ("config", "summary"):
+            now, before = getattr(self, part), sent[part]
+            changed = {k: v for k, v in now.items() if k not in before or not _same(before[k], v)}
+            if changed:
+                body[part] = changed
+            removed = [k for k in before if k not in now]
+            if removed:
+                body[f"{part}_remove"] = removed
+        if body:
+            self._load(self._api.client.request("PATCH", self._base, json=body))
+        return self
+
+    save = update  # W&B's older name
+
+    def delete(self, delete_artifacts: bool = False) -> None:
+        """Delete the run for good: its history, summary, config and console. Its id cannot be
+        used again (a process still logging to it is refused). ``delete_artifacts`` is accepted
+        for W&B's signature; runs hold no artifacts here."""
+        self._api.client.request("DELETE", self._base)
+
     def stop(self) -> Run:
         """Stop the run (state ``killed``): its process learns it on its next upload or heartbeat,
         finishes cleanly and exits."""
@@ -188,13 +177,19 @@ class Run:
         """Per-metric last/min/max/count/mean, maintained by the server at ingest."""
         return self._api.client.get(self._base + "/metrics")["metrics"]  # type: ignore[no-any-return]
 
-    def history(self, keys: list[str] | None = None, samples: int = 500, pandas: bool = True) -> Any:
-        """Up to ``samples`` rows spread evenly over the run (first and last step included)."""
+    def history(self, keys: list[str] | None = None, samples: int = 500, pandas: bool = True,
+                x_axis: str = "_step") -> Any:
+        """Up to ``samples`` rows spread evenly over the run (first and last included), as a pandas
+        DataFrame (``pandas=False``: a list of dicts). ``x_axis``: another metric to sample
+        along (e.g. a ``define_metric`` step metric): only rows that have it, spread over its
+        points."""
         params: dict[str, Any] = {"samples": samples}
         if keys:
             params["keys"] = json.dumps(list(keys))  # the JSON form: keys may contain commas
+        if x_axis != "_step":
+            params["x_axis"] = x_axis
         rows = self._api.client.get(self._base + "/history", params)["rows"]
-        return _frame(rows, pandas)
+        return frame(rows, pandas)
 
     def scan_history(self, keys: list[str] | None = None, page_size: int = 1000,
                      min_step: int | None = None) -> Iterator[dict[str, Any]]:
@@ -213,13 +208,16 @@ class Run:
                 return
 
     def buckets(self, key: str, buckets: int = 1000, min_step: int | None = None,
-                max_step: int | None = None) -> dict[str, Any]:
-        """One metric downsampled server-side: min/max/last per bucket, exact first and last."""
+                max_step: int | None = None, x_axis: str | None = None) -> dict[str, Any]:
+        """One metric downsampled server-side: min/max/last per bucket, exact first and last.
+        ``x_axis``: also each point's value of that metric (as of its step) as ``x``."""
         params: dict[str, Any] = {"key": key, "buckets": buckets}
         if min_step is not None:
             params["min_step"] = min_step
         if max_step is not None:
             params["max_step"] = max_step
+        if x_axis is not None:
+            params["x_axis"] = x_axis
         return self._api.client.get(self._base + "/history/buckets", params)  # type: ignore[no-any-return]
 
     def console(self) -> list[dict[str, Any]]:
@@ -244,5 +242,34 @@ class Run:
         an Image, a Table, a Histogram, or a list of Images."""
         return open_media(self._api.client, self._base, value)
 
+    def system_metrics(self, keys: list[str] | None = None, samples: int = 1000, pandas: bool = True) -> Any:
+        """The run's ``system/...`` samples (W&B's system-metrics stream): one row per sample with
+        ``_runtime`` and ``_timestamp`` (their time axis: they have no step), up to ``samples``
+        spread evenly over the run."""
+        params: dict[str, Any] = {"samples": samples}
+        if keys:
+            params["keys"] = json.dumps(list(keys))
+        got = self._api.client.get(self._base + "/system", params)
+        series = got["series"]
+        rows = [{"_runtime": runtime, "_timestamp": ts, **{k: v[i] for k, v in series.items() if v[i] is not None}}
+                for i, (runtime, ts) in enumerate(zip(got["runtime"], got["ts"], strict=True))]
+        return frame(rows, pandas)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """What the run ran on: host, OS, Python, program and args, git, CPU/GPU, memory."""
+        return self._api.client.get(self._base + "/metadata")["metadata"]  # type: ignore[no-any-return]
+
     def __repr__(self) -> str:
         return f"<Run {self.entity}/{self.project}/{self.id} ({self.state})>"
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, NaN included (NaN != NaN would make a NaN summary value look changed, and sending
+    it would pin it)."""
+    if a == b:
+        return True
+    try:
+        return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    except (TypeError, ValueError):
+        return False
