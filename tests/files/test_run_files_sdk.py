@@ -16,6 +16,7 @@ import pytest
 from servers import LiveServer, http
 
 import trackwell
+from trackwell.sdk import UsageError
 from trackwell.sdk.files import pending
 from trackwell.sdk.journal import synced_path
 
@@ -50,6 +51,8 @@ def test_save_policies_and_run_dir_online(live_server: LiveServer, tmp_path: Pat
     run.log({"x": 1.0})
     run.finish()
     assert synced_path(run.journal_path()).exists() and pending(Path(run.dir).parent) == []
+    with pytest.raises(UsageError, match="is finished"):
+        run.save("late.txt")
 
     api = trackwell.Api(base_url=live_server.url)
     remote = api.run(f"{live_server.entity}/files/{run.id}")
