@@ -24,7 +24,7 @@ _SDK_NAMES = frozenset({
     "init", "log", "finish", "define_metric", "mark_preempting", "save", "Run", "Settings",
     "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning",
 })
-_MEDIA_NAMES = frozenset({"Image", "Table", "Histogram"})
+_MEDIA_NAMES = frozenset({"Image", "Table", "Histogram", "Audio", "Video", "Html", "Object3D"})
 
 
 def __getattr__(name: str) -> Any:

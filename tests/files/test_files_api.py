@@ -82,6 +82,9 @@ def test_files_round_trip_and_gc(server: LiveServer) -> None:
 
     got = http.get(f"{api}/runs/team/proj/r1/files/model.bin")
     assert got.content == big and got.headers["x-trackwell-sha256"] == sha(big)
+    # whatever a writer uploaded is served as a download, never as a page of this origin
+    assert got.headers["content-disposition"].startswith("attachment") and got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["content-security-policy"] == "sandbox"
     assert http.get(f"{api}/runs/team/proj/r1/files/notes/a.txt").content == small
     assert http.post(f"{proj}/blobs/missing", json={"digests": [sha(small), sha(big)]}).json()["missing"] == []
     assert http.get(f"{api}/runs/team/proj/r1/files/nope.txt").status_code == 404
