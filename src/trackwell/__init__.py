@@ -32,6 +32,11 @@ def __getattr__(name: str) -> Any:
         from trackwell.api import Api
 
         return Api
+    if name in ("sweep", "agent"):
+        from trackwell.sdk import agent as sweeps
+
+        value = globals()[name] = getattr(sweeps, name)
+        return value
     if name in _MEDIA_NAMES:
         from trackwell.sdk import media
 
@@ -48,4 +53,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SDK_NAMES, *_MEDIA_NAMES, "Api"})
+    return sorted({*globals(), *_SDK_NAMES, *_MEDIA_NAMES, "Api", "sweep", "agent"})

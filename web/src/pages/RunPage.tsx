@@ -1,6 +1,6 @@
-// A run: overview (state, where it ran, config, summary, environment), charts, system metrics,
-// media, files, console and lifecycle events, one tab each (`?tab=`), refreshed while the run is
-// running. The SDK prints this page's URL.
+// A run: overview (state, where it ran, config, summary, environment), charts, system metrics, media,
+// files, console and lifecycle events, one tab each (`?tab=`), refreshed while the run is running. The
+// SDK prints this page's URL.
 
 import { useEffect, useState } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
