@@ -79,8 +79,8 @@ def put_run_files(conn: sa.Connection, run_pk: int, files: dict[str, tuple[str, 
     names = sorted(files)
     for i in range(0, len(names), _CHUNK):
         some = names[i:i + _CHUNK]
-        old.update(conn.execute(sa.select(_F.name, _F.digest).where(_F.run_pk == run_pk, _F.name.in_(some)))
-                   .tuples().all())
+        old.update((row.name, row.digest) for row in conn.execute(
+            sa.select(_F.name, _F.digest).where(_F.run_pk == run_pk, _F.name.in_(some))))
     stmt = insert_for(conn, run_files)
     stmt = stmt.on_conflict_do_update(index_elements=["run_pk", "name"], set_={
         "digest": stmt.excluded.digest, "size": stmt.excluded.size, "updated_at": stmt.excluded.updated_at})
