@@ -25,7 +25,7 @@ _SDK_NAMES = frozenset({
     "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning", "Artifact",
     "termlog", "termwarn", "termerror", "watch", "unwatch", "log_code", "get_url",
 })
-_MEDIA_NAMES = frozenset({"Image", "Table", "Histogram"})
+_MEDIA_NAMES = frozenset({"Image", "Table", "Histogram", "Audio", "Video", "Html", "Object3D"})
 
 
 def __getattr__(name: str) -> Any:

@@ -372,10 +372,7 @@ class Run(RunArtifacts, RunBase):
         return str(self._rundir.files)
 
     def _save(self, glob_str: Any, base_path: Any, policy: str) -> list[str]:
-        if self._q is None:
-            self._refused()
-            return []
-        return self._files.saver.save(glob_str, base_path, policy)
+        return self._files.save(glob_str, base_path, policy)
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -27,7 +27,6 @@ from trackwell.schema import (
     Console,
     DefineMetric,
     Exit,
-    FileSaved,
     History,
     Preempting,
     Record,
@@ -90,7 +89,6 @@ class Writer:
             ev.PreemptingNow: self._on_preempting,
             ev.Prebuilt: self._on_prebuilt,
             ev.Barrier: self._on_barrier,
-            FileSaved: lambda record, parts: self._add(parts, record),  # made whole by the file saver
             ev.FieldsChange: self._on_fields,
         }
         self._thread = threading.Thread(target=self._loop, name="trackwell-writer", daemon=True)
