@@ -31,6 +31,7 @@ from trackwell.store.metadata import _summaries
 from trackwell.store.metadata._blobs import put_run_files
 from trackwell.store.metadata._lifecycle import (
     CRASHED,
+    KILLED,
     PREEMPTING,
     RUNNING,
     exit_state,
@@ -121,6 +122,8 @@ def _run_start(a: _Applying, rec: RunStart) -> None:
         run_writers.c.run_pk == a.run_pk, run_writers.c.writer != a.writer)).scalar_one()
     if others:  # another process wrote this run before: it is being resumed
         a.event("run_resumed", {"writer": a.writer, "previous_state": run["state"]})
+    elif run["state"] == KILLED:  # stopped after init() claimed it, before these first records came: it stays so
+        return
     run["state"], run["exit_code"] = RUNNING, None
 
 
