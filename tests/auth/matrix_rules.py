@@ -9,6 +9,7 @@ A route with no rule here fails the matrix: a new endpoint needs its expectation
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -469,3 +470,116 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/admin/gc"): Rule(
         NONE, server_write, lambda w, c, t, ok: Call("POST", "/admin/gc", json={"dry_run": True})),
 }
+
+
+# -- automations and integrations (docs/automations.md) ---------------------------------------
+
+ENTITY_TARGETS = ("alice", "lab", "ops", "no-entity")
+ENTITY_ADMINS = {"alice": {"alice"}, "lab": {"alice"}, "ops": {"mallory"}}  # owner, team admins
+HOOK_URL = "https://hooks.example.com/matrix"
+AUTOMATION = "/api/v1/automations/{entity}/{project}/{name}"
+_made: dict[tuple[int, str], tuple[str, str]] = {}  # (world, target) -> (automation, delivery id)
+
+
+def entity_of(t: str) -> str:
+    return fresh("ghost") if t == "no-entity" else t
+
+
+def read_entity(c: Caller, t: str) -> int:
+    if c.user is None:
+        return 401
+    return 200 if c.admin or c.user in ENTITY_MEMBERS.get(t, set()) else 404
+
+
+def admin_entity(c: Caller, t: str) -> int:
+    if (refused := refused_change(c)) is not None:
+        return refused
+    visible = c.admin or c.user in ENTITY_MEMBERS.get(t, set())
+    if c.read_only or not (c.admin or c.user in ENTITY_ADMINS.get(t, set())):
+        return 403 if visible else 404
+    return 404 if t == "no-entity" else 200
+
+
+def new_automation(name: str) -> dict[str, Any]:
+    """A run-state automation that does nothing (no request leaves the machine)."""
+    return {"name": name, "event": {"type": "RUN_STATE", "filter": {"states": ["RUNNING"]}},
+            "action": {"type": "NO_OP"}}
+
+
+def automation_in(w: World, t: str, fresh_one: bool = False) -> str:
+    """``entity/project/name`` of an automation in target ``t``'s project (fresh: a new one)."""
+    if t == "missing-run":
+        return "alice/priv/no-such-automation"
+    if t == "no-entity":
+        return f"{fresh('ghost')}/p/a"
+    project = project_of(t)
+    if fresh_one:
+        name = fresh("auto")
+        w.as_admin("POST", f"/automations/{project}", json=new_automation(name))
+        return f"{project}/{name}"
+    return f"{project}/{delivered(w, t)[0]}"
+
+
+def delivered(w: World, t: str) -> tuple[str, str]:
+    """One automation per project with one (no-op) delivery: a run created after it fires it."""
+    key = (id(w), t)
+    if key not in _made:
+        name = fresh("auto")
+        w.as_admin("POST", f"/automations/{project_of(t)}", json=new_automation(name))
+        w.write_run(*PROJECTS[t])
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            found = w.as_admin("GET", f"/automations/{project_of(t)}/{name}/deliveries")["deliveries"]
+            if found:
+                _made[key] = (name, found[0]["id"])
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"automation {name} in {project_of(t)} never fired")
+    return _made[key]
+
+
+def redeliver_call(w: World, c: Caller, t: str, ok: bool) -> Call:
+    if t not in RUNS:
+        return Call("POST", f"/automations/{automation_in(w, t)}/deliveries/msg_none/redeliver")
+    name, delivery = delivered(w, t)
+    return Call("POST", f"/automations/{project_of(t)}/{name}/deliveries/{delivery}/redeliver")
+
+
+def delete_integration_call(w: World, c: Caller, t: str, ok: bool) -> Call:
+    if t == "no-entity":
+        return Call("DELETE", f"/integrations/{entity_of(t)}/999999")
+    made = w.as_admin("POST", f"/integrations/{t}", json={"kind": "webhook", "name": fresh("hook"), "url": HOOK_URL})
+    return Call("DELETE", f"/integrations/{t}/{made['id']}")
+
+
+RULES.update({
+    ("GET", "/api/v1/integrations/{entity}"): Rule(
+        ENTITY_TARGETS, read_entity, lambda w, c, t, ok: Call("GET", f"/integrations/{entity_of(t)}")),
+    ("POST", "/api/v1/integrations/{entity}"): Rule(
+        ENTITY_TARGETS, admin_entity,
+        lambda w, c, t, ok: Call("POST", f"/integrations/{entity_of(t)}",
+                                 json={"kind": "webhook", "name": fresh("hook"), "url": HOOK_URL})),
+    ("DELETE", "/api/v1/integrations/{entity}/{integration_id}"): Rule(
+        ENTITY_TARGETS, admin_entity, delete_integration_call),
+    ("GET", "/api/v1/automations/{entity}"): Rule(
+        ENTITY_TARGETS, read_entity, lambda w, c, t, ok: Call("GET", f"/automations/{entity_of(t)}")),
+    ("GET", "/api/v1/automations/{entity}/{project}"): Rule(
+        PROJECT_TARGETS, list_runs, lambda w, c, t, ok: Call("GET", f"/automations/{project_of(t)}")),
+    ("POST", "/api/v1/automations/{entity}/{project}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False),
+        lambda w, c, t, ok: Call("POST", f"/automations/{project_of(t)}", json=new_automation(fresh("auto")))),
+    ("GET", AUTOMATION): Rule(
+        RUN_READ_TARGETS, read_run, lambda w, c, t, ok: Call("GET", f"/automations/{automation_in(w, t)}")),
+    ("PATCH", AUTOMATION): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False),
+        lambda w, c, t, ok: Call("PATCH", f"/automations/{automation_in(w, t)}", json={"description": "matrix"})),
+    ("DELETE", AUTOMATION): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False),
+        lambda w, c, t, ok: Call("DELETE", f"/automations/{automation_in(w, t, fresh_one=ok and t in RUNS)}")),
+    ("GET", AUTOMATION + "/deliveries"): Rule(
+        RUN_READ_TARGETS, read_run,
+        lambda w, c, t, ok: Call("GET", f"/automations/{automation_in(w, t)}/deliveries")),
+    ("POST", AUTOMATION + "/deliveries/{delivery_id}/redeliver"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False), redeliver_call),
+})

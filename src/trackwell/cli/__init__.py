@@ -29,7 +29,7 @@ _NEEDS_SERVER = frozenset({"server", "demo"})
 # Top-level modules of the `server` extra's packages (pyproject.toml), checked before a server
 # command parses its options, so a client-only install gets one line instead of a traceback.
 SERVER_EXTRA_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "duckdb", "numpy", "psycopg",
-                        "re2", "platformdirs", "pandas")
+                        "re2", "platformdirs", "pandas", "pydantic")
 
 
 def server_extra_message(command: str, missing: list[str]) -> str:

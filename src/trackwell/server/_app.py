@@ -24,10 +24,12 @@ from trackwell.server._retention import prune_events_forever
 from trackwell.server.auth._ratelimit import FailureLimit
 from trackwell.server.auth.guards import BrowserGuard, origin_of
 from trackwell.server.auth.routes import check_every_route_is_authorized
+from trackwell.server.automations import AutomationSettings, Dispatcher, RetryPolicy
 from trackwell.server.blobs import open_blob_store
 from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.routers import ALL, _deps
 from trackwell.server.services import Services
+from trackwell.server.services.automations import AutomationsService
 from trackwell.server.services.bootstrap import announce, bootstrap, reuse_local_login
 from trackwell.store import open_stores
 
@@ -41,12 +43,14 @@ def create_app(db_url: str, metrics_path: str | Path, *,
                max_keys_per_batch: int = validation.DEFAULT_MAX_KEYS_PER_BATCH,
                auth: str = "keys", public_url: str | None = None, allowed_hosts: Iterable[str] = (),
                cors_origins: Iterable[str] = (), auth_failures_per_minute: int = 30,
-               bootstrap_urls: Iterable[str] = (), blob_store: str | Path | None = None) -> FastAPI:
+               bootstrap_urls: Iterable[str] = (), blob_store: str | Path | None = None,
+               allow_private_webhooks: bool = False) -> FastAPI:
     """The trackwell server: stores open (and the database migrates) when the app starts; a
     database without users gets its first admin, whose key goes to the credentials file for
     ``bootstrap_urls`` (see ``services.bootstrap``). ``auth="none"``: every request acts as that admin.
     ``blob_store``: a directory or ``s3://bucket/prefix`` for files and artifacts (default: ``blobs``
-    beside the metrics file; an S3 store stages uploads in ``blob-staging`` there)."""
+    beside the metrics file; an S3 store stages uploads in ``blob-staging`` there).
+    ``allow_private_webhooks``: automations may send to loopback and private addresses (else refused: SSRF)."""
     validation.configure(validation.Limits(max_keys_per_batch=max_keys_per_batch))
     if auth not in ("keys", "none"):
         raise ValueError(f"auth must be 'keys' or 'none', not {auth!r}")
@@ -68,7 +72,12 @@ def create_app(db_url: str, metrics_path: str | Path, *,
         elif (user := reuse_local_login(stores.metadata, urls)) is not None:
             logging.getLogger("trackwell.server").info("saved %s's key from %s for %s", user, _credentials.path(),
                                                        ", ".join(urls))
+        app.state.automations = AutomationsService(stores.metadata, stores.metadata, allow_private_webhooks)
+        dispatcher = Dispatcher(stores.metadata, stores.metrics, AutomationSettings(
+            public_url=urls[0] if urls else "http://127.0.0.1:8080", allow_private=allow_private_webhooks,
+            policy=RetryPolicy.from_env()))
         tasks = [asyncio.create_task(reap_forever(services.lifecycle, crash_timeout)),
+                 asyncio.create_task(dispatcher.run()),
                  asyncio.create_task(catch_up_forever(services.ingest)),
                  asyncio.create_task(prune_events_forever(stores.metadata))]
         try:

@@ -3,6 +3,7 @@
 from trackwell.server.routers import (
        accounts,
        auth,
+       automations,
        console,
        files,
        health,
@@ -14,6 +15,6 @@ from trackwell.server.routers import (
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router, files.router)
+       console.router, workspace.router, files.router, automations.router)
 
 __all__ = ["ALL"]

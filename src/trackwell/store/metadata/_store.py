@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trackwell.store.metadata._accounts import SqlAccountStore
+from trackwell.store.metadata._automations import SqlAutomationStore
 from trackwell.store.metadata._blobs import SqlBlobIndex
 from trackwell.store.metadata._edits import SqlRunEdits
 from trackwell.store.metadata._ingest import SqlIngestLog
@@ -12,7 +13,7 @@ from trackwell.store.metadata._states import SqlStateStore
 
 
 class MetadataStore(SqlRunStore, SqlRunEdits, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore,
-                    SqlAccountStore, SqlBlobIndex):
+                    SqlAccountStore, SqlBlobIndex, SqlAutomationStore):
     """The relational side of the server on SQLite (default) or PostgreSQL: runs, states, the
     ingest log, console lines, events, accounts and blobs, sharing one engine. Opening it migrates the database
     to the newest schema. Services see it through the interfaces in ``_interfaces``."""

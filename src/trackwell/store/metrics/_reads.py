@@ -113,6 +113,16 @@ class DuckDBReads:
                 "buckets": [Bucket(**dict(zip(names, row, strict=True)))  # type: ignore[typeddict-item]
                             for row in zip(*lists, strict=True)]}
 
+    def tail(self, run_pk: int, key: str, n: int, after_step: int | None = None) -> list[tuple[int, float]]:
+        key_id = self._ids.get(key)
+        if key_id is None or n <= 0:
+            return []
+        lo = -(2**63) if after_step is None else after_step + 1
+        with self._reader() as con:
+            rows = con.execute("SELECT step, value FROM points_all WHERE run_pk = $r AND key_id = $k AND step >= $lo "
+                               "ORDER BY step DESC LIMIT $n", {"r": run_pk, "k": key_id, "lo": lo, "n": n}).fetchall()
+        return [(int(s), float(v)) for s, v in reversed(rows)]
+
     def _key_filter(self, keys: list[str] | None) -> tuple[str, list[int]] | None:
         """SQL condition for the selected keys; None when none of them exists."""
         if keys is None:
