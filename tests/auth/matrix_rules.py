@@ -438,6 +438,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", RUN + "/history/export"): Rule(RUN_READ_TARGETS, read_run, get("/history/export")),
     ("GET", RUN + "/console"): Rule(RUN_READ_TARGETS, read_run, get("/console")),
     ("GET", RUN + "/events"): Rule(RUN_READ_TARGETS, read_run, get("/events")),
+    ("GET", RUN + "/system"): Rule(RUN_READ_TARGETS, read_run, get("/system")),
+    ("GET", RUN + "/metadata"): Rule(RUN_READ_TARGETS, read_run, get("/metadata")),
     # the workspace's batch: a project's runs, like the run list (a run not there is null in a 200)
     ("GET", "/api/v1/projects/{entity}/{project}/buckets"): Rule(
         PROJECT_TARGETS, list_runs,

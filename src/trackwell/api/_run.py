@@ -229,6 +229,24 @@ class Run:
             offset = page.get("next_offset")
         return lines
 
+    def system_metrics(self, keys: list[str] | None = None, samples: int = 1000, pandas: bool = True) -> Any:
+        """The run's ``system/...`` samples (W&B's system-metrics stream): one row per sample with
+        ``_runtime`` and ``_timestamp`` (their time axis: they have no step), up to ``samples``
+        spread evenly over the run."""
+        params: dict[str, Any] = {"samples": samples}
+        if keys:
+            params["keys"] = json.dumps(list(keys))
+        got = self._api.client.get(self._base + "/system", params)
+        series = got["series"]
+        rows = [{"_runtime": runtime, "_timestamp": ts, **{k: v[i] for k, v in series.items() if v[i] is not None}}
+                for i, (runtime, ts) in enumerate(zip(got["runtime"], got["ts"], strict=True))]
+        return frame(rows, pandas)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """What the run ran on: host, OS, Python, program and args, git, CPU/GPU, memory."""
+        return self._api.client.get(self._base + "/metadata")["metadata"]  # type: ignore[no-any-return]
+
     def __repr__(self) -> str:
         return f"<Run {self.entity}/{self.project}/{self.id} ({self.state})>"
 

@@ -132,8 +132,22 @@ class Skipped(Record, tag="skipped"):
     reason: str
 
 
+class SystemSample(Record, tag="system"):
+    """One sample of the machine (``sdk/system``): ``system/...`` keys on their own time axis
+    (``ts`` and ``runtime``), never a history row, so it takes no ``_step``."""
+
+    runtime: float
+    data: dict[str, float]
+
+
+class RunMetadata(Record, tag="meta"):
+    """What the run ran on (host, OS, Python, args, git, CPU/GPU, memory), sent once after start."""
+
+    data: dict[str, Any]
+
+
 AnyRecord = (RunStart | History | HistoryBlock | ConfigUpdate | SummaryUpdate | DefineMetric | Console | Exit | Preempting
-             | FileSaved | Skipped)
+             | FileSaved | Skipped | SystemSample | RunMetadata)
 
 
 class Batch(msgspec.Struct, kw_only=True):

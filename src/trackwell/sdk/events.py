@@ -54,10 +54,18 @@ class PreemptingNow(msgspec.Struct):
     ts: float
 
 
+class Prebuilt(msgspec.Struct):
+    """A record its producer made whole (a system sample, the run's metadata): the writer only
+    numbers and journals it."""
+
+    record: Any
+
+
 class Barrier(msgspec.Struct):
     """Set ``done`` once everything queued before it is applied and written."""
 
     done: threading.Event
 
 
-Event = LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow | Barrier
+Event = (LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow
+         | Prebuilt | Barrier)

@@ -42,6 +42,7 @@ from trackwell.sdk.rundir import (
     write_resume_id,
 )
 from trackwell.sdk.settings import Settings
+from trackwell.sdk.system import SystemMonitor
 from trackwell.sdk.values import PLAIN, RowNormalizer, as_step, past_the_end
 from trackwell.sdk.writer import Writer
 
@@ -136,8 +137,9 @@ class Run(RunBase):
             self._say(f"offline run {self.id}: journaling to {self._rundir.root}")
         self._console: ConsoleCapture | None = None
         if s.console != "off":  # started last: our own init messages are not the run's output
-            self._console = ConsoleCapture(self._console_lines)
+            self._console = ConsoleCapture(self._console_lines, str(s.console), self._writer.make_room)
             self._console.start()
+        self._system = SystemMonitor.start(s, self._writer.queue.append, started, self._rundir.files)
 
     def _writer_fields(self) -> dict[str, Any]:
         """Who writes (RunStart and the writer claim carry it): the server's lease messages name it."""
@@ -164,6 +166,8 @@ class Run(RunBase):
                 return
             self._finished = True
         quiet = quiet or bool(self.settings.quiet)
+        if self._system is not None:
+            self._system.stop()
         if self._console is not None:
             self._console.stop()
         with self._step_lock:

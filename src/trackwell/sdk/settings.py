@@ -18,7 +18,9 @@ from trackwell.sdk.errors import UsageError
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # same as transport's; kept here so settings stay import-light
 MODES = ("online", "offline", "disabled", "shared")  # shared: online, one of several labelled writers
 _MODE_ALIASES = {"run": "online", "dryrun": "offline"}  # W&B spellings
-CONSOLE_MODES = ("auto", "off", "wrap", "redirect")  # every value but "off" tees at the Python level
+# W&B's names: "wrap" tees sys.stdout/sys.stderr, "redirect" the file descriptors 1 and 2 (C
+# extensions and subprocesses too), "auto" is "redirect" where fds 1/2 are the process's real ones
+CONSOLE_MODES = ("auto", "off", "wrap", "redirect")
 RESUME_MODES = ("must", "allow", "never", "auto")  # as trackwell.schema's; kept here: settings stay import-light
 DEFAULT_SIGNALS = ("SIGTERM", "SIGINT", "SIGUSR1")
 
@@ -46,7 +48,7 @@ _ENV = {
     "signal_grace": "TRACKWELL_SIGNAL_GRACE",
     "label": "TRACKWELL_LABEL",
 }
-_FLOATS = ("finish_timeout", "flush_interval", "init_timeout", "heartbeat_interval", "fsync_interval",
+_FLOATS: tuple[str, ...] = ("finish_timeout", "flush_interval", "init_timeout", "heartbeat_interval", "fsync_interval",
            "signal_grace")
 
 _DEFAULTS: dict[str, Any] = {
@@ -74,6 +76,15 @@ _DEFAULTS: dict[str, Any] = {
     "label": None,  # shared mode: host:pid, resolved at init
     "primary": None,  # shared mode: True for the writer that owns the run's state (first one if unset)
 }
+
+# System metrics, run metadata and the saved script (sdk/system), under W&B's names.
+_SYSTEM_BOOLS = ("x_disable_stats", "x_stats_per_core", "x_disable_meta", "save_code")
+_ENV.update({"x_disable_stats": "TRACKWELL_DISABLE_STATS", "x_stats_per_core": "TRACKWELL_STATS_PER_CORE",
+             "x_disable_meta": "TRACKWELL_DISABLE_META", "save_code": "TRACKWELL_SAVE_CODE",
+             "stats_sampling_interval": "TRACKWELL_STATS_SAMPLING_INTERVAL"})
+_DEFAULTS.update({"x_disable_stats": False, "x_stats_per_core": False, "x_disable_meta": False,
+                  "save_code": False, "stats_sampling_interval": 15.0})
+_FLOATS = (*_FLOATS, "stats_sampling_interval")
 
 
 @dataclass
@@ -103,6 +114,12 @@ class Settings:
     signal_grace: float | None = None  # seconds a terminating signal may spend finishing (K8s gives 30)
     label: str | None = None  # shared mode: this writer's label (W&B's x_label), e.g. "rank-1"
     primary: bool | None = None  # shared mode: this writer's Exit ends the run (W&B's x_primary)
+    # -- system metrics, run metadata, code (sdk/system) --
+    x_disable_stats: bool | None = None  # no system metrics sampler
+    stats_sampling_interval: float | None = None  # seconds between system samples (W&B's 15)
+    x_stats_per_core: bool | None = None  # also each core's CPU %
+    x_disable_meta: bool | None = None  # no run metadata (host, OS, git, hardware) sent at start
+    save_code: bool | None = None  # copy the main script into the run's files (code/)
 
     def resolve(self, **explicit: Any) -> Settings:
         """A fully filled copy: explicit (non-None) args win over this object, env, defaults."""
@@ -142,6 +159,8 @@ class Settings:
             raise UsageError(f"signal_grace={self.signal_grace!r} must be > 0 and <= 600 seconds")
         if not float(self.heartbeat_interval or 0) > 0:
             raise UsageError(f"heartbeat_interval={self.heartbeat_interval!r} must be > 0 seconds")
+        if not float(self.stats_sampling_interval or 0) >= 0.1:
+            raise UsageError(f"stats_sampling_interval={self.stats_sampling_interval!r} must be >= 0.1 seconds")
         self.base_url = str(self.base_url).rstrip("/")
         self.resume = resume_mode(self.resume)
         given = [f"{k}={getattr(self, k)!r}" for k in ("resume", "resume_from", "fork_from") if getattr(self, k)]
@@ -207,7 +226,7 @@ def _sig_name(text: str) -> str:
 
 
 def _parse(name: str, raw: str) -> Any:
-    if name in ("strict", "quiet", "primary"):
+    if name in ("strict", "quiet", "primary", *_SYSTEM_BOOLS):
         return raw.strip().lower() in ("1", "true", "yes", "on")
     if name in ("signals", "preempt_signals"):
         return tuple(part for part in raw.replace(" ", ",").split(",") if part) or ()
@@ -219,7 +238,8 @@ def _parse(name: str, raw: str) -> Any:
     return raw
 
 
-_SETTING_ALIASES = {"x_label": "label", "x_primary": "primary"}  # W&B's names for shared-mode settings
+_SETTING_ALIASES = {"x_label": "label", "x_primary": "primary",  # W&B's names for shared-mode settings
+                    "x_stats_sampling_interval": "stats_sampling_interval"}
 
 
 def as_settings(value: Settings | dict[str, Any] | None) -> Settings:

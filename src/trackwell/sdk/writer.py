@@ -84,6 +84,7 @@ class Writer:
             ev.ConsoleLines: self._on_console,
             ev.Exited: self._on_exit,
             ev.PreemptingNow: self._on_preempting,
+            ev.Prebuilt: self._on_prebuilt,
             ev.Barrier: self._on_barrier,
         }
         self._thread = threading.Thread(target=self._loop, name="trackwell-writer", daemon=True)
@@ -366,6 +367,9 @@ class Writer:
 
     def _on_preempting(self, event: ev.PreemptingNow, parts: list[Part]) -> None:
         self._add(parts, Preempting(seq=0, ts=event.ts))
+
+    def _on_prebuilt(self, event: ev.Prebuilt, parts: list[Part]) -> None:
+        self._add(parts, event.record)
 
     def _on_barrier(self, event: ev.Barrier, _parts: list[Part]) -> None:
         self._barriers.append(event.done)

@@ -25,7 +25,16 @@ from typing import Any
 
 import msgspec
 
-from trackwell.schema import AnyRecord, ConfigUpdate, Exit, History, RunStart, Skipped
+from trackwell.schema import (
+    AnyRecord,
+    ConfigUpdate,
+    Exit,
+    History,
+    RunMetadata,
+    RunStart,
+    Skipped,
+    SystemSample,
+)
 from trackwell.schema.blocks import expand, since
 from trackwell.schema.summary import KeyStats
 from trackwell.server.points import batch_stats, build_points
@@ -49,7 +58,7 @@ def shifted(records: Sequence[AnyRecord], step_offset: int, runtime_offset: floa
                 data = {**data, "_runtime": data["_runtime"] + runtime_offset}
             rec = msgspec.structs.replace(rec, step=rec.step + step_offset, runtime=rec.runtime + runtime_offset,
                                           data=data)
-        elif type(rec) is Exit:
+        elif type(rec) is Exit or type(rec) is SystemSample:
             rec = msgspec.structs.replace(rec, runtime=rec.runtime + runtime_offset)
         out.append(rec)
     return out
@@ -57,7 +66,8 @@ def shifted(records: Sequence[AnyRecord], step_offset: int, runtime_offset: floa
 
 def as_secondary(records: Sequence[AnyRecord], label: str) -> list[AnyRecord]:
     """A shared run's secondary writer: its history under ``<label>/`` (so no (key, step) is
-    written by two writers), its config merged, its start and exit not the run's."""
+    written by two writers), its config merged, its start and exit not the run's, its system
+    metrics under ``system/<label>/`` and its metadata under ``writers/<label>``."""
     prefix = label + "/"
     out: list[AnyRecord] = []
     for rec in expand(records):
@@ -68,6 +78,10 @@ def as_secondary(records: Sequence[AnyRecord], label: str) -> list[AnyRecord]:
             rec = ConfigUpdate(seq=rec.seq, ts=rec.ts, data=rec.config)
         elif type(rec) is Exit:
             rec = Skipped(seq=rec.seq, ts=rec.ts, reason=f"exit {rec.exit_code} of shared writer {label}")
+        elif type(rec) is SystemSample:  # its own machine's series: system/<label>/...
+            rec = msgspec.structs.replace(rec, data={f"system/{label}/{k[7:]}": v for k, v in rec.data.items()})
+        elif type(rec) is RunMetadata:
+            rec = msgspec.structs.replace(rec, data={f"writers/{label}": rec.data})
         out.append(rec)
     return out
 

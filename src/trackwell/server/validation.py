@@ -15,6 +15,8 @@ The rules (the sizes are the columns of ``store/metadata/_tables.py``):
   64 deep, ints in [-2**63, 2**64) (what msgpack carries); NaN and ±Inf are kept;
 - seq in [1, 2**63); ``ts`` and runtimes finite; history steps in [0, 2**62] (room for resume
   offsets and bucket arithmetic in int64); exit code and pid fit a 32-bit integer column;
+- a system sample: at most 1,000 keys, each ``system/...``, with finite numbers; run metadata: a
+  JSON-shaped object;
 - at most ``max_keys_per_batch`` distinct history keys in one batch (default 10,000; `trackwell
   server --max-keys-per-batch`): past it the answer is 422 ``too_many_keys``, without an index,
   so a client splits the batch; a single record over the limit is refused as invalid.
@@ -47,9 +49,11 @@ from trackwell.schema import (
     FileSaved,
     History,
     HistoryBlock,
+    RunMetadata,
     RunStart,
     Skipped,
     SummaryUpdate,
+    SystemSample,
 )
 from trackwell.schema.blocks import DERIVED_KEYS
 from trackwell.schema.files import SHA256 as _SHA256
@@ -71,6 +75,7 @@ MAX_AFTER = 1000  # earlier writers a resumed process names (journals found on i
 MAX_STREAM_CHARS = 16
 MAX_PYTHON_CHARS = 64
 DEFAULT_MAX_KEYS_PER_BATCH = 10_000
+MAX_SYSTEM_KEYS = 1000  # per system sample (a node with 8 GPUs and 128 cores per-core has ~230)
 _FLOAT = {float}
 
 
@@ -302,6 +307,20 @@ def _check_block(rec: HistoryBlock, seen_keys: set[str]) -> None:
         check_value(value, f"history value at position {i}", 1)
 
 
+def _check_system(rec: SystemSample) -> None:
+    """``system/...`` keys with finite numbers (they are charted, never summarized)."""
+    check_finite(rec.runtime, "runtime")
+    if len(rec.data) > MAX_SYSTEM_KEYS:
+        raise InvalidValue(f"a system sample has {len(rec.data)} keys, over the limit of {MAX_SYSTEM_KEYS}; "
+                           "sample fewer values (per-core CPU is optional)")
+    for key, value in rec.data.items():
+        check_key(key, "system key")
+        if not key.startswith("system/"):
+            raise InvalidValue(f"system key {clip(key)} does not start with 'system/'; system samples hold only "
+                               "system/... metrics (log other values with run.log)")
+        check_finite(value, f"system value {clip(key, 60)}")
+
+
 def _check_record(rec: AnyRecord, path: tuple[str, str, str], seen_keys: set[str]) -> None:
     check_int(rec.seq, "seq", 1, INT64_MAX)
     check_finite(rec.ts, "ts")
@@ -342,6 +361,10 @@ def _check_record(rec: AnyRecord, path: tuple[str, str, str], seen_keys: set[str
             raise InvalidValue(f"file {clip(rec.name)} has digest {clip(rec.digest)}; a file's digest is its "  # type: ignore[union-attr]
                                "SHA-256 as 64 lowercase hex characters")
         check_int(rec.size, "file size", 0, INT64_MAX)  # type: ignore[union-attr]
+    elif kind is SystemSample:
+        _check_system(rec)  # type: ignore[arg-type]
+    elif kind is RunMetadata:
+        check_mapping(rec.data, "metadata")  # type: ignore[union-attr]
 
 
 def check_file_name(name: str) -> str:

@@ -1,5 +1,6 @@
-// A run: overview (state, where it ran, config, summary), charts, console and lifecycle events,
-// one tab each (`?tab=`), refreshed while the run is running. The SDK prints this page's URL.
+// A run: overview (state, where it ran, config, summary, environment), charts, system metrics,
+// console and lifecycle events, one tab each (`?tab=`), refreshed while the run is running. The
+// SDK prints this page's URL.
 
 import { useEffect, useState } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
@@ -7,6 +8,8 @@ import { useRun } from "../api/hooks";
 import { Console } from "../components/console/Console";
 import { errorText } from "../components/ErrorMessage";
 import { StateBadge } from "../components/StateBadge";
+import { MetadataTable } from "../components/system/MetadataTable";
+import { SystemCharts } from "../components/system/SystemCharts";
 import { useRunMetrics } from "./run/api";
 import { Events } from "./run/Events";
 import { Overview } from "./run/Overview";
@@ -16,6 +19,7 @@ import "./run/run.css";
 const TABS = [
   { id: "overview", label: "Overview" },
   { id: "charts", label: "Charts" },
+  { id: "system", label: "System" },
   { id: "console", label: "Console" },
   { id: "events", label: "Events" },
 ] as const;
@@ -31,7 +35,7 @@ export default function RunPage() {
   const runQuery = useRun(entity, project, runId, live ? LIVE_MS : false);
   const state = runQuery.data?.state;
   useEffect(() => setLive(state === "running" || state === "preempting"), [state]);
-  const metrics = useRunMetrics(entity, project, runId, live, tab !== "console" && tab !== "events");
+  const metrics = useRunMetrics(entity, project, runId, live, tab === "overview" || tab === "charts");
 
   if (runQuery.isPending) return <p className="loading">Loading run…</p>;
   if (runQuery.isError) return <p className="error" role="alert">{errorText(runQuery.error)}</p>;
@@ -69,8 +73,14 @@ export default function RunPage() {
         ))}
       </div>
       <div role="tabpanel" id={`run-panel-${tab}`} aria-labelledby={`run-tab-${tab}`} className="tab-panel">
-        {tab === "overview" && <Overview run={run} metrics={metrics.data?.metrics} />}
+        {tab === "overview" && (
+          <>
+            <Overview run={run} metrics={metrics.data?.metrics} />
+            <MetadataTable entity={entity} project={project} runId={runId} />
+          </>
+        )}
         {tab === "charts" && <RunCharts run={run} metrics={metrics.data?.metrics} live={live} />}
+        {tab === "system" && <SystemCharts entity={entity} project={project} runId={runId} live={live} />}
         {tab === "console" && <Console entity={entity} project={project} runId={runId} live={live} />}
         {tab === "events" && <Events entity={entity} project={project} runId={runId} />}
       </div>

@@ -11,10 +11,11 @@ from trackwell.server.routers import (
        lifecycle,
        records,
        runs,
+       system,
        workspace,
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router, files.router, automations.router)
+       console.router, workspace.router, files.router, automations.router, system.router)
 
 __all__ = ["ALL"]

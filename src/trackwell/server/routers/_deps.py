@@ -23,6 +23,7 @@ from trackwell.server.services import (
     RunNotFound,
     RunsService,
     Services,
+    SystemService,
     Unauthenticated,
 )
 from trackwell.store.metadata import RunDeleted
@@ -55,6 +56,10 @@ def history(request: Request) -> HistoryService:
 
 def console(request: Request) -> ConsoleService:
     return services(request).console
+
+
+def system(request: Request) -> SystemService:
+    return services(request).system
 
 
 def lifecycle(request: Request) -> LifecycleService:

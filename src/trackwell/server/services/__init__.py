@@ -26,7 +26,8 @@ from trackwell.server.services.ingest import (
 )
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
+from trackwell.server.services.system import SystemService
 
 __all__ = ["AccountsService", "ConcurrentIngest", "Forbidden", "NotFound", "Unauthenticated", "Conflict", "ConsoleService", "FilesService", "HistoryService", "IngestService", "InvalidBatch",
-           "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunEditService", "RunNotFound", "RunsService",
-           "SequenceGap", "Services", "WriterConflict"]
+           "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunEditService", "RunNotFound",
+           "RunsService", "SequenceGap", "Services", "SystemService", "WriterConflict"]

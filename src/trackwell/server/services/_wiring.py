@@ -17,6 +17,7 @@ from trackwell.server.services.identity import Identity
 from trackwell.server.services.ingest import IngestService
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
+from trackwell.server.services.system import SystemService
 from trackwell.store import Stores
 
 
@@ -31,6 +32,7 @@ class Services:
     identity: Identity
     accounts: AccountsService
     files: FilesService | None  # None: no blob store (an ``Ingestor`` in tests and benches)
+    system: SystemService
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
@@ -52,4 +54,5 @@ class Services:
             identity=identity,
             accounts=AccountsService(metadata, identity),
             files=None if blobs is None else FilesService(metadata, metadata, blobs),
+            system=SystemService(metadata, metadata),
         )

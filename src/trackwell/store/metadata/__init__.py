@@ -23,6 +23,7 @@ from trackwell.store.metadata._interfaces import (
     RunEditStore,
     RunStore,
     StateStore,
+    SystemStore,
 )
 from trackwell.store.metadata._lifecycle import STATES, LifecycleError
 from trackwell.store.metadata._log import LogEntry, WriterRow
@@ -32,6 +33,8 @@ from trackwell.store.metadata._runs import MAX_LIMIT, filters_from_json
 from trackwell.store.metadata._store import MetadataStore
 from trackwell.store.metadata._tombstones import RunDeleted, Tombstone
 
-__all__ = ["MAX_LIMIT", "RUN", "BlobIndex", "BlobRow", "RunFile", "add_refs", "drop_refs", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore", "KeyRow", "NameTaken", "NoSuchAccount", "ConsoleStore", "EventStore", "IngestLogStore",
-           "LifecycleError", "LogEntry", "MetadataStore", "QueryError", "Run", "RunDeleted", "RunEditStore", "RunStore", "StateStore", "Tombstone", "WriterRow",
+__all__ = ["MAX_LIMIT", "RUN", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore",
+           "BlobIndex", "BlobRow", "ConsoleStore", "EventStore", "IngestLogStore", "KeyRow", "LifecycleError",
+           "LogEntry", "MetadataStore", "NameTaken", "NoSuchAccount", "QueryError", "Run", "RunDeleted", "RunEditStore",
+           "RunFile", "RunStore", "StateStore", "SystemStore", "Tombstone", "WriterRow", "add_refs", "drop_refs",
            "explain_failure", "filters_from_json", "normalize_url"]

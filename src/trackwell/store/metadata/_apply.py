@@ -18,9 +18,11 @@ from trackwell.schema import (
     History,
     HistoryBlock,
     Preempting,
+    RunMetadata,
     RunStart,
     Skipped,
     SummaryUpdate,
+    SystemSample,
 )
 from trackwell.schema.blocks import last_runtime
 from trackwell.schema.summary import STEP, KeyStats, history_summary, summary_mode
@@ -34,6 +36,7 @@ from trackwell.store.metadata._lifecycle import (
     for_update,
 )
 from trackwell.store.metadata._summaries import ABSENT, KEEP, insert_for
+from trackwell.store.metadata._system import add_system
 from trackwell.store.metadata._tables import (
     console_lines,
     events,
@@ -78,6 +81,8 @@ class _Applying:
         self.pins: dict[str, Any] = {}  # summary keys the user set (or deleted: ABSENT) in this batch
         self.console_rows: list[dict[str, Any]] = []
         self.history: list[int] = []  # [first seq, last seq, rows] of the batch's history rows
+        self.system_rows: list[dict[str, Any]] = []  # SystemSample rows
+        self.metadata: dict[str, Any] = {}  # RunMetadata keys, merged over the stored ones
 
     def event(self, kind: str, payload: dict[str, Any]) -> None:
         add_event(self.conn, kind, self.run_pk, payload, self.now)
@@ -157,6 +162,15 @@ def _file(a: _Applying, rec: FileSaved) -> None:
     put_run_file(a.conn, a.run_pk, rec.name, rec.digest, rec.size, a.now)
 
 
+def _system_sample(a: _Applying, rec: SystemSample) -> None:
+    a.system_rows.append({"run_pk": a.run_pk, "ts": rec.ts, "runtime": rec.runtime, "data": rec.data})
+    a.run["runtime"] = max(a.run["runtime"] or 0.0, rec.runtime)
+
+
+def _run_metadata(a: _Applying, rec: RunMetadata) -> None:
+    a.metadata.update(rec.data)
+
+
 def _skipped(_a: _Applying, _rec: Skipped) -> None:
     """A placeholder for a record the client set aside: it only keeps the seqs gap-free."""
 
@@ -165,7 +179,7 @@ def _skipped(_a: _Applying, _rec: Skipped) -> None:
 APPLY: dict[type, Callable[[_Applying, Any], None]] = {
     History: _history, HistoryBlock: _history_block, RunStart: _run_start, ConfigUpdate: _config, SummaryUpdate: _summary,
     DefineMetric: _define_metric, Console: _console, Exit: _exit, Preempting: _preempting, Skipped: _skipped,
-    FileSaved: _file,
+    FileSaved: _file, SystemSample: _system_sample, RunMetadata: _run_metadata,
 }
 
 
@@ -223,6 +237,7 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
     new_keys = _summarize(a, stats, others_last)
     if a.console_rows:
         conn.execute(console_lines.insert(), a.console_rows)
+    add_system(conn, run_pk, a.system_rows, a.metadata, now)
     if a.history:  # compact: counts, never the keys (a run may have 10,000)
         first, last, rows = a.history
         a.event("metrics_applied", {"writer": writer, "first_seq": first, "last_seq": last, "rows": rows,

@@ -131,6 +131,15 @@ class ConsoleStore(Protocol):
 
 
 @runtime_checkable
+class SystemStore(Protocol):
+    """A run's system samples (own time axis, no step) and metadata (host, OS, git, hardware)."""
+
+    def run_metadata(self, run_pk: int) -> dict[str, Any] | None: ...
+
+    def system_samples(self, run_pk: int, keys: list[str] | None, samples: int) -> dict[str, Any]: ...
+
+
+@runtime_checkable
 class EventStore(Protocol):
     """The outbox: state changes written in the same transaction as the change."""
 

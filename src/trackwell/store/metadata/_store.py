@@ -10,10 +10,12 @@ from trackwell.store.metadata._ingest import SqlIngestLog
 from trackwell.store.metadata._outputs import SqlConsoleStore, SqlEventStore
 from trackwell.store.metadata._runs import SqlRunStore
 from trackwell.store.metadata._states import SqlStateStore
+from trackwell.store.metadata._system import SqlSystemStore
 
 
 class MetadataStore(SqlRunStore, SqlRunEdits, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore,
-                    SqlAccountStore, SqlBlobIndex, SqlAutomationStore):
+                    SqlAccountStore, SqlBlobIndex, SqlAutomationStore, SqlSystemStore):
     """The relational side of the server on SQLite (default) or PostgreSQL: runs, states, the
-    ingest log, console lines, events, accounts and blobs, sharing one engine. Opening it migrates the database
+    ingest log, console lines, events, accounts, blobs, automations and system samples, sharing one engine.
+    Opening it migrates the database
     to the newest schema. Services see it through the interfaces in ``_interfaces``."""

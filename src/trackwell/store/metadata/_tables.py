@@ -206,6 +206,28 @@ console_lines = sa.Table(
     sa.Column("ts", sa.Float(precision=53), nullable=False),
 )
 
+# System metrics (``SystemSample`` records): one row per sample, on the run's own time axis
+# (no step); a sample every 15 s is 240 rows an hour, read back downsampled by row.
+system_samples = sa.Table(
+    "system_samples",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), nullable=False),
+    sa.Column("ts", sa.Float(precision=53), nullable=False),
+    sa.Column("runtime", sa.Float(precision=53), nullable=False),
+    sa.Column("data", Json, nullable=False),  # {"system/...": float}
+    sa.Index("ix_system_samples_run", "run_pk", "id"),
+)
+
+# What the run ran on (``RunMetadata`` records, merged by top-level key).
+run_metadata = sa.Table(
+    "run_metadata",
+    metadata,
+    sa.Column("run_pk", sa.Integer, sa.ForeignKey("runs.pk", ondelete="CASCADE"), primary_key=True),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("updated_at", sa.Float(precision=53), nullable=False),
+)
+
 # Outbox: written in the same transaction as the change it announces.
 events = sa.Table(
     "events",
