@@ -2,7 +2,7 @@
 cursor and per-run state, deliveries and their attempts.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 machine, on its own time axis) and ``run_metadata`` (host, OS, Python, git, hardware).
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0010
 """
 
 from __future__ import annotations
