@@ -19,6 +19,7 @@ from trackwell.server.services import (
     IngestService,
     LifecycleService,
     NotFound,
+    RunDeleted,
     RunEditService,
     RunNotFound,
     RunsService,
@@ -26,7 +27,6 @@ from trackwell.server.services import (
     SystemService,
     Unauthenticated,
 )
-from trackwell.store.metadata import RunDeleted
 
 
 def actor(who: Principal | None) -> str | None:

@@ -8,6 +8,7 @@ from trackwell.server.services._errors import (
     InvalidQuery,
     MetricNotFound,
     NotFound,
+    RunDeleted,
     RunNotFound,
     Unauthenticated,
 )
@@ -29,5 +30,5 @@ from trackwell.server.services.runs import RunsService
 from trackwell.server.services.system import SystemService
 
 __all__ = ["AccountsService", "ConcurrentIngest", "Forbidden", "NotFound", "Unauthenticated", "Conflict", "ConsoleService", "FilesService", "HistoryService", "IngestService", "InvalidBatch",
-           "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunEditService", "RunNotFound",
+           "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunDeleted", "RunEditService", "RunNotFound",
            "RunsService", "SequenceGap", "Services", "SystemService", "WriterConflict"]
