@@ -18,6 +18,8 @@ else if (/^\/[^/]+\/[^/]+\/workspace\/?$/.test(opening)) void loadWorkspace();
 const Workspace = lazy(loadWorkspace);
 const RunPage = lazy(loadRunPage);
 const Settings = lazy(() => import("./pages/Settings"));
+const Sweeps = lazy(() => import("./pages/Sweeps"));
+const Sweep = lazy(() => import("./pages/Sweep"));
 
 function RouteTimer() {
   const location = useLocation();
@@ -44,6 +46,8 @@ export function App() {
           <Route path="/:entity/:project" element={<Runs />} />
           <Route path="/:entity/:project/workspace" element={<Workspace />} />
           <Route path="/:entity/:project/runs/:runId" element={<RunPage />} />
+          <Route path="/:entity/:project/sweeps" element={<Sweeps />} />
+          <Route path="/:entity/:project/sweeps/:sweepId" element={<Sweep />} />
           <Route path="*" element={<p className="empty">No page here.</p>} />
         </Route>
       </Routes>

@@ -2,7 +2,9 @@
 and delete runs."""
 
 from trackwell.api._api import Api
+from trackwell.api._files import File
 from trackwell.api._projects import Project, Projects
 from trackwell.api._run import Run, RunNotFoundError, Runs
+from trackwell.api._sweeps import Sweep
 
-__all__ = ["Api", "Project", "Projects", "Run", "RunNotFoundError", "Runs"]
+__all__ = ["Api", "File", "Project", "Projects", "Run", "RunNotFoundError", "Runs", "Sweep"]
