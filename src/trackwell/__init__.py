@@ -22,7 +22,7 @@ summary: Summary | None = None
 
 _SDK_NAMES = frozenset({
     "init", "log", "finish", "define_metric", "mark_preempting", "save", "Run", "Settings",
-    "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning",
+    "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning", "Artifact",
 })
 _MEDIA_NAMES = frozenset({"Image", "Table", "Histogram"})
 

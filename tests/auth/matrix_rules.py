@@ -628,3 +628,9 @@ RULES.update({
     ("POST", AUTOMATION + "/deliveries/{delivery_id}/redeliver"): Rule(
         RUN_WRITE_TARGETS, write_run(creates=False), redeliver_call),
 })
+
+# -- artifacts (their own module: the world's artifacts are made there) ---------------------------
+
+from matrix_artifacts import ARTIFACT_RULES  # noqa: E402 - it builds on the helpers above
+
+RULES.update(ARTIFACT_RULES)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from trackwell import _credentials
+from trackwell.api._artifacts import ArtifactsApi
 from trackwell.api._automations import AutomationsApi
 from trackwell.api._projects import Project, Projects
 from trackwell.api._run import Run, RunNotFoundError, Runs
@@ -32,7 +33,7 @@ def _split_path(path: str, parts: int, default_entity: str | None = None) -> lis
     return pieces
 
 
-class Api(AutomationsApi):
+class Api(AutomationsApi, ArtifactsApi):
     """Query a trackwell server: ``Api().runs("entity/project")``, ``Api().run(path)``,
     ``Api().projects()``; automations and integrations (``AutomationsApi``).
 
@@ -46,6 +47,13 @@ class Api(AutomationsApi):
         stored = _credentials.load(self.client.base_url)
         # the login's entity only goes with the login's key (another user's would not be theirs)
         self.default_entity = stored.entity if stored and stored.api_key == self.client.api_key else None
+
+    @classmethod
+    def over(cls, client: Client) -> Api:
+        """An ``Api`` sharing ``client`` (its server and key)."""
+        api = cls.__new__(cls)
+        api.client, api.default_entity = client, None
+        return api
 
     @property
     def base_url(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from trackwell.api._artifacts import RunArtifactsApi
 from trackwell.api._files import File, list_files, one_file, open_media
 from trackwell.api._frames import frame
 from trackwell.errors import CommError
@@ -80,7 +81,7 @@ class Runs:
         return self._all()[index]
 
 
-class Run:
+class Run(RunArtifactsApi):
     """One run as the server holds it. ``refresh()`` re-reads it."""
 
     def __init__(self, api: Api, data: dict[str, Any]) -> None:

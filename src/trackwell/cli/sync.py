@@ -32,9 +32,9 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
     (dead letters included: they are resent under their own writer with their own ack).
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from trackwell.sdk.sync import find_journals, iter_states, sync_journal
+    from trackwell.sdk.artifacts import find_pending
+    from trackwell.sdk.sync import find_journals, iter_states
 
     out = Console(stderr=False, highlight=False)
     roots = list(paths) or [Path("trackwell")]
@@ -52,10 +52,13 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
             out.print(f"skipped  {state.label}: already synced ({state.run_dir})")
         else:
             states.append(state)
-    if not states:
+    artifacts = find_pending(roots)  # logged by runs, not on the server yet: after the journals
+    if not states and not artifacts:
         out.print("Nothing to sync." if not failed else "Nothing else to sync.")
         raise SystemExit(1 if failed else 0)
     if dry_run:
+        for path in artifacts:
+            out.print(f"would upload artifact staged in {path}")
         for s in states:
             note = "" if s.has_exit else (" (still running)" if s.alive else " (no exit record: crashed)")
             out.print(f"would sync {s.label}: {s.pending} of {s.last_seq} records{note} ({s.run_dir})")
@@ -66,8 +69,39 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
                 out.print(f"  {what} {s.dead_pending} dead-lettered records ({s.path.name}.dead)")
         raise SystemExit(1 if failed or any(s.losses for s in states) else 0)  # as a real sync would
 
-    from trackwell.sdk.sinks import HttpSink
+    failed += _sync_journals(out, states, base_url, include_synced, retry_dead) if states else 0
+    failed += _sync_artifacts(out, artifacts, base_url)
+    if failed:
+        raise SystemExit(1)
 
+
+def _sync_artifacts(out: Any, staged: list[Path], base_url: str | None) -> int:
+    """Log each staged artifact (its run's journal went first); returns how many failed."""
+    from trackwell.sdk.artifacts import deliver_pending
+    from trackwell.transport import Client
+
+    failed = 0
+    with Client(base_url) as client:
+        for path in staged:
+            try:
+                found = deliver_pending(client, path)
+            except Exception as exc:  # noqa: BLE001 - report per artifact, continue with the others
+                failed += 1
+                out.print(f"[red]failed[/]   artifact staged in {path}: {exc}; it stays there, run sync again")
+                continue
+            out.print(f"[green]synced[/]   artifact {found['entity']}/{found['project']}/{found['name']}:"
+                      f"{found['version']} ({found['file_count']} files{'' if found['created'] else ', unchanged'})")
+    return failed
+
+
+def _sync_journals(out: Any, states: list[JournalState], base_url: str | None, include_synced: bool,
+                   retry_dead: bool) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from trackwell.sdk.sinks import HttpSink
+    from trackwell.sdk.sync import sync_journal
+
+    failed = 0
     with HttpSink.connect(base_url) as sink, Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=out) as progress:
@@ -100,8 +134,7 @@ def sync(paths: tuple[Path, ...], dry_run: bool, include_synced: bool, retry_dea
             else:
                 progress.console.print(f"[yellow]uploaded[/] {s.label}: {r.sent} records sent; the "
                                        f"run is still being written, not marked synced ({s.run_dir})")
-    if failed:
-        raise SystemExit(1)
+    return failed
 
 
 def _damage(s: JournalState, losses: list[Loss], delivered: bool) -> list[str]:

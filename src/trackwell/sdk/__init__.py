@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     # delivery (and the dead-letter file's imports) load on first use: an offline init() never needs them
+    if name == "Artifact":
+        from trackwell.sdk.artifacts import Artifact
+
+        return Artifact
     if name in ("DeliveryResult", "deliver"):
         from trackwell.sdk import delivery
 
@@ -26,6 +30,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'trackwell.sdk' has no attribute {name!r}")
 
 __all__ = [
+    "Artifact",
     "Config",
     "ConfigError",
     "DeliveryResult",

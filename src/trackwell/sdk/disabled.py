@@ -66,6 +66,18 @@ class DisabledRun(RunBase):
     def journal_path(self) -> Path:
         raise UsageError("a disabled run has no journal")
 
+    def log_artifact(self, artifact_or_path: Any, name: str | None = None, type: str | None = None,  # noqa: A002
+                     aliases: list[str] | None = None) -> Any:
+        return artifact_or_path  # nothing is recorded
+
+    def link_artifact(self, artifact: Any, target_path: str, aliases: list[str] | None = None) -> None:
+        pass
+
+    def use_artifact(self, artifact_or_name: Any, type: str | None = None,  # noqa: A002
+                     aliases: list[str] | None = None) -> Any:
+        raise UsageError("use_artifact reads the artifact from the server, and this run is disabled "
+                         "(mode='disabled'); read it with trackwell.Api().artifact(...)")
+
     @property
     def dir(self) -> str:
         if self._dir is None:

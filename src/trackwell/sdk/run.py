@@ -29,6 +29,7 @@ from trackwell.sdk import _state, exits
 from trackwell.sdk import events as ev
 from trackwell.sdk._base import RunBase
 from trackwell.sdk._online import start_online
+from trackwell.sdk.artifacts._run_hooks import RunArtifacts
 from trackwell.sdk.config import Config, Summary, as_dict
 from trackwell.sdk.console import ConsoleCapture
 from trackwell.sdk.errors import UsageError, warn
@@ -59,7 +60,7 @@ _MAX_QUEUED = 4096  # queued log calls at which log() waits for the writer (~3 M
 _STEP_END = 2**62 + 1  # the server accepts steps up to 2**62 (headroom for bucket arithmetic in int64)
 
 
-class Run(RunBase):
+class Run(RunArtifacts, RunBase):
     """One tracked run. Use ``trackwell.init()`` to make one; it is also a context manager."""
 
     def __init__(self, settings: Settings, *, name: str | None = None, group: str | None = None,
@@ -180,6 +181,7 @@ class Run(RunBase):
         q.append(ev.Exited(exits.recorded_exit_code(exit_code), _time()))
         # The journal first, always; then the server, within finish_timeout or a signal's grace.
         end = deadline if deadline is not None else _monotonic() + float(self.settings.finish_timeout or 0)
+        self._settle_artifacts(end)  # log_artifact's uploads, within the same time
         journaled = self._writer.close(60.0 if deadline is None else deadline - _monotonic())
         last = self._writer.seq
         try:

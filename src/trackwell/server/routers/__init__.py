@@ -2,6 +2,7 @@
 
 from trackwell.server.routers import (
        accounts,
+       artifacts,
        auth,
        automations,
        console,
@@ -17,6 +18,7 @@ from trackwell.server.routers import (
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router, files.router, automations.router, system.router, sweeps.router)
+       console.router, workspace.router, files.router, automations.router, system.router, sweeps.router,
+       artifacts.router)
 
 __all__ = ["ALL"]

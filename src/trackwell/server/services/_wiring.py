@@ -9,6 +9,7 @@ from trackwell.server.leases import DEFAULT_LEASE_TIMEOUT
 from trackwell.server.projector import Projector
 from trackwell.server.services._locks import RunLocks
 from trackwell.server.services.accounts import AccountsService
+from trackwell.server.services.artifacts import ArtifactsService
 from trackwell.server.services.console import ConsoleService
 from trackwell.server.services.edits import RunEditService
 from trackwell.server.services.files import FilesService
@@ -35,13 +36,14 @@ class Services:
     files: FilesService | None  # None: no blob store (an ``Ingestor`` in tests and benches)
     system: SystemService
     sweeps: SweepService
+    artifacts: ArtifactsService | None  # None: no blob store, as files
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
              project_inline: bool = True, auth: str = "keys", blobs: BlobStore | None = None,
              max_sweep_agents: int = DEFAULT_MAX_AGENTS, sweep_agent_timeout: float = DEFAULT_AGENT_TIMEOUT) -> Services:
-        """Every service over ``stores`` (the caller closes them). ``project_inline=False`` leaves
-        projecting the ingest log to ``ingest.catch_up`` (the tests of the recovery path)."""
+        """Every service over ``stores`` (and ``blobs``; the caller closes them). ``project_inline=False``
+        leaves projecting the ingest log to ``ingest.catch_up`` (the tests of the recovery path)."""
         metadata, metrics = stores.metadata, stores.metrics
         # ingest and lifecycle change a run's history under the same per-run locks
         locks, projector = RunLocks(), Projector(metadata, metadata, metrics)
@@ -60,4 +62,5 @@ class Services:
                                 agent_timeout=sweep_agent_timeout),
             files=None if blobs is None else FilesService(metadata, metadata, blobs),
             system=SystemService(metadata, metadata),
+            artifacts=None if blobs is None else ArtifactsService(metadata, metadata, identity, blobs),
         )

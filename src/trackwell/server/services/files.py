@@ -44,8 +44,9 @@ class FilesService:
     def missing(self, digests: Iterable[str]) -> list[str]:
         """Which of ``digests`` the server does not hold; those it holds are touched (gc spares
         them for its grace period, so the caller may reference them without uploading)."""
-        now = time.time()
-        return [d for d in dict.fromkeys(map(check_digest, digests)) if not self._index.touch_blob(d, now)]
+        wanted = list(dict.fromkeys(map(check_digest, digests)))
+        stored = self._index.touch_blobs(wanted, time.time())  # one transaction, not one per digest
+        return [d for d in wanted if d not in stored]
 
     def begin(self) -> str:
         return self.blobs.begin_upload()

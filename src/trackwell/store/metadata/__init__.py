@@ -9,12 +9,14 @@ from trackwell.store.metadata._accounts import (
     NameTaken,
     NoSuchAccount,
 )
+from trackwell.store.metadata._artifacts import ArtifactConflict, ArtifactNotFound, MissingBlobs
 from trackwell.store.metadata._blobs import RUN, BlobRow, RunFile, add_refs, drop_refs
 from trackwell.store.metadata._engine import normalize_url
 from trackwell.store.metadata._ingest import Acceptance
 from trackwell.store.metadata._interfaces import (
     Accepting,
     AccountStore,
+    ArtifactStore,
     BlobIndex,
     ConsoleStore,
     EventStore,
@@ -34,7 +36,7 @@ from trackwell.store.metadata._store import MetadataStore
 from trackwell.store.metadata._tombstones import RunDeleted, Tombstone
 
 __all__ = ["MAX_LIMIT", "RUN", "STATES", "Acceptance", "Accepting", "Account", "AccountError", "AccountStore",
-           "BlobIndex", "BlobRow", "ConsoleStore", "EventStore", "IngestLogStore", "KeyRow", "LifecycleError",
-           "LogEntry", "MetadataStore", "NameTaken", "NoSuchAccount", "QueryError", "Run", "RunDeleted", "RunEditStore",
+           "ArtifactConflict", "ArtifactNotFound", "ArtifactStore", "BlobIndex", "BlobRow", "ConsoleStore", "EventStore", "IngestLogStore", "KeyRow", "LifecycleError",
+           "LogEntry", "MetadataStore", "MissingBlobs", "NameTaken", "NoSuchAccount", "QueryError", "Run", "RunDeleted", "RunEditStore",
            "RunFile", "RunStore", "StateStore", "SystemStore", "Tombstone", "WriterRow", "add_refs", "drop_refs",
            "explain_failure", "filters_from_json", "normalize_url"]

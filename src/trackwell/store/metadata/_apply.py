@@ -47,7 +47,7 @@ from trackwell.store.metadata._tables import (
 __all__ = ["APPLY", "add_event", "apply_records", "insert_for", "mark_preempting", "touch"]
 
 
-def add_event(conn: sa.Connection, kind: str, run_pk: int, payload: dict[str, Any], now: float,
+def add_event(conn: sa.Connection, kind: str, run_pk: int | None, payload: dict[str, Any], now: float,
               actor: str | None = None) -> None:
     conn.execute(events.insert().values(kind=kind, run_pk=run_pk, payload=payload, created_at=now, actor=actor))
 

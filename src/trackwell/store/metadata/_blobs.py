@@ -44,12 +44,11 @@ def add_refs(conn: sa.Connection, digests: Iterable[str], kind: str, owner: str,
     wanted = sorted(set(digests))
     if not wanted:
         return
-    conn.execute(insert_for(conn, blobs).values([{"digest": d, "size": None, "stored": False, "created_at": now,
-                                                  "touched_at": now} for d in wanted])
-                 .on_conflict_do_nothing(index_elements=["digest"]))
-    conn.execute(insert_for(conn, blob_refs).values([{"digest": d, "kind": kind, "owner": owner, "created_at": now}
-                                                     for d in wanted])
-                 .on_conflict_do_nothing(index_elements=["digest", "kind", "owner"]))
+    # executemany with one cached statement: a VALUES list of 10,000 rows took ~0.5 s to compile
+    conn.execute(insert_for(conn, blobs).on_conflict_do_nothing(index_elements=["digest"]),
+                 [{"digest": d, "size": None, "stored": False, "created_at": now, "touched_at": now} for d in wanted])
+    conn.execute(insert_for(conn, blob_refs).on_conflict_do_nothing(index_elements=["digest", "kind", "owner"]),
+                 [{"digest": d, "kind": kind, "owner": owner, "created_at": now} for d in wanted])
 
 
 def drop_refs(conn: sa.Connection, kind: str, owner: str, digests: Iterable[str] | None = None) -> None:
@@ -99,6 +98,15 @@ class SqlBlobIndex(Database):
             done = conn.execute(blobs.update().where(_B.digest == digest, _B.stored.is_(True))
                                 .values(touched_at=now)).rowcount
         return bool(done)
+
+    def touch_blobs(self, digests: Sequence[str], now: float) -> set[str]:
+        """``touch_blob`` for many digests in one transaction; returns those whose bytes are stored."""
+        stored: set[str] = set()
+        with self.write() as conn:
+            for i in range(0, len(digests), 500):
+                stored.update(conn.execute(blobs.update().where(_B.digest.in_(digests[i:i + 500]), _B.stored.is_(True))
+                                           .values(touched_at=now).returning(_B.digest)).scalars())
+        return stored
 
     def blob_stored(self, digest: str, size: int, now: float) -> None:
         """The bytes of ``digest`` are in the blob store."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from trackwell.store.metadata._accounts import SqlAccountStore
+from trackwell.store.metadata._artifacts import SqlArtifactStore
 from trackwell.store.metadata._automations import SqlAutomationStore
 from trackwell.store.metadata._blobs import SqlBlobIndex
 from trackwell.store.metadata._edits import SqlRunEdits
@@ -15,8 +16,9 @@ from trackwell.store.metadata._system import SqlSystemStore
 
 
 class MetadataStore(SqlRunStore, SqlRunEdits, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore,
-                    SqlAccountStore, SqlBlobIndex, SqlAutomationStore, SqlSystemStore, SqlSweepStore):
+                    SqlAccountStore, SqlBlobIndex, SqlAutomationStore, SqlSystemStore, SqlSweepStore,
+                    SqlArtifactStore):
     """The relational side of the server on SQLite (default) or PostgreSQL: runs, states, the
-    ingest log, console lines, events, accounts, blobs, automations and system samples, sharing one engine.
-    Opening it migrates the database
+    ingest log, console lines, events, accounts, blobs, automations, system samples and artifacts, sharing
+    one engine. Opening it migrates the database
     to the newest schema. Services see it through the interfaces in ``_interfaces``."""
