@@ -39,6 +39,17 @@ class MetricDefinition(msgspec.Struct):
     summary: str | None
     step_metric: str | None
     ts: float
+    step_sync: bool | None = None
+    hidden: bool | None = None
+    goal: str | None = None
+    overwrite: bool | None = None
+
+
+class FieldsChange(msgspec.Struct):
+    """``run.name = ...`` and the like after init: journaled as a RunUpdate."""
+
+    fields: dict[str, Any]
+    ts: float
 
 
 class ConsoleLines(msgspec.Struct):
@@ -70,4 +81,4 @@ class Barrier(msgspec.Struct):
 
 
 Event = (LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow
-         | Prebuilt | Barrier | FileSaved)
+         | Prebuilt | Barrier | FileSaved | FieldsChange)

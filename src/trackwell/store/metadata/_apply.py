@@ -20,6 +20,7 @@ from trackwell.schema import (
     Preempting,
     RunMetadata,
     RunStart,
+    RunUpdate,
     Skipped,
     SummaryUpdate,
     SystemSample,
@@ -133,8 +134,19 @@ def _summary(a: _Applying, rec: SummaryUpdate) -> None:
 
 
 def _define_metric(a: _Applying, rec: DefineMetric) -> None:
-    if rec.summary is not None:
-        a.run["metric_modes"][rec.name] = rec.summary
+    """``metric_modes`` holds each name's whole definition (what charts need too: step_metric)."""
+    definition = {k: getattr(rec, k) for k in METRIC_FIELDS if getattr(rec, k) is not None}
+    old = a.run["metric_modes"].get(rec.name)
+    if rec.overwrite is False and isinstance(old, dict):
+        definition = {**old, **definition}
+    a.run["metric_modes"][rec.name] = definition
+
+
+def _run_update(a: _Applying, rec: RunUpdate) -> None:
+    for field in ("name", "group", "job_type", "notes", "tags"):
+        value = getattr(rec, field)
+        if value is not None:
+            a.run[field] = list(value) if field == "tags" else value
 
 
 def _console(a: _Applying, rec: Console) -> None:
@@ -180,7 +192,9 @@ APPLY: dict[type, Callable[[_Applying, Any], None]] = {
     History: _history, HistoryBlock: _history_block, RunStart: _run_start, ConfigUpdate: _config, SummaryUpdate: _summary,
     DefineMetric: _define_metric, Console: _console, Exit: _exit, Preempting: _preempting, Skipped: _skipped,
     FileSaved: _file, SystemSample: _system_sample, RunMetadata: _run_metadata,
+    RunUpdate: _run_update,
 }
+METRIC_FIELDS = ("summary", "step_metric", "step_sync", "hidden", "goal")
 
 
 def _summarize(a: _Applying, stats: dict[str, KeyStats], others_last: dict[str, tuple[int, Any]]) -> int:
@@ -197,6 +211,8 @@ def _summarize(a: _Applying, stats: dict[str, KeyStats], others_last: dict[str, 
         pinned, merged = (False, None) if old is None else (old.pinned, old.stats)
         new = stats.get(key)
         if new is not None:
+            if merged is not None and modes and "first" in summary_mode(modes, key):
+                merged.first = _stored_first(a, key)  # not among the stored statistics
             merged = new if merged is None else merged.merged(new)
         value: Any = KEEP
         if key in pins:
@@ -214,6 +230,11 @@ def _summarize(a: _Applying, stats: dict[str, KeyStats], others_last: dict[str, 
         rows[STEP] = (_advanced_step(a, max(s.last_step for s in stats.values()), value), False, step_stats)
     _summaries.write(a.conn, a.run_pk, rows)
     return sum(1 for key in keys if key not in found and key != STEP)
+
+
+def _stored_first(a: _Applying, key: str) -> float | None:
+    stored = _summaries.value_of(a.conn, a.run_pk, key)
+    return stored.get("first") if isinstance(stored, dict) else None
 
 
 def _advanced_step(a: _Applying, last_step: int, value: Any) -> Any:
