@@ -33,7 +33,7 @@ def _split_path(path: str, parts: int, default_entity: str | None = None) -> lis
 
 class Api(AutomationsApi, ArtifactsApi):
     """Query a trackwell server: ``Api().runs("entity/project")``, ``Api().run(path)``,
-    ``Api().projects()``.
+    ``Api().projects()``; automations and integrations (``AutomationsApi``).
 
     The key: ``api_key``, else ``TRACKWELL_API_KEY``, else the login stored for ``base_url``
     (``trackwell login``); a refused or missing one raises ``trackwell.errors.AuthenticationError``.
@@ -60,7 +60,7 @@ class Api(AutomationsApi, ArtifactsApi):
     @property
     def entity(self) -> str:
         """The entity a path without one uses."""
-        return os.environ.get("TRACKWELL_ENTITY") or self.default_entity or DEFAULT_ENTITY
+        return self._entity()
 
     def runs(self, path: str = "", filters: dict[str, Any] | None = None,
              order: str = "-created_at", per_page: int = 50) -> Runs:
@@ -90,19 +90,11 @@ class Api(AutomationsApi, ArtifactsApi):
         return Projects(self, entity, found)
 
     def project(self, name: str, entity: str | None = None) -> Project:
-        """One project, by name or ``"entity/project"`` (``RunNotFoundError`` if there is none this
-        key may read)."""
-        if entity is None and "/" in name:
+        """The project ``name`` of ``entity`` (default: yours), or ``"entity/project"``. No request
+        is made until its facts are read (as in W&B)."""
+        if entity is None:
             entity, name = _split_path(name, 2, self.default_entity)
-        entity = entity or self.entity
-        try:
-            data = self.client.get(f"/api/v1/projects/{quote(entity, safe='')}/{quote(name, safe='')}")
-        except ServerError as exc:
-            if exc.status == 404:
-                raise RunNotFoundError(f"no project {entity}/{name} on {self.base_url} that this API key may "
-                                       "read", 404) from exc
-            raise
-        return Project(self, data)
+        return Project(self, entity, name)
 
     def _get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any]:
         try:

@@ -164,8 +164,9 @@ class Run(RunArtifactsApi):
 
     def delete(self, delete_artifacts: bool = False) -> None:
         """Delete the run for good: its history, summary, config and console. Its id cannot be
-        used again (a process still logging to it is refused). ``delete_artifacts`` is accepted
-        for W&B's signature; runs hold no artifacts here."""
+        used again (a process still logging to it is refused). Artifacts it logged are kept
+        (their versions no longer name a producer run); ``delete_artifacts`` is accepted for
+        W&B's signature and does not delete them."""
         self._api.client.request("DELETE", self._base)
 
     def stop(self) -> Run:

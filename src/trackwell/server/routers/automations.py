@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -60,7 +60,8 @@ async def create_integration(request: Request, entity: str, who: Principal = _EN
 
 
 @router.delete("/integrations/{entity}/{integration_id}", dependencies=[_ENTITY_ADMIN])
-async def delete_integration(request: Request, entity: str, integration_id: int) -> Response:
+async def delete_integration(request: Request, entity: str,
+                             integration_id: int = Path(ge=1, le=2**63 - 1)) -> Response:  # a database int
     return await _call(request, _service(request).delete_integration, entity, integration_id)
 
 
