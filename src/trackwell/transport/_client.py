@@ -172,7 +172,7 @@ class Client:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, json: Any = None, content: bytes | None = None,
+    def request(self, method: str, path: str, *, json: Any = None, content: bytes | Iterator[bytes] | None = None,
                 content_type: str | None = None, params: dict[str, Any] | None = None,
                 msgpack: bool = False, retry: bool = True) -> Any:
         """Send one logical request (retried as one, under one retry id) and decode the answer."""

@@ -11,10 +11,10 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from trackwell.sdk._journal_files import write_file
 from trackwell.sdk.artifacts._entries import CHUNK, LocalEntry
@@ -94,6 +94,19 @@ def _put_one(client: Client, base: str, entry: LocalEntry, log: UploadLog | None
         raise
 
 
+def _part(f: BinaryIO, offset: int, size: int) -> Iterator[bytes]:
+    """A part streamed from the file a chunk at a time. Not one ``bytes`` of the whole part: the
+    transport's retry machinery keeps its arguments in reference cycles until the cyclic GC runs,
+    and 8 MiB parts held that way took the client's RSS to 225 MiB for a 1 GiB upload. A retry
+    of a consumed part sends nothing, and the server answers the offset it has: the loop goes on
+    from there."""
+    f.seek(offset)
+    left = size
+    while left > 0 and (chunk := f.read(min(CHUNK, left))):
+        left -= len(chunk)
+        yield chunk
+
+
 def _resumed(client: Client, base: str, found: dict[str, Any] | None) -> tuple[str, int, int] | None:
     """(upload id, part size, offset) of an upload an earlier process began, if the server has it."""
     from trackwell.transport import ServerError
@@ -123,11 +136,9 @@ def _put_parts(client: Client, base: str, entry: LocalEntry, log: UploadLog | No
     upload, size, offset = resumed
     with open(str(entry.local), "rb") as f:
         while offset < entry.size:
-            f.seek(offset)
-            part = f.read(size)
             try:
-                offset = client.request("PUT", f"{base}/uploads/{upload}", params={"offset": offset}, content=part,
-                                        content_type="application/octet-stream")["offset"]
+                offset = client.request("PUT", f"{base}/uploads/{upload}", params={"offset": offset},
+                                        content=_part(f, offset, size), content_type="application/octet-stream")["offset"]
             except ServerError as exc:
                 if exc.status != 409 or "offset" not in (exc.body or {}):
                     raise
