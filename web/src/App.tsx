@@ -18,6 +18,8 @@ else if (/^\/[^/]+\/[^/]+\/workspace\/?$/.test(opening)) void loadWorkspace();
 const Workspace = lazy(loadWorkspace);
 const RunPage = lazy(loadRunPage);
 const Settings = lazy(() => import("./pages/Settings"));
+const ArtifactCollections = lazy(() => import("./pages/Artifacts").then((m) => ({ default: m.ArtifactCollections })));
+const ArtifactVersions = lazy(() => import("./pages/Artifacts").then((m) => ({ default: m.ArtifactVersions })));
 
 function RouteTimer() {
   const location = useLocation();
@@ -44,6 +46,8 @@ export function App() {
           <Route path="/:entity/:project" element={<Runs />} />
           <Route path="/:entity/:project/workspace" element={<Workspace />} />
           <Route path="/:entity/:project/runs/:runId" element={<RunPage />} />
+          <Route path="/:entity/:project/artifacts" element={<ArtifactCollections />} />
+          <Route path="/:entity/:project/artifacts/:name" element={<ArtifactVersions />} />
           <Route path="*" element={<p className="empty">No page here.</p>} />
         </Route>
       </Routes>
