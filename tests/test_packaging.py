@@ -50,7 +50,8 @@ def _loaded(code: str, cwd: Path, python: str = sys.executable) -> list[str]:
     "import trackwell\ntrackwell.init(mode='offline', settings={'quiet': True}).finish()",
     "import trackwell\ntrackwell.Api(base_url='http://127.0.0.1:9')",
     "import trackwell.cli.sync",
-], ids=["import", "offline-run", "api", "cli-sync"])
+    "import trackwell, trackwell.cli.sweep, trackwell.sdk.agent._process\nassert callable(trackwell.agent)",
+], ids=["import", "offline-run", "api", "cli-sync", "sweep-agent"])
 def test_client_paths_load_no_server_packages(code: str, tmp_path: Path) -> None:
     assert _loaded(code, tmp_path) == []
 

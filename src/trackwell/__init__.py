@@ -21,9 +21,10 @@ config: Config | None = None
 summary: Summary | None = None
 
 _SDK_NAMES = frozenset({
-    "init", "log", "finish", "define_metric", "mark_preempting", "Run", "Settings",
+    "init", "log", "finish", "define_metric", "mark_preempting", "save", "Run", "Settings",
     "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning", "Artifact",
 })
+_MEDIA_NAMES = frozenset({"Image", "Table", "Histogram"})
 
 
 def __getattr__(name: str) -> Any:
@@ -31,6 +32,17 @@ def __getattr__(name: str) -> Any:
         from trackwell.api import Api
 
         return Api
+    if name in ("sweep", "agent"):
+        from trackwell.sdk import agent as sweeps
+
+        value = globals()[name] = getattr(sweeps, name)
+        return value
+    if name in _MEDIA_NAMES:
+        from trackwell.sdk import media
+
+        value = getattr(media, name)
+        globals()[name] = value
+        return value
     if name in _SDK_NAMES:
         from trackwell import sdk
 
@@ -41,4 +53,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SDK_NAMES, "Api"})
+    return sorted({*globals(), *_SDK_NAMES, *_MEDIA_NAMES, "Api", "sweep", "agent"})

@@ -154,7 +154,8 @@ def test_part_upload_resumes_where_the_dead_process_left_it(online: LiveServer, 
     first = data.read_bytes()[:4 << 20]
     assert http.put(f"{base}/uploads/{upload}", params={"offset": 0}, content=first,
                     headers={"Content-Type": "application/octet-stream"}).json()["offset"] == 4 << 20
-    staged.with_suffix(".uploads").write_text(json.dumps({sha256(data): {"upload_id": upload, "part": 4 << 20}}))
+    staged.with_suffix(".uploads").mkdir()
+    (staged.with_suffix(".uploads") / sha256(data)).write_text(json.dumps({"upload_id": upload, "part": 4 << 20}))
 
     done = subprocess.run([sys.executable, "-m", "trackwell", "sync", str(tmp_path / "out")], text=True,
                           capture_output=True, timeout=300,

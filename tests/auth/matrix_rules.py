@@ -316,6 +316,31 @@ def upload_call(method: str, suffix: str = "", **kwargs: Any) -> Callable[[World
     return make
 
 
+SWEEP_CONFIG = {"method": "grid", "parameters": {"x": {"values": [1, 2]}}}
+
+
+def sweep_of(w: World, t: str) -> str:
+    """``entity/project/sweep`` for target ``t``: a new sweep of its project made by the admin (so
+    state changes and agent slots never collide between cells), or one that does not exist."""
+    if t == "missing-run":
+        return "alice/priv/nosweep"
+    if t == "no-entity":
+        return f"{fresh('ghost')}/p/nosweep"
+    entity, project = PROJECTS[t]
+    made = w.as_admin("POST", f"/sweeps/{entity}/{project}", json={"config": SWEEP_CONFIG})
+    return f"{entity}/{project}/{made['id']}"
+
+
+def sweep_call(method: str, suffix: str = "", body: Any = None) -> Callable[[World, Caller, str, bool], Call]:
+    return lambda w, c, t, ok: Call(method, f"/sweeps/{sweep_of(w, t)}{suffix}", json=body)
+
+
+def sweep_heartbeat(w: World, c: Caller, t: str, ok: bool) -> Call:
+    path = sweep_of(w, t)
+    agent = w.as_admin("POST", f"/sweeps/{path}/agents", json={})["agent_id"] if t in RUNS else "noagent"
+    return Call("POST", f"/sweeps/{path}/agents/{agent}/heartbeat", json={"runs": {}})
+
+
 # -- what a 200 may show ----------------------------------------------------------------------
 
 def projects_shown(w: World, c: Caller, entity: str, body: Any) -> list[str]:
@@ -459,6 +484,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/projects/{entity}/{project}/blobs/{digest}"): Rule(
         RUN_WRITE_TARGETS, write_run(creates=True),
         lambda w, c, t, ok: Call("PUT", f"/projects/{project_of(t)}/blobs/{MATRIX_DIGEST}", content=MATRIX_FILE)),
+    ("POST", "/api/v1/projects/{entity}/{project}/blobs"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True),
+        lambda w, c, t, ok: Call("POST", f"/projects/{project_of(t)}/blobs", headers=MSGPACK,
+                                 content=encode({"blobs": [{"digest": MATRIX_DIGEST, "data": MATRIX_FILE}]}))),
     ("POST", "/api/v1/projects/{entity}/{project}/uploads"): Rule(
         RUN_WRITE_TARGETS, write_run(creates=True), lambda w, c, t, ok: Call("POST", f"/projects/{project_of(t)}/uploads")),
     ("GET", "/api/v1/projects/{entity}/{project}/uploads/{upload_id}"): Rule(
@@ -471,6 +500,20 @@ RULES: dict[tuple[str, str], Rule] = {
         RUN_WRITE_TARGETS, write_run(creates=True), upload_call("DELETE")),
     ("POST", "/api/v1/admin/gc"): Rule(
         NONE, server_write, lambda w, c, t, ok: Call("POST", "/admin/gc", json={"dry_run": True})),
+    ("GET", "/api/v1/sweeps/{entity}/{project}"): Rule(
+        PROJECT_TARGETS, list_runs, lambda w, c, t, ok: Call("GET", f"/sweeps/{project_of(t)}")),
+    ("POST", "/api/v1/sweeps/{entity}/{project}"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=True),
+        lambda w, c, t, ok: Call("POST", f"/sweeps/{project_of(t)}", json={"config": SWEEP_CONFIG})),
+    ("GET", "/api/v1/sweeps/{entity}/{project}/{sweep_id}"): Rule(RUN_READ_TARGETS, read_run, sweep_call("GET")),
+    ("GET", "/api/v1/sweeps/{entity}/{project}/{sweep_id}/runs"): Rule(
+        RUN_READ_TARGETS, read_run, sweep_call("GET", "/runs")),
+    ("POST", "/api/v1/sweeps/{entity}/{project}/{sweep_id}/control"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False), sweep_call("POST", "/control", {"action": "pause"})),
+    ("POST", "/api/v1/sweeps/{entity}/{project}/{sweep_id}/agents"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False), sweep_call("POST", "/agents", {})),
+    ("POST", "/api/v1/sweeps/{entity}/{project}/{sweep_id}/agents/{agent_id}/heartbeat"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False), sweep_heartbeat),
 }
 
 

@@ -145,3 +145,28 @@ def test_open_blob_store_picks_the_backend(tmp_path: Path, s3_server: S3Server,
     assert keys == [f"pre/fix/{digest}"]
     with pytest.raises(ValueError, match="s3://bucket/prefix"):
         open_blob_store("gs://elsewhere")
+
+
+def test_an_upload_survives_a_server_restart(tmp_path: Path) -> None:
+    """A new process over the same directory knows the staged upload, hashes it from disk and
+    publishes it (the first process's in-memory hash is gone)."""
+    data = os.urandom(1_500_000)
+    first = LocalBlobStore(tmp_path / "blobs")
+    upload = first.begin_upload()
+    first.append_upload(upload, 0, [data[:700_000]])
+    second = LocalBlobStore(tmp_path / "blobs")
+    assert second.upload_offset(upload) == 700_000
+    second.append_upload(upload, 700_000, [data[700_000:]])
+    assert second.complete_upload(upload, sha(data), len(data)) == (sha(data), len(data))
+    with second.open(sha(data)) as f:
+        assert f.read() == data
+
+
+def test_put_many_small_blobs(store: BlobStore) -> None:
+    items = [(sha(d), d) for d in (b"alpha", b"beta", b"alpha")]
+    assert store.put_many(items) == [(sha(b"alpha"), 5), (sha(b"beta"), 4), (sha(b"alpha"), 5)]
+    assert sorted(store.digests()) == sorted({sha(b"alpha"), sha(b"beta")})
+    with pytest.raises(DigestMismatch, match=f"blob {sha(b'x')}"):
+        store.put_many([(sha(b"gamma"), b"gamma"), (sha(b"x"), b"not x")])
+    assert not store.exists(sha(b"gamma"))  # none of a refused batch is stored
+    assert list(store.staging.iterdir()) == []

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -91,10 +93,18 @@ def test_files_round_trip_and_gc(server: LiveServer) -> None:
     assert http.post(f"{api}/admin/gc", json={"grace_seconds": 0}).json()["blobs"] == 0  # r2 still needs it
     assert http.delete(f"{api}/runs/team/proj/r2/files/again.bin").status_code == 200
     dry = http.post(f"{api}/admin/gc", json={"dry_run": True, "grace_seconds": 0}).json()
-    assert dry == {"dry_run": True, "blobs": 1, "bytes": len(big), "digests": [sha(big)]}
+    assert dry == {"dry_run": True, "blobs": 1, "bytes": len(big), "digests": [sha(big)], "uploads": 0,
+                   "upload_bytes": 0}
     assert http.post(f"{api}/admin/gc", json={"grace_seconds": 3600}).json()["blobs"] == 0  # touched just now
+    cli = subprocess.run([sys.executable, "-m", "trackwell", "gc", "--dry-run", "--grace", "0", "--host", server.url],
+                         capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 0 and f"would free 1 blobs, 3.0 MiB ({len(big)} bytes)" in cli.stdout, cli.stderr
+    abandoned = http.post(f"{proj}/uploads").json()["upload_id"]
+    http.put(f"{proj}/uploads/{abandoned}", params={"offset": 0}, content=b"never completed").raise_for_status()
     freed = http.post(f"{api}/admin/gc", json={"grace_seconds": 0}).json()
-    assert freed == {"dry_run": False, "blobs": 1, "bytes": len(big), "digests": [sha(big)]}
+    assert freed == {"dry_run": False, "blobs": 1, "bytes": len(big), "digests": [sha(big)], "uploads": 1,
+                     "upload_bytes": len(b"never completed")}
+    assert http.get(f"{proj}/uploads/{abandoned}").status_code == 404
     assert http.post(f"{proj}/blobs/missing", json={"digests": [sha(big), sha(small)]}).json()["missing"] == [sha(big)]
     assert http.get(f"{api}/runs/team/proj/r1/files/copy.txt").content == small  # untouched
 
@@ -113,6 +123,14 @@ def test_bad_input_is_a_clear_4xx(tmp_path: Path) -> None:
         assert r.status_code == 422 and "64 lowercase hex" in r.json()["detail"]
         r = http.put(f"{proj}/blobs/not-a-digest", content=b"x")
         assert r.status_code == 422 and "64 lowercase hex" in r.json()["detail"]
+        many = [b"one", b"two", b"three"]
+        r = http.post(f"{proj}/blobs", headers=MSGPACK,
+                      content=encode({"blobs": [{"digest": sha(d), "data": d} for d in many]}))
+        assert r.json() == {"stored": [sha(d) for d in many]}
+        assert http.post(f"{proj}/blobs/missing", json={"digests": [sha(d) for d in many]}).json()["missing"] == []
+        r = http.post(f"{proj}/blobs", headers=MSGPACK,
+                      content=encode({"blobs": [{"digest": sha(b"x"), "data": b"y"}]}))
+        assert r.status_code == 422 and f"blob {sha(b'x')}" in r.json()["detail"]
         r = http.post(f"{proj}/blobs/missing", json={"digests": ["zz"]})
         assert r.status_code == 422 and "64 lowercase hex" in r.json()["detail"]
         r = http.put(f"{proj}/uploads/{'0' * 32}", params={"offset": 0}, content=b"x")

@@ -3,7 +3,9 @@ and delete runs."""
 
 from trackwell.api._api import Api
 from trackwell.api._artifacts import ArtifactNotFoundError
+from trackwell.api._files import File
 from trackwell.api._projects import Project, Projects
 from trackwell.api._run import Run, RunNotFoundError, Runs
+from trackwell.api._sweeps import Sweep
 
-__all__ = ["Api", "ArtifactNotFoundError", "Project", "Projects", "Run", "RunNotFoundError", "Runs"]
+__all__ = ["Api", "ArtifactNotFoundError", "File", "Project", "Projects", "Run", "RunNotFoundError", "Runs", "Sweep"]

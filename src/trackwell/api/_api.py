@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from trackwell import _credentials
@@ -12,6 +12,9 @@ from trackwell.api._automations import AutomationsApi
 from trackwell.api._projects import Project, Projects
 from trackwell.api._run import Run, RunNotFoundError, Runs
 from trackwell.transport import Client, ServerError
+
+if TYPE_CHECKING:
+    from trackwell.api._sweeps import Sweep
 
 DEFAULT_ENTITY = "default"
 
@@ -70,6 +73,14 @@ class Api(AutomationsApi, ArtifactsApi):
     def run(self, path: str) -> Run:
         entity, project, run_id = _split_path(path, 3, self.default_entity)
         return Run(self, self._get_run(entity, project, run_id))
+
+    def sweep(self, path: str) -> Sweep:
+        """A sweep: "entity/project/id" (or "project/id"): ``.config``, ``.state``, ``.runs``,
+        ``.best_run()``, ``.expected_run_count``."""
+        from trackwell.api._sweeps import Sweep
+
+        entity, project, sweep_id = _split_path(path, 3, self.default_entity)
+        return Sweep(self, entity, project, sweep_id)
 
     def projects(self, entity: str | None = None, per_page: int = 200) -> Projects:
         """The projects of ``entity`` (default: yours) that this key may read, with run counts."""

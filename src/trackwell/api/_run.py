@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from trackwell.api._artifacts import RunArtifactsApi
+from trackwell.api._files import File, list_files, one_file, open_media
 from trackwell.api._frames import frame
 from trackwell.errors import CommError
 from trackwell.transport import Client, ServerError
@@ -247,6 +248,17 @@ class Run(RunArtifactsApi):
     def metadata(self) -> dict[str, Any]:
         """What the run ran on: host, OS, Python, program and args, git, CPU/GPU, memory."""
         return self._api.client.get(self._base + "/metadata")["metadata"]  # type: ignore[no-any-return]
+    def files(self) -> list[File]:
+        """The run's files (``run.save``, media, run.dir): each can ``download(root)``."""
+        return list_files(self._api.client, self._base)
+
+    def file(self, name: str) -> File:
+        return one_file(self._api.client, self._base, name, "/".join(self.path))
+
+    def media(self, value: Any) -> Any:
+        """Open a media value from this run's history (``run.history()`` rows hold references):
+        an Image, a Table, a Histogram, or a list of Images."""
+        return open_media(self._api.client, self._base, value)
 
     def __repr__(self) -> str:
         return f"<Run {self.entity}/{self.project}/{self.id} ({self.state})>"

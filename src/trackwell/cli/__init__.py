@@ -21,6 +21,9 @@ _COMMANDS = {
     "users": "trackwell.cli.admin:users",
     "teams": "trackwell.cli.admin:teams",
     "keys": "trackwell.cli.admin:keys",
+    "sweep": "trackwell.cli.sweep:sweep",
+    "agent": "trackwell.cli.sweep:agent",
+    "gc": "trackwell.cli.gc:gc",
 }
 
 # Commands that run a server: a base install (the client) lacks what they import.
@@ -29,7 +32,7 @@ _NEEDS_SERVER = frozenset({"server", "demo"})
 # Top-level modules of the `server` extra's packages (pyproject.toml), checked before a server
 # command parses its options, so a client-only install gets one line instead of a traceback.
 SERVER_EXTRA_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "duckdb", "numpy", "psycopg",
-                        "re2", "platformdirs", "pandas")
+                        "re2", "platformdirs", "pandas", "optuna")
 
 
 def server_extra_message(command: str, missing: list[str]) -> str:

@@ -65,12 +65,16 @@ def _default_data_dir() -> str:
               help="Failed sign-ins one client address may make per minute before it is answered 429.")
 @click.option("--allow-private-webhooks", is_flag=True, envvar="TRACKWELL_ALLOW_PRIVATE_WEBHOOKS",
               help="Let automations send webhooks to loopback and private addresses (refused by default: SSRF).")
+@click.option("--max-sweep-agents", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Agents one sweep may have active at once; the next is refused with this limit named.")
+@click.option("--sweep-agent-timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds without a heartbeat after which a sweep agent's slot is free again.")
 def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db: Path | None,
            blob_store: str | None, log_level: str, max_request_bytes: int, crash_timeout: float, writer_lease: float,
            max_keys_per_batch: int, header_timeout: float, body_timeout: float, max_connections: int | None,
            auth: str, allow_insecure: bool, public_url: str | None, allowed_hosts: tuple[str, ...],
            cors_origins: tuple[str, ...], auth_failures_per_minute: int,
-           allow_private_webhooks: bool) -> None:
+           allow_private_webhooks: bool, max_sweep_agents: int, sweep_agent_timeout: float) -> None:
     """Run the trackwell server."""
     import logging
 
@@ -107,7 +111,8 @@ def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db:
                      crash_timeout=crash_timeout, lease_timeout=writer_lease, max_keys_per_batch=max_keys_per_batch,
                      auth=auth, public_url=public_url, allowed_hosts=allowed_hosts, cors_origins=cors_origins,
                      auth_failures_per_minute=auth_failures_per_minute, bootstrap_urls=_local_urls(host, port),
-                     blob_store=blob_store or data_dir / "blobs", allow_private_webhooks=allow_private_webhooks)
+                     blob_store=blob_store or data_dir / "blobs", allow_private_webhooks=allow_private_webhooks,
+                     max_sweep_agents=max_sweep_agents, sweep_agent_timeout=sweep_agent_timeout)
     # Our request log carries the retry id, so uvicorn's access log would only duplicate it; with
     # log_config=None uvicorn's own messages go through the handler (and filter) above.
     uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level.lower(), access_log=False,

@@ -11,7 +11,7 @@ from trackwell.sdk.disabled import DisabledRun
 from trackwell.sdk.errors import ConfigError, TrackwellWarning, UsageError
 from trackwell.sdk.run import Run
 from trackwell.sdk.settings import Settings
-from trackwell.sdk.start import define_metric, finish, init, log, mark_preempting
+from trackwell.sdk.start import define_metric, finish, init, log, mark_preempting, save
 
 if TYPE_CHECKING:
     from trackwell.sdk.delivery import DeliveryResult, deliver
@@ -46,4 +46,5 @@ __all__ = [
     "init",
     "log",
     "mark_preempting",
+    "save",
 ]

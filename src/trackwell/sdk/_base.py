@@ -88,6 +88,17 @@ class RunBase(abc.ABC):
         so ``resume="auto"`` will not pick it up again."""
         self._finish(exit_code, quiet, clean=True)
 
+    def save(self, glob_str: str | Any, base_path: str | Any = None, policy: str = "live") -> list[str]:
+        """Upload files matching ``glob_str`` with the run (W&B's ``run.save``): ``policy="live"``
+        each time they change and at the end, ``"now"`` once as they are, ``"end"`` when the run
+        finishes. Names keep their folders relative to ``base_path`` (default: the working
+        directory for a relative glob, the glob's folder for an absolute one). Returns their
+        paths in ``run.dir``."""
+        return self._save(glob_str, base_path, policy)
+
+    @abc.abstractmethod
+    def _save(self, glob_str: Any, base_path: Any, policy: str) -> list[str]: ...
+
     def define_metric(self, name: str, summary: str | None = None, step_metric: str | None = None) -> None:
         """Set how ``name`` (or a glob like ``"val/*"``) is summarised: min/max/mean/last/none."""
         if summary is not None and summary not in SUMMARY_MODES:

@@ -57,6 +57,9 @@ class DisabledRun(RunBase):
     def _renamed(self) -> None:
         pass
 
+    def _save(self, glob_str: Any, base_path: Any, policy: str) -> list[str]:
+        return []
+
     def _orphan(self, parent_pid: int) -> None:
         pass  # nothing of the parent's to protect: the child's disabled run goes on doing nothing
 

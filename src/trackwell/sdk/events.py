@@ -14,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from trackwell.schema import FileSaved
+
 LogRow = tuple[dict[str, Any], int, float] | tuple[dict[str, Any], int, bool, float]
 
 
@@ -68,4 +70,4 @@ class Barrier(msgspec.Struct):
 
 
 Event = (LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow
-         | Prebuilt | Barrier)
+         | Prebuilt | Barrier | FileSaved)

@@ -33,6 +33,7 @@ from trackwell.sdk.artifacts._run_hooks import RunArtifacts
 from trackwell.sdk.config import Config, Summary, as_dict
 from trackwell.sdk.console import ConsoleCapture
 from trackwell.sdk.errors import UsageError, warn
+from trackwell.sdk.files import RunFiles, pending
 from trackwell.sdk.journal import JournalHeader, JournalWriter, synced_path
 from trackwell.sdk.resume import needs_server, plan, predecessors, shared_label
 from trackwell.sdk.rundir import (
@@ -133,6 +134,7 @@ class Run(RunArtifacts, RunBase):
         self._writer.start()
         if self._uploader is not None:
             self._uploader.start()
+        self._files = RunFiles(self, self._rundir, None if offline else (s.base_url, s.api_key))
         write_resume_id(s.dir, self.id, self.entity, self.project)
         if offline:
             self._say(f"offline run {self.id}: journaling to {self._rundir.root}")
@@ -171,6 +173,7 @@ class Run(RunArtifacts, RunBase):
             self._system.stop()
         if self._console is not None:
             self._console.stop()
+        self._files.finish()  # the files under run.dir, journaled before the Exit
         with self._step_lock:
             q, self._q = self._q, None
         assert q is not None  # set until the first finish()
@@ -184,7 +187,7 @@ class Run(RunArtifacts, RunBase):
         try:
             lost = self._journal_problems(journaled)
             if self._uploader is not None:
-                done = self._uploader.wait_for(last, end - _monotonic())
+                done = self._uploader.wait_for(last, end - _monotonic()) & self._files.upload(end - _monotonic())
                 self._uploader.stop(min(1.0, end - _monotonic()))
                 self._uploader.sink.close()
                 if done:
@@ -192,10 +195,10 @@ class Run(RunArtifacts, RunBase):
                     if not quiet and not lost:
                         self._say(f"run {self.name} finished: {self.url}")
                 else:
-                    left = last - self._uploader.acked
+                    left = last - self._uploader.acked + len(pending(self._rundir.root))
                     why = (f" (the signal's grace of {self.settings.signal_grace} s ran out)"
                            if deadline is not None else "")
-                    self._say(f"{left} of {last} records of run {self.id} are not on the server yet{why}; "
+                    self._say(f"{left} records and files of run {self.id} are not on the server yet{why}; "
                               f"`trackwell sync {self._rundir.root}` will deliver them", problem=True)
             elif not quiet and not lost:
                 self._say(f"offline run {self.id} saved in {self._rundir.root}; "
@@ -363,6 +366,12 @@ class Run(RunArtifacts, RunBase):
     @property
     def dir(self) -> str:
         return str(self._rundir.files)
+
+    def _save(self, glob_str: Any, base_path: Any, policy: str) -> list[str]:
+        if self._q is None:
+            self._refused()
+            return []
+        return self._files.saver.save(glob_str, base_path, policy)
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -35,6 +35,11 @@ def init(project: str | None = None, entity: str | None = None, name: str | None
                  "Call finish() first or pass reinit=True to start a new run.")
             return active  # type: ignore[return-value]  # a DisabledRun is a registered Run
         active.finish()
+    if os.environ.get("TRACKWELL_SWEEP_ID"):  # a run an agent started: its id, project and parameters
+        from trackwell.sdk.agent._params import sweep_init_args
+        from trackwell.sdk.config import as_dict
+
+        project, entity, id, resume, config = sweep_init_args(project, entity, id, resume, as_dict(config))
     s = as_settings(settings).resolve(project=project, entity=entity, mode=mode,
                                       dir=os.fspath(dir) if dir is not None else None, run_id=id,
                                       resume=resume, resume_from=resume_from, fork_from=fork_from)
@@ -72,3 +77,8 @@ def define_metric(name: str, summary: str | None = None, step_metric: str | None
 
 def mark_preempting() -> None:
     _active("mark_preempting").mark_preempting()
+
+
+def save(glob_str: Any, base_path: Any = None, policy: str = "live") -> list[str]:
+    """``run.save`` on the current run (W&B's ``wandb.save``)."""
+    return _active("save").save(glob_str, base_path=base_path, policy=policy)

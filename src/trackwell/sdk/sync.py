@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from trackwell.schema import Exit, last_seq
 from trackwell.sdk.deadletter import DeadLetters, dead_path
 from trackwell.sdk.delivery import DeliveryResult, Progress, deliver, retry_dead_letters
+from trackwell.sdk.files import pending
 from trackwell.sdk.journal import (
     JOURNAL_SUFFIX,
     JournalHeader,
@@ -122,7 +123,10 @@ def sync_journal(state: JournalState, sink: Sink, progress: Progress | None = No
                 raise
             time.sleep(min(exc.retry_after or 1.0, _MAX_BUSY_WAIT))
     over = result.saw_exit or not writer_alive(state.path)
-    marked = result.complete and result.last_seq > 0 and over and not result.lost
+    if pending(state.run_dir):  # the files' bytes, after the records that name them
+        h = state.header
+        sink.upload_files((h.entity, h.project, h.run_id), state.run_dir)
+    marked = result.complete and result.last_seq > 0 and over and not result.lost and not pending(state.run_dir)
     if marked:
         synced_path(state.path).touch()
     return SyncOutcome(state, result, marked)

@@ -7,7 +7,7 @@ scalars via ``.item()``, without importing either) or skipped with one warning p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from trackwell.sdk.errors import warn
@@ -35,11 +35,14 @@ def scalar(value: Any) -> tuple[bool, Any]:
 
 
 class RowNormalizer:
-    """Flattens and validates log() rows; remembers which keys it already warned about."""
+    """Flattens and validates log() rows; remembers which keys it already warned about.
+    ``media`` (set by a recording run) turns media, histograms and sequences into what the row
+    holds: ``(True, value)``, or ``(False, None)`` for a value it does not know."""
 
     def __init__(self, strict: bool) -> None:
         self.strict = strict
         self._warned: set[str] = set()
+        self.media: Callable[[str, Any], tuple[bool, Any]] | None = None
 
     def __call__(self, data: Mapping[Any, Any]) -> dict[str, Any]:
         if not isinstance(data, Mapping):
@@ -55,6 +58,8 @@ class RowNormalizer:
                 self._flatten(v, key + "/", out)
                 continue
             ok, plain = scalar(v)
+            if not ok and self.media is not None:
+                ok, plain = self.media(key, v)
             if ok:
                 out[key] = plain
             else:
@@ -62,7 +67,8 @@ class RowNormalizer:
 
     def _unsupported(self, key: str, value: Any) -> None:
         what = f"log(): key {key!r} has a value of type {type(value).__module__}.{type(value).__qualname__}"
-        hint = "log numbers, bools, strings or None (numpy/torch scalars are unwrapped with .item())"
+        hint = ("log numbers, bools, strings, None, lists, numpy arrays or trackwell.Image/Table/Histogram "
+                "(numpy/torch scalars are unwrapped with .item())")
         if self.strict:
             raise TypeError(f"{what}; {hint}")
         if key not in self._warned:

@@ -25,6 +25,7 @@ from trackwell.schema import (
     Console,
     DefineMetric,
     Exit,
+    FileSaved,
     History,
     Preempting,
     Record,
@@ -86,6 +87,7 @@ class Writer:
             ev.PreemptingNow: self._on_preempting,
             ev.Prebuilt: self._on_prebuilt,
             ev.Barrier: self._on_barrier,
+            FileSaved: lambda record, parts: self._add(parts, record),  # made whole by the file saver
         }
         self._thread = threading.Thread(target=self._loop, name="trackwell-writer", daemon=True)
 

@@ -31,6 +31,7 @@ from trackwell.server.routers import ALL, _deps
 from trackwell.server.services import Services
 from trackwell.server.services.automations import AutomationsService
 from trackwell.server.services.bootstrap import announce, bootstrap, reuse_local_login
+from trackwell.server.services.sweeps import DEFAULT_AGENT_TIMEOUT, DEFAULT_MAX_AGENTS
 from trackwell.store import open_stores
 
 API_PREFIX = "/api/v1"
@@ -44,7 +45,8 @@ def create_app(db_url: str, metrics_path: str | Path, *,
                auth: str = "keys", public_url: str | None = None, allowed_hosts: Iterable[str] = (),
                cors_origins: Iterable[str] = (), auth_failures_per_minute: int = 30,
                bootstrap_urls: Iterable[str] = (), blob_store: str | Path | None = None,
-               allow_private_webhooks: bool = False) -> FastAPI:
+               allow_private_webhooks: bool = False, max_sweep_agents: int = DEFAULT_MAX_AGENTS,
+               sweep_agent_timeout: float = DEFAULT_AGENT_TIMEOUT) -> FastAPI:
     """The trackwell server: stores open (and the database migrates) when the app starts; a
     database without users gets its first admin, whose key goes to the credentials file for
     ``bootstrap_urls`` (see ``services.bootstrap``). ``auth="none"``: every request acts as that admin.
@@ -65,7 +67,8 @@ def create_app(db_url: str, metrics_path: str | Path, *,
         stores = open_stores(db_url, metrics_path)
         blobs = open_blob_store(blob_store or data_dir / "blobs", staging=data_dir / "blob-staging")
         services = app.state.services = Services.over(stores, lease_timeout=lease_timeout, project_inline=inline,
-                                                      auth=auth, blobs=blobs)
+                                                      auth=auth, blobs=blobs, max_sweep_agents=max_sweep_agents,
+                                                      sweep_agent_timeout=sweep_agent_timeout)
         made = bootstrap(stores.metadata, urls)
         if made is not None:
             logging.getLogger("trackwell.server").warning(announce(made))

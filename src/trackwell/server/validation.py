@@ -356,7 +356,7 @@ def _check_record(rec: AnyRecord, path: tuple[str, str, str], seen_keys: set[str
     elif kind is Skipped:
         check_text(rec.reason, "reason")  # type: ignore[union-attr]
     elif kind is FileSaved:
-        check_file_name(rec.name)  # type: ignore[union-attr]
+        check_file_name(rec.name)  # type: ignore[union-attr,arg-type]
         if not isinstance(rec.digest, str) or not _SHA256.fullmatch(rec.digest):  # type: ignore[union-attr]
             raise InvalidValue(f"file {clip(rec.name)} has digest {clip(rec.digest)}; a file's digest is its "  # type: ignore[union-attr]
                                "SHA-256 as 64 lowercase hex characters")

@@ -6,7 +6,7 @@ import email.utils
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -172,10 +172,12 @@ class Client:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, json: Any = None, content: bytes | Iterator[bytes] | None = None,
+    def request(self, method: str, path: str, *, json: Any = None,
+                content: bytes | Callable[[], Iterator[bytes]] | None = None,
                 content_type: str | None = None, params: dict[str, Any] | None = None,
                 msgpack: bool = False, retry: bool = True) -> Any:
-        """Send one logical request (retried as one, under one retry id) and decode the answer."""
+        """Send one logical request (retried as one, under one retry id) and decode the answer.
+        ``content`` may be a function giving the body's chunks: each attempt streams it anew."""
         headers = {"X-Trackwell-Retry-Id": uuid.uuid4().hex}
         if content_type:
             headers["Content-Type"] = content_type
@@ -185,7 +187,8 @@ class Client:
             content, headers["Content-Type"] = msgspec.json.encode(json), "application/json"
 
         def once() -> Any:
-            response = self._http.request(method, path, content=content, params=params, headers=headers)
+            body = content() if callable(content) else content
+            response = self._http.request(method, path, content=body, params=params, headers=headers)
             return self._decode(response)
 
         backoff = wait_exponential(multiplier=self.initial_wait, max=self.max_wait) + wait_random(0, self.initial_wait)
@@ -206,6 +209,14 @@ class Client:
             raise TransportError(f"cannot reach the trackwell server at {self.base_url} "
                                  f"({type(exc).__name__}: {exc}); is `trackwell server` running?") from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def stream(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        """A streamed response (a context manager; not retried): for downloads."""
+        return self._http.stream(method, path, params=params)
+
+    def raise_for(self, response: httpx.Response) -> None:
+        """Raise the error an answer of 400 or more stands for (as ``request`` would)."""
+        self._decode(response)
 
     def _decode(self, response: httpx.Response) -> Any:
         ctype = response.headers.get("content-type", "")
@@ -266,17 +277,3 @@ class Client:
 
     def get(self, path: str, params: dict[str, Any] | None = None, msgpack: bool = True) -> Any:
         return self.request("GET", path, params=params, msgpack=msgpack)
-
-    def stream(self, method: str, path: str, params: dict[str, Any] | None = None,
-               chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        """A response body chunk by chunk (downloads of any size in bounded memory); an error
-        status raises as ``request`` does. One attempt: the caller restarts a broken download."""
-        try:
-            with self._http.stream(method, path, params=params) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    self._decode(response)
-                yield from response.iter_bytes(chunk_size)
-        except (httpx.TransportError, OSError) as exc:
-            raise TransportError(f"cannot reach the trackwell server at {self.base_url} "
-                                 f"({type(exc).__name__}: {exc}); is `trackwell server` running?") from exc

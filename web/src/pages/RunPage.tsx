@@ -1,5 +1,5 @@
-// A run: overview (state, where it ran, config, summary, environment), charts, system metrics,
-// console and lifecycle events, one tab each (`?tab=`), refreshed while the run is running. The
+// A run: overview (state, where it ran, config, summary, environment), charts, system metrics, media,
+// files, console and lifecycle events, one tab each (`?tab=`), refreshed while the run is running. The
 // SDK prints this page's URL.
 
 import { useEffect, useState } from "react";
@@ -7,6 +7,8 @@ import { useParams, useSearchParams } from "react-router-dom";
 import { useRun } from "../api/hooks";
 import { Console } from "../components/console/Console";
 import { errorText } from "../components/ErrorMessage";
+import { Files } from "../components/files/Files";
+import { MediaPanels } from "../components/files/Media";
 import { StateBadge } from "../components/StateBadge";
 import { MetadataTable } from "../components/system/MetadataTable";
 import { SystemCharts } from "../components/system/SystemCharts";
@@ -20,6 +22,8 @@ const TABS = [
   { id: "overview", label: "Overview" },
   { id: "charts", label: "Charts" },
   { id: "system", label: "System" },
+  { id: "media", label: "Media" },
+  { id: "files", label: "Files" },
   { id: "console", label: "Console" },
   { id: "events", label: "Events" },
 ] as const;
@@ -81,6 +85,8 @@ export default function RunPage() {
         )}
         {tab === "charts" && <RunCharts run={run} metrics={metrics.data?.metrics} live={live} />}
         {tab === "system" && <SystemCharts entity={entity} project={project} runId={runId} live={live} />}
+        {tab === "media" && <MediaPanels entity={entity} project={project} runId={runId} />}
+        {tab === "files" && <Files entity={entity} project={project} runId={runId} live={live} />}
         {tab === "console" && <Console entity={entity} project={project} runId={runId} live={live} />}
         {tab === "events" && <Events entity={entity} project={project} runId={runId} />}
       </div>

@@ -10,6 +10,7 @@ side could not be reached: the records stay in the journal and delivery tries ag
 from __future__ import annotations
 
 import abc
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -33,6 +34,10 @@ class Sink(abc.ABC):
     @abc.abstractmethod
     def put_run(self, target: Target, fields: dict[str, Any], *, retry: bool = True) -> Any:
         """Set run fields that no record carries (a renamed run's ``name``)."""
+
+    def upload_files(self, target: Target, run_root: Path) -> int:
+        """Send the run's staged files the other side lacks (``sdk/files``); returns how many were staged."""
+        raise NotImplementedError(f"{type(self).__name__} takes no files; sync this run to a server")
 
     def close(self) -> None:
         """Release what the sink holds (connections); the default holds nothing."""

@@ -9,6 +9,8 @@ from trackwell.schema import Ack, Batch
 from trackwell.sdk.sinks.base import Sink, Target
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from trackwell.transport import Client
 
 
@@ -30,6 +32,11 @@ class HttpSink(Sink):
 
     def put_run(self, target: Target, fields: dict[str, Any], *, retry: bool = True) -> Any:
         return self.client.request("PUT", self.client.run_path(*target), json=fields, retry=retry)
+
+    def upload_files(self, target: Target, run_root: Path) -> int:
+        from trackwell.sdk.files import upload_pending
+
+        return upload_pending(self.client, target[0], target[1], run_root)
 
     def close(self) -> None:
         self.client.close()

@@ -15,9 +15,10 @@ import hashlib
 import os
 import re
 import secrets
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 CHUNK = 1024 * 1024
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -81,6 +82,10 @@ class BlobStore(abc.ABC):
     def __init__(self, staging: str | Path) -> None:
         self.staging = Path(staging)
         self.staging.mkdir(parents=True, exist_ok=True)
+        # upload id -> the hash of its bytes so far, fed as parts arrive in order: completing
+        # then needs no second read (a restarted server, or an upload resumed elsewhere, re-reads)
+        self._hashing: dict[str, Any] = {}
+        self._hashing_lock = threading.Lock()
 
     # -- the backend's part ---------------------------------------------------------------
     @abc.abstractmethod
@@ -129,10 +134,39 @@ class BlobStore(abc.ABC):
         finally:
             self.abort_upload(upload_id)  # a no-op once completed
 
+    def put_many(self, blobs: list[tuple[str, bytes]]) -> list[tuple[str, int]]:
+        """Store several small blobs given whole (``(digest, data)``), each verified; a mismatch
+        raises ``DigestMismatch`` naming it and stores none of them. They are written, then synced
+        together (one journal commit rather than one per blob), then published."""
+        staged: list[tuple[Path, str, int]] = []
+        try:
+            for digest, data in blobs:
+                check_digest(digest)
+                if hashlib.sha256(data).hexdigest() != digest:
+                    raise DigestMismatch(f"blob {digest}: the bytes received hash to sha256 "
+                                         f"{hashlib.sha256(data).hexdigest()}; send it again")
+            for digest, data in blobs:
+                if any(digest == d for _, d, _ in staged) or self.exists(digest):
+                    continue
+                path = self._staged(self.begin_upload())
+                path.write_bytes(data)
+                staged.append((path, digest, len(data)))
+            for path, _, _ in staged:
+                with open(path, "rb") as f:
+                    os.fsync(f.fileno())
+            for path, digest, size in staged:
+                self._publish(path, digest, size)
+        finally:
+            for path, _, _ in staged:
+                self.abort_upload(path.name)  # a no-op for the published ones
+        return [(digest, len(data)) for digest, data in blobs]
+
     def begin_upload(self) -> str:
         """Start a resumable upload; the id names it in ``append_upload``/``complete_upload``."""
         upload_id = secrets.token_hex(16)
         self._staged(upload_id, must_exist=False).touch()
+        with self._hashing_lock:
+            self._hashing[upload_id] = (hashlib.sha256(), 0)
         return upload_id
 
     def upload_offset(self, upload_id: str) -> int:
@@ -147,6 +181,10 @@ class BlobStore(abc.ABC):
         have = path.stat().st_size
         if offset > have:
             raise OffsetMismatch(upload_id, have, offset)
+        with self._hashing_lock:
+            sha, hashed = self._hashing.pop(upload_id, (None, 0))  # taken: one appender feeds it at a time
+        if hashed != have:
+            sha = None  # bytes arrived that it did not see: complete_upload reads the file instead
         with open(path, "r+b") as out:
             out.seek(offset)
             position = offset
@@ -160,20 +198,27 @@ class BlobStore(abc.ABC):
                     position = have
                     out.seek(have)
                 out.write(chunk)
+                if sha is not None:
+                    sha.update(chunk)
                 position += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        if sha is not None:
+            with self._hashing_lock:
+                self._hashing[upload_id] = (sha, max(have, position))
         return max(have, position)
 
     def complete_upload(self, upload_id: str, expected_digest: str | None = None,
                         expected_size: int | None = None) -> tuple[str, int]:
         """Verify the upload's bytes and publish them under their digest; returns ``(digest, size)``."""
         path = self._staged(upload_id)
-        sha, size = hashlib.sha256(), 0
-        with open(path, "rb") as staged:
-            while chunk := staged.read(CHUNK):
-                sha.update(chunk)
-                size += len(chunk)
+        with self._hashing_lock:
+            sha, hashed = self._hashing.pop(upload_id, (None, 0))
+        size = path.stat().st_size
+        if sha is None or hashed != size:
+            sha, size = hashlib.sha256(), 0
+            with open(path, "rb") as staged:
+                while chunk := staged.read(CHUNK):
+                    sha.update(chunk)
+                    size += len(chunk)
         digest = sha.hexdigest()
         if expected_size is not None and size != expected_size:
             path.unlink(missing_ok=True)
@@ -185,11 +230,30 @@ class BlobStore(abc.ABC):
         if self.exists(digest):
             path.unlink(missing_ok=True)
         else:
+            with open(path, "rb") as staged:  # durable before it is visible (parts are not fsynced)
+                os.fsync(staged.fileno())
             self._publish(path, digest, size)
         return digest, size
 
     def abort_upload(self, upload_id: str) -> None:
+        with self._hashing_lock:
+            self._hashing.pop(upload_id, None)
         self._staged(upload_id, must_exist=False).unlink(missing_ok=True)
+
+    def sweep_uploads(self, idle_before: float) -> tuple[int, int]:
+        """Abort uploads no part reached since ``idle_before`` (a Unix time): (uploads, bytes)."""
+        count = size = 0
+        for path in self.staging.iterdir():
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            if st.st_mtime < idle_before and _UPLOAD_ID.fullmatch(path.name):
+                path.unlink(missing_ok=True)
+                with self._hashing_lock:
+                    self._hashing.pop(path.name, None)
+                count, size = count + 1, size + st.st_size
+        return count, size
 
     def _staged(self, upload_id: str, must_exist: bool = True) -> Path:
         if not isinstance(upload_id, str) or not _UPLOAD_ID.fullmatch(upload_id):

@@ -12,11 +12,13 @@ from trackwell.server.routers import (
        lifecycle,
        records,
        runs,
+       sweeps,
        system,
        workspace,
 )
 
 ALL = (health.router, auth.router, accounts.router, runs.router, records.router, lifecycle.router, history.router,
-       console.router, workspace.router, files.router, automations.router, system.router, artifacts.router)
+       console.router, workspace.router, files.router, automations.router, system.router, sweeps.router,
+       artifacts.router)
 
 __all__ = ["ALL"]

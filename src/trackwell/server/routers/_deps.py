@@ -23,6 +23,7 @@ from trackwell.server.services import (
     RunNotFound,
     RunsService,
     Services,
+    SweepService,
     SystemService,
     Unauthenticated,
 )
@@ -60,6 +61,8 @@ def console(request: Request) -> ConsoleService:
 
 def system(request: Request) -> SystemService:
     return services(request).system
+def sweeps(request: Request) -> SweepService:
+    return services(request).sweeps
 
 
 def lifecycle(request: Request) -> LifecycleService:

@@ -41,6 +41,15 @@ class Digests(msgspec.Struct, forbid_unknown_fields=True):
     digests: list[str]
 
 
+class Blob(msgspec.Struct, forbid_unknown_fields=True):
+    digest: str
+    data: bytes
+
+
+class Blobs(msgspec.Struct, forbid_unknown_fields=True):
+    blobs: list[Blob]
+
+
 class Completion(msgspec.Struct, forbid_unknown_fields=True):
     digest: str | None = None
     size: int | None = None
@@ -90,6 +99,15 @@ async def put_blob(request: Request, entity: str, project: str, digest: str) -> 
     data = await request.body()
     digest, size = await _call(_deps.files(request).put, [data], digest, None)
     return respond(request, {"digest": digest, "size": size})
+
+
+@router.post(_PROJECT + "/blobs", dependencies=_WRITE, openapi_extra=request_body(Blobs))
+async def put_blobs(request: Request, entity: str, project: str) -> Response:
+    """Many small blobs in one request (msgpack ``{"blobs": [{"digest", "data"}]}``), each verified:
+    ``{"stored": [digest, ...]}``; a mismatch is a 422 naming the digest (none is stored)."""
+    body = _parse(request, await request.body(), Blobs, "blobs")
+    stored = await _call(_deps.files(request).put_many, [(b.digest, b.data) for b in body.blobs])
+    return respond(request, {"stored": stored})
 
 
 @router.post(_PROJECT + "/uploads", dependencies=_WRITE)

@@ -26,8 +26,10 @@ from trackwell.server.services.ingest import (
 )
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
+from trackwell.server.services.sweeps import SweepService, TooManyAgents
 from trackwell.server.services.system import SystemService
 
-__all__ = ["AccountsService", "ConcurrentIngest", "Forbidden", "NotFound", "Unauthenticated", "Conflict", "ConsoleService", "FilesService", "HistoryService", "IngestService", "InvalidBatch",
-           "InvalidQuery", "LifecycleService", "MetricNotFound", "ResumeConflict", "RunEditService", "RunNotFound",
-           "RunsService", "SequenceGap", "Services", "SystemService", "WriterConflict"]
+__all__ = ["AccountsService", "ConcurrentIngest", "Conflict", "ConsoleService", "FilesService", "Forbidden",
+           "HistoryService", "IngestService", "InvalidBatch", "InvalidQuery", "LifecycleService", "MetricNotFound",
+           "NotFound", "ResumeConflict", "RunEditService", "RunNotFound", "RunsService", "SequenceGap", "Services",
+           "SweepService", "SystemService", "TooManyAgents", "Unauthenticated", "WriterConflict"]

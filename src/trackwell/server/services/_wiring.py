@@ -18,6 +18,7 @@ from trackwell.server.services.identity import Identity
 from trackwell.server.services.ingest import IngestService
 from trackwell.server.services.lifecycle import LifecycleService
 from trackwell.server.services.runs import RunsService
+from trackwell.server.services.sweeps import DEFAULT_AGENT_TIMEOUT, DEFAULT_MAX_AGENTS, SweepService
 from trackwell.server.services.system import SystemService
 from trackwell.store import Stores
 
@@ -34,11 +35,13 @@ class Services:
     accounts: AccountsService
     files: FilesService | None  # None: no blob store (an ``Ingestor`` in tests and benches)
     system: SystemService
+    sweeps: SweepService
     artifacts: ArtifactsService | None  # None: no blob store, as files
 
     @classmethod
     def over(cls, stores: Stores, *, lease_timeout: float = DEFAULT_LEASE_TIMEOUT,
-             project_inline: bool = True, auth: str = "keys", blobs: BlobStore | None = None) -> Services:
+             project_inline: bool = True, auth: str = "keys", blobs: BlobStore | None = None,
+             max_sweep_agents: int = DEFAULT_MAX_AGENTS, sweep_agent_timeout: float = DEFAULT_AGENT_TIMEOUT) -> Services:
         """Every service over ``stores`` (and ``blobs``; the caller closes them). ``project_inline=False``
         leaves projecting the ingest log to ``ingest.catch_up`` (the tests of the recovery path)."""
         metadata, metrics = stores.metadata, stores.metrics
@@ -55,6 +58,8 @@ class Services:
                                  project_inline=project_inline),
             identity=identity,
             accounts=AccountsService(metadata, identity),
+            sweeps=SweepService(metadata, metadata, metadata, metrics, max_agents=max_sweep_agents,
+                                agent_timeout=sweep_agent_timeout),
             files=None if blobs is None else FilesService(metadata, metadata, blobs),
             system=SystemService(metadata, metadata),
             artifacts=None if blobs is None else ArtifactsService(metadata, metadata, identity, blobs),

@@ -27,9 +27,12 @@ class GcReport:
     blobs: int
     bytes: int
     digests: list[str]
+    uploads: int = 0  # abandoned resumable uploads aborted
+    upload_bytes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"dry_run": self.dry_run, "blobs": self.blobs, "bytes": self.bytes, "digests": self.digests}
+        return {"dry_run": self.dry_run, "blobs": self.blobs, "bytes": self.bytes, "digests": self.digests,
+                "uploads": self.uploads, "upload_bytes": self.upload_bytes}
 
 
 class FilesService:
@@ -70,6 +73,12 @@ class FilesService:
         finally:
             self.blobs.abort_upload(upload_id)
 
+    def put_many(self, blobs: list[tuple[str, bytes]]) -> list[str]:
+        with self._publish:
+            stored = self.blobs.put_many(blobs)
+            self._index.blobs_stored(stored, time.time())
+        return [digest for digest, _ in stored]
+
     def read(self, digest: str) -> tuple[int, Iterator[bytes]]:
         """The blob's size and its bytes in chunks."""
         size = self.blobs.size(digest)
@@ -97,7 +106,8 @@ class FilesService:
     # -- gc ---------------------------------------------------------------------------------
     def gc(self, dry_run: bool = False, grace: float = DEFAULT_GRACE) -> GcReport:
         """Free the blobs nothing references and nobody touched in the last ``grace`` seconds,
-        then the stored bytes no ``blobs`` row knows (a crash between publishing and recording)."""
+        then the stored bytes no ``blobs`` row knows (a crash between publishing and recording),
+        and abort resumable uploads idle that long (their client begins anew if it comes back)."""
         cutoff = time.time() - grace
         freed: list[str] = []
         total = 0
@@ -122,7 +132,8 @@ class FilesService:
                     if dry_run or self.blobs.delete(digest):
                         freed.append(digest)
                         total += size
-        return GcReport(dry_run, len(freed), total, freed)
+        uploads = (0, 0) if dry_run else self.blobs.sweep_uploads(cutoff)
+        return GcReport(dry_run, len(freed), total, freed, *uploads)
 
     def _pk(self, entity: str, project: str, run_id: str) -> int:
         pk = self._runs.run_pk(entity, project, run_id)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from trackwell.store.metadata._database import Database
 from trackwell.store.metadata._summaries import insert_for
-from trackwell.store.metadata._tables import blob_refs, blobs, run_files
+from trackwell.store.metadata._tables import blob_refs, blobs, run_files, runs
 
 _B, _R, _F = blobs.c, blob_refs.c, run_files.c
 RUN = "run"  # blob_refs.kind of run files; owner: str(run_pk)
@@ -57,6 +57,12 @@ def drop_refs(conn: sa.Connection, kind: str, owner: str, digests: Iterable[str]
     if digests is not None:
         where = sa.and_(where, _R.digest.in_(sorted(set(digests))))
     conn.execute(blob_refs.delete().where(where))
+
+
+def _live_ref() -> sa.ColumnElement[bool]:
+    """A ``blob_refs`` row whose owner is still there (a run reference: its run exists)."""
+    run_exists = sa.select(runs.c.pk).where(sa.cast(runs.c.pk, sa.String) == _R.owner).exists()
+    return sa.or_(_R.kind != RUN, run_exists)
 
 
 def put_run_file(conn: sa.Connection, run_pk: int, name: str, digest: str, size: int, now: float) -> None:
@@ -104,11 +110,18 @@ class SqlBlobIndex(Database):
 
     def blob_stored(self, digest: str, size: int, now: float) -> None:
         """The bytes of ``digest`` are in the blob store."""
+        self.blobs_stored([(digest, size)], now)
+
+    def blobs_stored(self, stored: Sequence[tuple[str, int]], now: float) -> None:
+        """The bytes of each ``(digest, size)`` are in the blob store (one transaction)."""
+        if not stored:
+            return
         with self.write() as conn:
-            stmt = insert_for(conn, blobs).values(digest=digest, size=size, stored=True, created_at=now,
-                                                  touched_at=now)
-            conn.execute(stmt.on_conflict_do_update(index_elements=["digest"],
-                                                    set_={"size": size, "stored": True, "touched_at": now}))
+            stmt = insert_for(conn, blobs)
+            stmt = stmt.on_conflict_do_update(index_elements=["digest"], set_={
+                "size": stmt.excluded.size, "stored": True, "touched_at": stmt.excluded.touched_at})
+            rows = {d: {"digest": d, "size": s, "stored": True, "created_at": now, "touched_at": now} for d, s in stored}
+            conn.execute(stmt, list(rows.values()))
 
     def run_files(self, run_pk: int) -> list[RunFile]:
         with self.engine.connect() as conn:
@@ -134,8 +147,10 @@ class SqlBlobIndex(Database):
         return digest is not None
 
     def unreferenced_blobs(self, touched_before: float) -> list[BlobRow]:
-        """Blobs no reference names, not touched since ``touched_before``: what gc may free."""
-        referenced = sa.select(_R.digest).where(_R.digest == _B.digest).exists()
+        """Blobs no reference names, not touched since ``touched_before``: what gc may free. A
+        run's reference counts while the run exists (a deleted run's rows cascade away; its
+        references, which name it by text, die with it)."""
+        referenced = sa.select(_R.digest).where(_R.digest == _B.digest, _live_ref()).exists()
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(_B.digest, _B.size, _B.stored, _B.touched_at)
                                 .where(~referenced, _B.touched_at < touched_before).order_by(_B.digest)).all()
@@ -151,6 +166,7 @@ class SqlBlobIndex(Database):
         referenced = sa.select(_R.digest).where(_R.digest == digest).exists()
         try:
             with self.write() as conn:
+                conn.execute(blob_refs.delete().where(_R.digest == digest, ~_live_ref()))
                 gone = conn.execute(blobs.delete().where(_B.digest == digest, _B.touched_at < touched_before,
                                                          ~referenced)).rowcount
         except sa.exc.IntegrityError:

@@ -11,11 +11,13 @@ from trackwell.store.metadata._ingest import SqlIngestLog
 from trackwell.store.metadata._outputs import SqlConsoleStore, SqlEventStore
 from trackwell.store.metadata._runs import SqlRunStore
 from trackwell.store.metadata._states import SqlStateStore
+from trackwell.store.metadata._sweeps import SqlSweepStore
 from trackwell.store.metadata._system import SqlSystemStore
 
 
 class MetadataStore(SqlRunStore, SqlRunEdits, SqlStateStore, SqlIngestLog, SqlConsoleStore, SqlEventStore,
-                    SqlAccountStore, SqlBlobIndex, SqlAutomationStore, SqlSystemStore, SqlArtifactStore):
+                    SqlAccountStore, SqlBlobIndex, SqlAutomationStore, SqlSystemStore, SqlSweepStore,
+                    SqlArtifactStore):
     """The relational side of the server on SQLite (default) or PostgreSQL: runs, states, the
     ingest log, console lines, events, accounts, blobs, automations, system samples and artifacts, sharing
     one engine. Opening it migrates the database

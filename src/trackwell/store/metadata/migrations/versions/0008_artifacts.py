@@ -2,7 +2,7 @@
 (``vN`` of a collection), aliases, and usage (lineage inputs).
 
 Revision ID: 0008
-Revises: 0012
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0008"
-down_revision = "0012"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
