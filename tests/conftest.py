@@ -20,6 +20,8 @@ _CONFIG_DIR = tempfile.mkdtemp(prefix="trackwell-test-config-")
 os.environ["TRACKWELL_CONFIG_DIR"] = _CONFIG_DIR
 for _name in ("TRACKWELL_API_KEY", "TRACKWELL_ENTITY", "TRACKWELL_BASE_URL"):  # the shell's login is not ours
     os.environ.pop(_name, None)
+for _name in [n for n in os.environ if n.startswith("WANDB_")]:  # the SDK reads them after TRACKWELL_*
+    os.environ.pop(_name, None)
 # The system monitor adds records on its own clock (a sample at start, metadata a few ms later),
 # which tests counting a journal's records cannot expect; tests/system turns it back on.
 os.environ["TRACKWELL_DISABLE_STATS"] = os.environ["TRACKWELL_DISABLE_META"] = "1"

@@ -21,10 +21,11 @@ config: Config | None = None
 summary: Summary | None = None
 
 _SDK_NAMES = frozenset({
-    "init", "log", "finish", "define_metric", "mark_preempting", "save", "Run", "Settings",
+    "init", "log", "finish", "alert", "define_metric", "mark_preempting", "save", "Run", "Settings",
     "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning", "Artifact",
+    "termlog", "termwarn", "termerror", "watch", "unwatch", "log_code", "get_url",
 })
-_MEDIA_NAMES = frozenset({"Image", "Table", "Histogram"})
+_MEDIA_NAMES = frozenset({"Image", "Table", "Histogram", "Audio", "Video", "Html", "Object3D"})
 
 
 def __getattr__(name: str) -> Any:
@@ -32,6 +33,12 @@ def __getattr__(name: str) -> Any:
         from trackwell.api import Api
 
         return Api
+    if name in ("errors", "Error"):  # ``wandb.errors.CommError``, ``except wandb.Error``
+        # import_module, not ``from trackwell import errors``: that asks this very function first
+        from importlib import import_module
+
+        errors = globals()["errors"] = import_module("trackwell.errors")
+        return errors if name == "errors" else errors.Error
     if name in ("sweep", "agent"):
         from trackwell.sdk import agent as sweeps
 
@@ -53,4 +60,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_SDK_NAMES, *_MEDIA_NAMES, "Api", "sweep", "agent"})
+    return sorted({*globals(), *_SDK_NAMES, *_MEDIA_NAMES, "Api", "errors", "Error", "sweep", "agent"})

@@ -125,12 +125,12 @@ def test_a_record_the_server_finds_invalid_is_set_aside_and_the_rest_delivered(
     writer.append(records)
     writer.close()
 
-    with HttpSink.connect(small_server.url) as sink, pytest.warns(TrackwellWarning, match="summary 'median'"):
+    with HttpSink.connect(small_server.url) as sink, pytest.warns(TrackwellWarning, match="summary op 'median'"):
         result = deliver(journal, sink)
     assert result.complete and result.dead_lettered == 1 and read_ack(journal) == len(records)
     assert logged(journal) and [r["x"] for r in scan_rows(small_server.url, "default/invalid/inv")] == \
         [float(i) for i in range(30)]
-    with HttpSink.connect(small_server.url) as sink, pytest.warns(TrackwellWarning, match="summary 'median'"):
+    with HttpSink.connect(small_server.url) as sink, pytest.warns(TrackwellWarning, match="summary op 'median'"):
         again = retry_dead_letters(journal, sink)  # still invalid: kept, under a new position
         assert again.dead_lettered == 1 and again.acked == 1
         assert retry_dead_letters(journal, sink).acked == 2  # each retry is its own exactly-once

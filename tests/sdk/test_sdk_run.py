@@ -14,7 +14,7 @@ from sdk_helpers import history, journal_records, user_data
 
 import trackwell
 from trackwell.schema import ConfigUpdate, Console, DefineMetric, Exit, RunStart, SummaryUpdate
-from trackwell.sdk import ConfigError, Settings, TrackwellWarning, UsageError
+from trackwell.sdk import ConfigError, Settings, UsageError
 
 
 def test_config_allow_val_change(offline_run: Callable[..., Any]) -> None:
@@ -58,12 +58,14 @@ def test_summary_mirror_and_define_metric(offline_run: Callable[..., Any]) -> No
     run.define_metric("val/*", summary="max")
     run.define_metric("acc", summary="mean")
     run.define_metric("hidden", summary="none")
+    run.define_metric("score", summary="first,best,last", goal="maximize")
     for loss, val, acc in [(3.0, 0.1, 1.0), (1.0, 0.9, 2.0), (2.0, 0.5, 6.0)]:
-        run.log({"loss": loss, "val/acc": val, "acc": acc, "last": loss, "hidden": 1})
-    assert run.summary["loss"] == 1.0
-    assert run.summary["val/acc"] == 0.9
-    assert run.summary["acc"] == 3.0
-    assert run.summary["last"] == 2.0
+        run.log({"loss": loss, "val/acc": val, "acc": acc, "last": loss, "hidden": 1, "score": val})
+    assert run.summary["loss"] == {"min": 1.0}  # W&B's shape: one entry per op
+    assert run.summary["val/acc"] == {"max": 0.9}
+    assert run.summary["acc"] == {"mean": 3.0}
+    assert run.summary["score"] == {"first": 0.1, "best": 0.9, "last": 0.5}
+    assert run.summary["last"] == 2.0  # no definition: the plain newest value
     assert run.summary["_step"] == 2
     assert "hidden" not in run.summary
     run.summary["loss"] = 0.5  # pinned: later history no longer moves it
@@ -71,8 +73,10 @@ def test_summary_mirror_and_define_metric(offline_run: Callable[..., Any]) -> No
     assert run.summary.loss == 0.5
     del run.summary["last"]
     assert "last" not in run.summary
-    with pytest.raises(UsageError, match="summary must be one of"):
-        run.define_metric("x", summary="best")
+    with pytest.raises(UsageError, match="summary op 'median' is not one of"):
+        run.define_metric("x", summary="median")
+    with pytest.raises(UsageError, match="goal='up' is not one of min, max"):
+        run.define_metric("x", summary="best", goal="up")
     run.finish()
     records = journal_records(run.journal_path())
     assert [(r.name, r.summary) for r in records if isinstance(r, DefineMetric)][:2] == [
@@ -125,12 +129,13 @@ def test_disabled_mode(tmp_path: Path, offline_run: Callable[..., Any]) -> None:
     assert not (tmp_path / "trackwell").exists()
 
 
-def test_module_globals_reinit_and_context_manager(offline_run: Callable[..., Any]) -> None:
+def test_module_globals_reinit_and_context_manager(offline_run: Callable[..., Any],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     first = offline_run()
     assert trackwell.run is first and trackwell.summary is first.summary
-    with pytest.warns(TrackwellWarning, match="reinit=True"):
-        again = trackwell.init(mode="offline", dir=Path(first.dir).parents[2])
+    again = trackwell.init(mode="offline", dir=Path(first.dir).parents[2])  # reinit="default": W&B's return_previous
     assert again is first
+    assert f"run {first.id} is active and reinit='default': returning it" in capsys.readouterr().err
     with pytest.raises(RuntimeError), offline_run() as second:  # reinit finishes `first`
         assert first._finished and trackwell.run is second
         raise RuntimeError("boom")

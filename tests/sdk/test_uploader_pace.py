@@ -36,7 +36,7 @@ class CountingSink(InProcessSink):
     answers with ``hint`` as the flush interval."""
 
     def __init__(self, ingestor: Ingestor, busy: int = 0, retry_after: str = "0.1") -> None:
-        super().__init__(ingestor, runs=ingestor.metadata)
+        super().__init__(ingestor)
         self.sent: list[int] = []  # records per batch that went through
         self.refused: list[bool] = []  # the ``retry`` flag of each batch answered 429
         self.busy, self.retry_after = busy, retry_after

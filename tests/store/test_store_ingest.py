@@ -99,7 +99,7 @@ def test_non_consecutive_batch_is_rejected(ingestor: Ingestor, project: tuple[st
     with pytest.raises(InvalidBatch, match="Expected"):
         ingestor.apply_bytes(*project, "run1", b"\x92\x01\x02")
     assert ingestor.apply_bytes(*project, "run1", encode(j.batch([start, a]))) == 2
-    with pytest.raises(InvalidBatch, match="summary 'median'"):
+    with pytest.raises(InvalidBatch, match="summary op 'median'"):
         ingestor.apply(*project, "run1", j.batch([j.record(DefineMetric, name="loss", summary="median")]))
 
 
@@ -109,18 +109,23 @@ def test_summaries_follow_modes_and_pins(ingestor: Ingestor, project: tuple[str,
     records = [j.start(), j.record(DefineMetric, name="loss", summary="min"),
                j.record(DefineMetric, name="val/*", summary="max"),
                j.record(DefineMetric, name="acc", summary="mean"),
-               j.record(DefineMetric, name="hidden", summary="none")]
-    records += [j.log({"loss": v, "val/acc": v, "acc": v, "hidden": v, "lr": v, "phase": "warm"}) for v in losses[:2]]
+               j.record(DefineMetric, name="hidden", summary="none"),
+               j.record(DefineMetric, name="score", summary="first,last,best", goal="max")]
+    records += [j.log({"loss": v, "val/acc": v, "acc": v, "hidden": v, "lr": v, "phase": "warm", "score": v})
+                for v in losses[:2]]
     ingestor.apply(*project, "run1", j.batch(records))
     # A second batch continues the same statistics.
-    more = [j.log({"loss": v, "val/acc": v, "acc": v, "hidden": v, "lr": v, "phase": "main"}) for v in losses[2:]]
+    more = [j.log({"loss": v, "val/acc": v, "acc": v, "hidden": v, "lr": v, "phase": "main", "score": v})
+            for v in losses[2:]]
     more.append(j.record(SummaryUpdate, update={"lr": 0.5, "best": "yes"}))
     more.append(j.log({"lr": 9.0}))
     more.append(j.record(ConfigUpdate, data={"batch_size": 32}))
     ingestor.apply(*project, "run1", j.batch(more))
     run = ingestor.metadata.get_run(*project, "run1")
-    assert run["summary"] == {"loss": 1.0, "val/acc": 5.0, "acc": np.mean(losses), "lr": 0.5, "best": "yes", "_step": 4,
-                              "phase": "main"}
+    # W&B's shapes: one entry per op; "first" survives the second batch (it is not a stored statistic)
+    assert run["summary"] == {"loss": {"min": 1.0}, "val/acc": {"max": 5.0}, "acc": {"mean": np.mean(losses)},
+                              "score": {"first": 3.0, "last": 5.0, "best": 5.0}, "lr": 0.5, "best": "yes",
+                              "_step": 4, "phase": "main"}
     assert run["config"] == {"batch_size": 32}
     pk = ingestor.metadata.run_pk(*project, "run1")
     metrics = ingestor.metadata.metric_summaries(pk)

@@ -23,7 +23,7 @@ from trackwell.server.ingest import Ingestor
 
 KEYS = ["loss", "val/acc", "val/loss", "acc", "flag", "gone", "_runtime"]
 PATTERNS = ["loss", "acc", "val/*", "*", "gone"]
-MODES = ["min", "max", "mean", "last", "none"]
+MODES = ["min", "max", "mean", "last", "none", "first", "best", "min,max,last", "copy", None]
 
 values = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True, width=64),
@@ -46,6 +46,9 @@ steps = st.one_of(
 
 
 def _same(local: Any, remote: Any) -> bool:
+    if isinstance(local, dict):  # define_metric's shapes: {"min": ..., "max": ...}
+        return isinstance(remote, dict) and local.keys() == remote.keys() and all(
+            _same(v, remote[k]) for k, v in local.items())
     if isinstance(local, float) and math.isnan(local):
         return isinstance(remote, float) and math.isnan(remote)
     if type(local) is bool or type(remote) is bool or isinstance(local, str | None):

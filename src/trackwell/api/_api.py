@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from trackwell import _credentials
@@ -11,10 +11,8 @@ from trackwell.api._artifacts import ArtifactsApi
 from trackwell.api._automations import AutomationsApi
 from trackwell.api._projects import Project, Projects
 from trackwell.api._run import Run, RunNotFoundError, Runs
+from trackwell.api._sweeps import Sweep
 from trackwell.transport import Client, ServerError
-
-if TYPE_CHECKING:
-    from trackwell.api._sweeps import Sweep
 
 DEFAULT_ENTITY = "default"
 
@@ -77,8 +75,6 @@ class Api(AutomationsApi, ArtifactsApi):
     def sweep(self, path: str) -> Sweep:
         """A sweep: "entity/project/id" (or "project/id"): ``.config``, ``.state``, ``.runs``,
         ``.best_run()``, ``.expected_run_count``."""
-        from trackwell.api._sweeps import Sweep
-
         entity, project, sweep_id = _split_path(path, 3, self.default_entity)
         return Sweep(self, entity, project, sweep_id)
 
@@ -94,7 +90,10 @@ class Api(AutomationsApi, ArtifactsApi):
         return Projects(self, entity, found)
 
     def project(self, name: str, entity: str | None = None) -> Project:
-        """One project (``RunNotFoundError`` if there is none this key may read)."""
+        """One project, by name or ``"entity/project"`` (``RunNotFoundError`` if there is none this
+        key may read)."""
+        if entity is None and "/" in name:
+            entity, name = _split_path(name, 2, self.default_entity)
         entity = entity or self.entity
         try:
             data = self.client.get(f"/api/v1/projects/{quote(entity, safe='')}/{quote(name, safe='')}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from trackwell.api._api import Api
     from trackwell.api._run import Runs
+    from trackwell.automations import Automation
 
 
 class Project:
@@ -32,6 +33,10 @@ class Project:
 
     def runs(self, filters: dict[str, Any] | None = None, order: str = "-created_at", per_page: int = 50) -> Runs:
         return self._api.runs(f"{self.entity}/{self.name}", filters=filters, order=order, per_page=per_page)
+
+    def automations(self, name: str | None = None) -> list[Automation]:
+        """The project's automations (``trackwell.automations``; W&B's ``Project.automations()``)."""
+        return self._api.project_automations(self.entity, self.name, name)
 
     def __repr__(self) -> str:
         return f"<Project {self.entity}/{self.name} ({self.run_count} runs)>"

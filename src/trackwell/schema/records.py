@@ -96,9 +96,27 @@ class SummaryUpdate(Record, tag="summary"):
 
 
 class DefineMetric(Record, tag="metric"):
+    """``define_metric``: how ``name`` (or a glob ``"val/*"``) is summarised and charted."""
+
     name: str
-    summary: str | None = None  # "min" | "max" | "mean" | "last" | "none"
-    step_metric: str | None = None
+    # One op, or several joined with commas ("min,max"); see schema/summary.py for the shapes.
+    summary: str | None = None
+    step_metric: str | None = None  # the key used as this metric's x-axis
+    step_sync: bool | None = None  # rows of this metric carry step_metric's last value
+    hidden: bool | None = None  # left out of automatic charts
+    goal: str | None = None  # "min" | "max": what "best" means
+    overwrite: bool | None = None  # False: merge with an earlier definition of the name
+
+
+class RunUpdate(Record, tag="update"):
+    """Run fields changed after ``init`` (``run.name = ...``, ``run.tags = ...``): journaled after
+    the RunStart, so the server applies them after it and they win, online or synced later."""
+
+    name: str | None = None
+    group: str | None = None
+    job_type: str | None = None
+    notes: str | None = None
+    tags: list[str] | None = None
 
 
 class Console(Record, tag="console"):
@@ -147,7 +165,7 @@ class RunMetadata(Record, tag="meta"):
 
 
 AnyRecord = (RunStart | History | HistoryBlock | ConfigUpdate | SummaryUpdate | DefineMetric | Console | Exit | Preempting
-             | FileSaved | Skipped | SystemSample | RunMetadata)
+             | FileSaved | Skipped | SystemSample | RunMetadata | RunUpdate)
 
 
 class Batch(msgspec.Struct, kw_only=True):

@@ -11,7 +11,20 @@ from trackwell.sdk.disabled import DisabledRun
 from trackwell.sdk.errors import ConfigError, TrackwellWarning, UsageError
 from trackwell.sdk.run import Run
 from trackwell.sdk.settings import Settings
-from trackwell.sdk.start import define_metric, finish, init, log, mark_preempting, save
+from trackwell.sdk.start import (
+    alert,
+    define_metric,
+    finish,
+    get_url,
+    init,
+    log,
+    log_code,
+    mark_preempting,
+    save,
+    unwatch,
+    watch,
+)
+from trackwell.sdk.terminal import termerror, termlog, termwarn
 
 if TYPE_CHECKING:
     from trackwell.sdk.delivery import DeliveryResult, deliver
@@ -40,11 +53,19 @@ __all__ = [
     "Summary",
     "TrackwellWarning",
     "UsageError",
+    "alert",
     "define_metric",
     "deliver",
     "finish",
+    "get_url",
     "init",
     "log",
+    "log_code",
     "mark_preempting",
     "save",
+    "termerror",
+    "termlog",
+    "termwarn",
+    "unwatch",
+    "watch",
 ]

@@ -10,18 +10,19 @@ The process-wide pieces (``_state.py``) call the hooks below: ``_finish`` (atexi
 from __future__ import annotations
 
 import abc
-import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from trackwell.schema import SUMMARY_MODES
+from trackwell.schema.summary import GOALS, summary_ops
 from trackwell.sdk import _grace, exits
 from trackwell.sdk.config import Config, Summary
 from trackwell.sdk.errors import UsageError, warn
+from trackwell.sdk.events import MetricDefinition
 from trackwell.sdk.settings import Settings
+from trackwell.sdk.terminal import termerror, termlog
 
 
 class RunBase(abc.ABC):
@@ -37,10 +38,13 @@ class RunBase(abc.ABC):
         self.id = run_id
         self.entity = str(settings.entity)
         self.project = str(settings.project)
-        self.group, self.job_type, self.notes = group, job_type, notes
         self._tags_given = tags is not None
-        self.tags = tuple(str(t) for t in (tags or ()))
+        # name, group, job type, notes, tags: what init() was given; assigning one later
+        # (``run.tags = ...``) journals a RunUpdate (``_fields_changed``)
+        self._fields: dict[str, Any] = {"group": group, "job_type": job_type, "notes": notes,
+                                        "tags": _tags(tags)}
         self._name = name
+        self._watchers: list[Any] = []  # watch()'s hooks
         self._finished = False
         self.resumed = False  # continues a run that existed (online: known at init)
         self.starting_step = 0  # the first step this process logs to
@@ -53,7 +57,7 @@ class RunBase(abc.ABC):
         """Record metrics (see ``Run.log``)."""
 
     @abc.abstractmethod
-    def _define_metric(self, name: str, summary: str | None, step_metric: str | None) -> None: ...
+    def _define_metric(self, definition: MetricDefinition) -> None: ...
 
     @abc.abstractmethod
     def _mark_preempting(self, deadline: float | None) -> None: ...
@@ -99,12 +103,75 @@ class RunBase(abc.ABC):
     @abc.abstractmethod
     def _save(self, glob_str: Any, base_path: Any, policy: str) -> list[str]: ...
 
-    def define_metric(self, name: str, summary: str | None = None, step_metric: str | None = None) -> None:
-        """Set how ``name`` (or a glob like ``"val/*"``) is summarised: min/max/mean/last/none."""
-        if summary is not None and summary not in SUMMARY_MODES:
-            raise UsageError(f"define_metric({name!r}, summary={summary!r}): summary must be one "
-                             f"of {', '.join(SUMMARY_MODES)}")
-        self._define_metric(str(name), summary, step_metric)
+    def define_metric(self, name: str, step_metric: str | None = None, step_sync: bool | None = None,
+                      hidden: bool | None = None, summary: str | None = None, goal: str | None = None,
+                      overwrite: bool | None = None) -> MetricDefinition:
+        """Define how ``name`` (or a glob like ``"val/*"``) is charted and summarised (W&B's
+        arguments): ``step_metric`` is its x-axis, ``summary`` one or more of min, max, mean,
+        last, first, best (by ``goal``), none, copy, joined with commas."""
+        if not name or not isinstance(name, str):
+            raise UsageError(f"define_metric() needs a metric name (a non-empty string), got {name!r}")
+        step_metric = getattr(step_metric, "name", step_metric)  # W&B accepts the returned object too
+        for arg, value, kind in (("step_metric", step_metric, str), ("summary", summary, str), ("goal", goal, str),
+                                 ("step_sync", step_sync, bool), ("hidden", hidden, bool),
+                                 ("overwrite", overwrite, bool)):
+            if value is not None and not isinstance(value, kind):
+                raise UsageError(f"define_metric({name!r}, {arg}={value!r}): {arg} must be a {kind.__name__}")
+        try:
+            summary_ops(summary, goal)
+        except ValueError as exc:
+            raise UsageError(f"define_metric({name!r}): {exc}") from None
+        if step_sync is None:
+            step_sync = True if step_metric else None  # W&B's default: rows carry their x value
+        definition = MetricDefinition(name, summary.lower() if summary else None, step_metric, time.time(),
+                                      step_sync=step_sync, hidden=hidden,
+                                      goal=GOALS[goal.lower()] if goal else None, overwrite=overwrite)
+        self._define_metric(definition)
+        return definition
+
+    def watch(self, models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
+              idx: int | None = None, log_graph: bool = False) -> None:
+        """Log histograms of PyTorch ``models``' gradients and/or parameters every ``log_freq``
+        steps (W&B's ``watch``; ``criterion``, ``idx`` and ``log_graph`` are accepted, unused)."""
+        from trackwell.sdk.watch import Watcher
+
+        several = isinstance(models, list | tuple)
+        for i, model in enumerate(models if several else [models]):
+            watcher = Watcher(model, log, log_freq, self._log_watched, f"{i}/" if several else "")
+            if self.disabled:
+                watcher.remove()  # checked like a recording run's, nothing hooked
+            else:
+                self._watchers.append(watcher)
+
+    def unwatch(self, models: Any = None) -> None:
+        """Take ``watch()``'s hooks off ``models`` (all watched models when None)."""
+        chosen = None if models is None else list(models) if isinstance(models, list | tuple) else [models]
+        for watcher in list(self._watchers):
+            if chosen is None or any(watcher.model is m for m in chosen):
+                watcher.remove()
+                self._watchers.remove(watcher)
+
+    def _log_watched(self, row: dict[str, Any]) -> None:
+        if not self._finished:
+            self.log(row, commit=False)  # joins the row the script logs next, as W&B's
+
+    def log_code(self, root: str | None = ".", name: str | None = None,
+                 include_fn: Callable[[str, str], bool] | None = None,
+                 exclude_fn: Callable[[str, str], bool] | None = None) -> list[str] | None:
+        """Copy the ``.py`` files under ``root`` (or those ``include_fn(path, root)`` picks) to
+        ``<run.dir>/code/``; returns the copies (None if there were none). Stored with the run's
+        files on this disk; uploading run files is not part of this SDK yet."""
+        from trackwell.sdk import code
+
+        options: dict[str, Any] = {k: v for k, v in (("include_fn", include_fn), ("exclude_fn", exclude_fn)) if v}
+        copied = [] if self.disabled else code.copy_code(self.dir, root or ".", name, **options)
+        return copied or None
+
+    def alert(self, title: str, text: str, level: str | None = None, wait_duration: Any = None) -> bool:
+        """Notify now (W&B's ``run.alert``); see ``trackwell.sdk.alerts``."""
+        from trackwell.sdk.alerts import send_alert
+
+        return send_alert(self, title, text, level, wait_duration)
 
     def mark_preempting(self) -> None:
         """Tell the server this run is about to be preempted (it will be resumed)."""
@@ -125,11 +192,50 @@ class RunBase(abc.ABC):
     @name.setter
     def name(self, value: str) -> None:
         self._name = str(value)
-        self._renamed()
+        self._fields_changed({"name": self._name})
+
+    display_name = name  # W&B's Api name for it
+
+    @property
+    def group(self) -> str | None:
+        return self._fields["group"]
+
+    @group.setter
+    def group(self, value: str | None) -> None:
+        self._set_field("group", None if value is None else str(value))
+
+    @property
+    def job_type(self) -> str | None:
+        return self._fields["job_type"]
+
+    @job_type.setter
+    def job_type(self, value: str | None) -> None:
+        self._set_field("job_type", None if value is None else str(value))
+
+    @property
+    def notes(self) -> str | None:
+        return self._fields["notes"]
+
+    @notes.setter
+    def notes(self, value: str | None) -> None:
+        self._set_field("notes", None if value is None else str(value))
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return self._fields["tags"]  # type: ignore[no-any-return]
+
+    @tags.setter
+    def tags(self, value: Any) -> None:
+        self._set_field("tags", _tags(value))
+
+    def _set_field(self, field: str, value: Any) -> None:
+        self._fields[field] = value
+        if value is not None:  # the server keeps a field it is not sent
+            self._fields_changed({field: list(value) if field == "tags" else value})
 
     @abc.abstractmethod
-    def _renamed(self) -> None:
-        """``run.name`` was assigned."""
+    def _fields_changed(self, fields: dict[str, Any]) -> None:
+        """Run fields were assigned after init: journal them after the start record."""
 
     @property
     def path(self) -> str:
@@ -138,6 +244,23 @@ class RunBase(abc.ABC):
     @property
     def url(self) -> str:
         return f"{self.settings.base_url}/{self.entity}/{self.project}/runs/{self.id}"
+
+    def get_url(self) -> str | None:
+        """The run's page (None when offline or disabled, as W&B's)."""
+        return self.url if self.settings.mode in ("online", "shared") else None
+
+    def get_project_url(self) -> str | None:
+        return f"{self.settings.base_url}/{self.entity}/{self.project}" if self.get_url() else None
+
+    def get_sweep_url(self) -> None:
+        return None  # sweeps are not part of trackwell
+
+    def project_name(self) -> str:
+        return self.project
+
+    @property
+    def sweep_id(self) -> None:
+        return None
 
     @property
     def mode(self) -> str:
@@ -158,8 +281,18 @@ class RunBase(abc.ABC):
     def __repr__(self) -> str:
         return f"<trackwell.Run {self.path} ({self.mode})>"
 
-    def _say(self, message: str, problem: bool = False) -> None:
-        if problem:
-            warn(f"trackwell: {message}")
-        elif not self.settings.quiet:
-            print(f"trackwell: {message}", file=sys.stderr)
+    def _say(self, message: str, problem: bool = False, lost: bool = False) -> None:
+        """``termlog`` (quiet hides it), a problem through ``warn`` (termwarn and the warning),
+        or ``lost`` data through ``termerror``, which nothing hides."""
+        if lost:
+            termerror(message)
+        elif problem:
+            warn(message)
+        else:
+            termlog(message)
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):  # a lone tag, not its characters
+        return (value,)
+    return tuple(str(t) for t in (value or ()))

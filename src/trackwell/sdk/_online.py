@@ -21,9 +21,10 @@ if TYPE_CHECKING:
     from trackwell.transport import Client
 
 
-def start_online(run: RunBase, p: Plan, config: dict[str, Any], claim: dict[str, Any]) -> None:
+def start_online(run: RunBase, p: Plan, config: dict[str, Any], claim: dict[str, Any]) -> bool:
     """Resolve ``run``'s plan ``p`` with the server, create a new run (for its display name) and
-    claim the run for this process's writer (``claim``: the writer claim's body)."""
+    claim the run for this process's writer (``claim``: the writer claim's body). False when the
+    server could not be reached (the run goes on journaling)."""
     # httpx is imported only here: offline and disabled runs never pay for it
     from trackwell.transport import Client, ServerError, TransportError
 
@@ -53,6 +54,7 @@ def start_online(run: RunBase, p: Plan, config: dict[str, Any], claim: dict[str,
         how = ("forked" if p.fork else "rewound" if p.rewind_step is not None else "resumed") if p.run else "run"
         at = f" from step {p.starting_step}" if p.run else ""
         run._say(f"{how} {name}{at} at {run.url}")
+        return True
     except (AuthenticationError, PermissionDenied, UsageError):
         raise
     except Exception as exc:  # noqa: BLE001 - httpx timeouts, refused connections, 5xx
@@ -63,6 +65,7 @@ def start_online(run: RunBase, p: Plan, config: dict[str, Any], claim: dict[str,
             exc = TransportError(f"{type(exc).__name__}: {exc}")
         run._say(f"cannot reach the server at {s.base_url} ({exc}); journaling and uploading when it "
                  "answers" + ("; the server resolves resume= then" if p.mode else ""), problem=True)
+        return False
     finally:
         probe.close()
 

@@ -37,13 +37,20 @@ def current() -> RunBase | None:
     return _current
 
 
-def activate(run: RunBase) -> None:
-    """``run`` is live and becomes ``trackwell.run``."""
+def live() -> list[RunBase]:
+    """The unfinished runs, oldest first (``reinit="create_new"`` makes several)."""
+    return list(_live)
+
+
+def activate(run: RunBase, current: bool = True) -> None:
+    """``run`` is live and, if ``current``, becomes ``trackwell.run``."""
     global _current
     with _lock:
-        _current = run
+        if current:
+            _current = run
         _live.append(run)
-    _publish(run)
+    if current:
+        _publish(run)
 
 
 def deactivate(run: RunBase) -> None:

@@ -25,15 +25,17 @@ def as_dict(value: Any) -> dict[str, Any]:
 class Config:
     """Hyperparameters: attribute and item access; changes are journaled as ConfigUpdate.
 
-    Changing an existing key to a different value needs ``update(..., allow_val_change=True)``:
-    a silent change would make the recorded config lie about what the run used.
+    Changing an existing key to a different value needs ``update(..., allow_val_change=True)``
+    (or ``init(allow_val_change=True)`` for the whole run): a silent change would make the
+    recorded config lie about what the run used.
     """
 
     def __init__(self, initial: dict[str, Any], sink: Callable[[dict[str, Any]], None],
-                 strict: bool = False) -> None:
+                 strict: bool = False, allow_val_change: bool = False) -> None:
         object.__setattr__(self, "_data", {})
         object.__setattr__(self, "_sink", sink)
         object.__setattr__(self, "_strict", strict)
+        object.__setattr__(self, "_allow_val_change", allow_val_change)
         self._data.update(self._checked(initial, allow_val_change=True))
 
     def _checked(self, values: dict[str, Any], allow_val_change: bool) -> dict[str, Any]:
@@ -52,7 +54,7 @@ class Config:
         return changed
 
     def update(self, d: Any, allow_val_change: bool = False) -> None:
-        changed = self._checked(as_dict(d), allow_val_change)
+        changed = self._checked(as_dict(d), allow_val_change or self._allow_val_change)
         if changed:
             self._data.update(changed)
             self._sink(changed)

@@ -11,6 +11,7 @@ from trackwell.sdk import _state
 from trackwell.sdk._base import RunBase
 from trackwell.sdk.config import Config, Summary, as_dict
 from trackwell.sdk.errors import UsageError
+from trackwell.sdk.events import MetricDefinition
 from trackwell.sdk.run import Run
 from trackwell.sdk.rundir import generate_run_id
 from trackwell.sdk.settings import Settings
@@ -26,7 +27,7 @@ class DisabledRun(RunBase):
                          job_type=job_type, tags=tags, notes=notes)
         self._dir: str | None = None
         self._summary: dict[str, Any] = {}
-        self.config = Config(as_dict(config), _ignore, False)
+        self.config = Config(as_dict(config), _ignore, False, bool(settings.allow_val_change))
         self.summary = Summary(lambda: self._summary, _nothing, self._assign_summary, False)
 
     def _assign_summary(self, update: dict[str, Any], remove: list[str]) -> None:
@@ -37,7 +38,7 @@ class DisabledRun(RunBase):
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
         pass
 
-    def _define_metric(self, name: str, summary: str | None, step_metric: str | None) -> None:
+    def _define_metric(self, definition: MetricDefinition) -> None:
         pass
 
     def _mark_preempting(self, deadline: float | None) -> None:
@@ -54,7 +55,7 @@ class DisabledRun(RunBase):
     def _record_traceback(self, lines: list[str]) -> None:
         pass
 
-    def _renamed(self) -> None:
+    def _fields_changed(self, fields: dict[str, Any]) -> None:
         pass
 
     def _save(self, glob_str: Any, base_path: Any, policy: str) -> list[str]:

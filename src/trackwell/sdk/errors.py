@@ -14,10 +14,17 @@ class TrackwellWarning(UserWarning):
 
 
 def warn(message: str) -> None:
-    """Warn, attributed to the first caller outside trackwell (the user's line, not ours)."""
+    """Say it on the terminal (``terminal.termwarn``: a filtered ``warnings`` module cannot hide
+    it), and raise it as a ``TrackwellWarning`` too, attributed to the first caller outside
+    trackwell, for code that catches warnings; its default display is off (one line is enough)."""
     import os
     import sys
     import warnings
+
+    from trackwell.sdk.terminal import PREFIX, termwarn
+
+    termwarn(message.removeprefix(PREFIX))
+    _quiet_by_default(warnings)
 
     package = os.path.dirname(os.path.dirname(__file__))
     frame: Any = sys._getframe(1)
@@ -25,3 +32,11 @@ def warn(message: str) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(package):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, TrackwellWarning, stacklevel=level)
+
+
+
+def _quiet_by_default(warnings: Any) -> None:
+    """Append (lowest precedence) an "ignore" for TrackwellWarning: the terminal line said it;
+    the user's own filters, ``pytest.warns`` and ``catch_warnings`` still see every warning."""
+    if not any(f[0] == "ignore" and f[2] is TrackwellWarning for f in warnings.filters):
+        warnings.filterwarnings("ignore", category=TrackwellWarning, append=True)

@@ -14,8 +14,6 @@ from typing import Any
 
 import msgspec
 
-from trackwell.schema import FileSaved
-
 LogRow = tuple[dict[str, Any], int, float] | tuple[dict[str, Any], int, bool, float]
 
 
@@ -38,6 +36,17 @@ class MetricDefinition(msgspec.Struct):
     name: str
     summary: str | None
     step_metric: str | None
+    ts: float
+    step_sync: bool | None = None
+    hidden: bool | None = None
+    goal: str | None = None
+    overwrite: bool | None = None
+
+
+class FieldsChange(msgspec.Struct):
+    """``run.name = ...`` and the like after init: journaled as a RunUpdate."""
+
+    fields: dict[str, Any]
     ts: float
 
 
@@ -70,4 +79,4 @@ class Barrier(msgspec.Struct):
 
 
 Event = (LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow
-         | Prebuilt | Barrier | FileSaved)
+         | Prebuilt | Barrier | FieldsChange)

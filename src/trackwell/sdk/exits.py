@@ -113,3 +113,14 @@ def recorded_exit_code(code: int | None) -> int:
         return 0
     code = int(code)
     return code if -(2**31) <= code < 2**31 else 1
+
+
+def ended_as(code: int) -> str:
+    """How the finish message names the run's end (the state the server gives it, from the code)."""
+    if code == 0:
+        return "finished"
+    if state.stopped:
+        return "was stopped from the server"
+    if code > 128 and code - 128 in {s.value for s in signal.Signals}:
+        return f"was ended by {signal.Signals(code - 128).name} (failed, exit code {code})"
+    return f"failed (exit code {code})"

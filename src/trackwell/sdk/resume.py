@@ -96,12 +96,19 @@ def predecessors(base_dir: str | None, run_id: str, entity: str, project: str) -
 def shared_label(s: Settings) -> str:
     """A shared-mode writer's label: the setting, else the distributed rank, else host-pid."""
     import os
-    import socket
 
     if s.label:
         return str(s.label)
     rank = os.environ.get("RANK")
-    return f"rank-{rank}" if rank is not None else f"{socket.gethostname()}-{os.getpid()}"
+    return f"rank-{rank}" if rank is not None else f"{hostname()}-{os.getpid()}"
+
+
+def hostname() -> str:
+    """``socket.gethostname()`` without importing socket (~3 ms of init): the same on Linux and
+    macOS, and socket's own answer on Windows; platform is loaded already (msgspec imports uuid)."""
+    import platform
+
+    return platform.node()
 
 
 def claim_writer(client: Client, path: tuple[str, str, str], claim: dict[str, Any]) -> None:

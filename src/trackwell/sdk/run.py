@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import _thread
 import os
-import platform
 import sys
 import threading
 import time
@@ -35,7 +34,7 @@ from trackwell.sdk.console import ConsoleCapture
 from trackwell.sdk.errors import UsageError, warn
 from trackwell.sdk.files import RunFiles, pending
 from trackwell.sdk.journal import JournalHeader, JournalWriter, synced_path
-from trackwell.sdk.resume import needs_server, plan, predecessors, shared_label
+from trackwell.sdk.resume import hostname, needs_server, plan, predecessors, shared_label
 from trackwell.sdk.rundir import (
     clear_resume_id,
     create_run_dir,
@@ -91,8 +90,7 @@ class Run(RunArtifacts, RunBase):
         self._writer_id = uuid.uuid4().hex
         # Earlier processes of this run found dead on this disk: ordered before this one.
         self._after = predecessors(s.dir, self.id, self.entity, self.project) if p.mode is not None else {}
-        if not offline:
-            start_online(self, p, config, self._writer_claim())
+        reached = offline or start_online(self, p, config, self._writer_claim())
         summary: dict[str, Any] = {}
         runtime = 0.0
         if p.run:  # resumed, rewound or forked: carry the server's view of the run over
@@ -109,7 +107,7 @@ class Run(RunArtifacts, RunBase):
                                project=self.project, run_id=self.id, created=self.start_time,
                                mode=str(s.mode))
         journal = JournalWriter(self._rundir.journal, header, fsync_interval=float(s.fsync_interval or 1.0))
-        self.config = Config(config, self._config_changed, bool(s.strict))
+        self.config = Config(config, self._config_changed, bool(s.strict), bool(s.allow_val_change))
         self._uploader: Uploader | None = None
         if not offline:
             from trackwell.sdk.sinks import HttpSink
@@ -118,10 +116,12 @@ class Run(RunArtifacts, RunBase):
             self._uploader = Uploader(self._rundir.journal, HttpSink.connect(s.base_url, s.api_key),
                                       f"run {self.path}", on_state=self._on_state,
                                       heartbeat_interval=float(s.heartbeat_interval or 30.0))
+            if not reached:  # init's request just failed: the uploader starts out probing, not retrying
+                self._uploader.breaker.failure()
         journal.append([RunStart(
             seq=1, ts=self.start_time, entity=self.entity, project=self.project, run_id=self.id,
             name=self._name, group=self.group, job_type=self.job_type, tags=list(self.tags),
-            notes=self.notes, config=self.config.as_dict(), host=_hostname(),
+            notes=self.notes, config=self.config.as_dict(), host=hostname(),
             program=sys.argv[0] if sys.argv and sys.argv[0] else None,
             python=sys.version.split()[0], resume=p.unresolved_mode, **self._writer_fields())])
         on_written = self._uploader.wake if self._uploader is not None else None
@@ -152,16 +152,16 @@ class Run(RunArtifacts, RunBase):
                 "primary": s.primary, "after": dict(self._after)}
 
     def _writer_claim(self) -> dict[str, Any]:
-        return {"writer": self._writer_id, "host": _hostname(), **self._writer_fields()}
+        return {"writer": self._writer_id, "host": hostname(), **self._writer_fields()}
 
     def _adopt(self, run: dict[str, Any]) -> None:
         """Fields not given to init() keep the server's values (W&B: tags and notes carry over)."""
         self._name = self._name or run.get("name")
-        self.group = self.group if self.group is not None else run.get("group")
-        self.job_type = self.job_type if self.job_type is not None else run.get("job_type")
-        self.notes = self.notes if self.notes is not None else run.get("notes")
+        for field in ("group", "job_type", "notes"):
+            if self._fields[field] is None:
+                self._fields[field] = run.get(field)
         if not self._tags_given:
-            self.tags = tuple(run.get("tags") or ())
+            self._fields["tags"] = tuple(run.get("tags") or ())
 
     def _finish(self, exit_code: int | None, quiet: bool, clean: bool, deadline: float | None = None) -> None:
         with self._step_lock:
@@ -178,7 +178,8 @@ class Run(RunArtifacts, RunBase):
             q, self._q = self._q, None
         assert q is not None  # set until the first finish()
         q.append(ev.Commit())
-        q.append(ev.Exited(exits.recorded_exit_code(exit_code), _time()))
+        code = exits.recorded_exit_code(exit_code)
+        q.append(ev.Exited(code, _time()))
         # The journal first, always; then the server, within finish_timeout or a signal's grace.
         end = deadline if deadline is not None else _monotonic() + float(self.settings.finish_timeout or 0)
         self._settle_artifacts(end)  # log_artifact's uploads, within the same time
@@ -186,23 +187,28 @@ class Run(RunArtifacts, RunBase):
         last = self._writer.seq
         try:
             lost = self._journal_problems(journaled)
+            ended = exits.ended_as(code)
             if self._uploader is not None:
-                done = self._uploader.wait_for(last, end - _monotonic()) & self._files.upload(end - _monotonic())
+                done, unreachable = self._uploader.delivered(last, end)
+                if not unreachable:  # run files go the same way the records went
+                    done = self._files.upload(end - _monotonic()) and done
                 self._uploader.stop(min(1.0, end - _monotonic()))
                 self._uploader.sink.close()
                 if done:
                     synced_path(self._rundir.journal).touch()
                     if not quiet and not lost:
-                        self._say(f"run {self.name} finished: {self.url}")
+                        self._say(f"run {self.name} {ended}: {self.url}", problem=code != 0)
                 else:
-                    left = last - self._uploader.acked + len(pending(self._rundir.root))
-                    why = (f" (the signal's grace of {self.settings.signal_grace} s ran out)"
-                           if deadline is not None else "")
-                    self._say(f"{left} records and files of run {self.id} are not on the server yet{why}; "
-                              f"`trackwell sync {self._rundir.root}` will deliver them", problem=True)
+                    left = last - self._uploader.acked
+                    files = len(pending(self._rundir.root))
+                    why = (f" (the signal's grace of {self.settings.signal_grace} s ran out)" if deadline is not None
+                           else f" (the server at {self.settings.base_url} cannot be reached)" if unreachable else "")
+                    self._say(f"run {self.id} {ended}; {left} of {last} records{f' and {files} files' if files else ''} "
+                              f"are not on the server yet{why}. They are safe in {self._rundir.root}: "
+                              f"`trackwell sync {self._rundir.root}` delivers them", problem=True)
             elif not quiet and not lost:
-                self._say(f"offline run {self.id} saved in {self._rundir.root}; "
-                          f"upload it with `trackwell sync {self._rundir.root}`")
+                self._say(f"offline run {self.id} {ended}, saved in {self._rundir.root}; "
+                          f"upload it with `trackwell sync {self._rundir.root}`", problem=code != 0)
         finally:
             release_writer_lock(self._lock_fd)
             if clean:
@@ -214,13 +220,13 @@ class Run(RunArtifacts, RunBase):
         w = self._writer
         if w.failed is not None:
             self._say(f"the journal writer of run {self.id} stopped early ({w.failed}): what was logged "
-                      "after that is lost", problem=True)
+                      "after that is lost", lost=True)
         elif not journaled:
             self._say(f"the journal writer of run {self.id} did not finish in time: the last records may "
-                      f"be missing from {self._rundir.journal}", problem=True)
+                      f"be missing from {self._rundir.journal}", lost=True)
         if w.lost:
             self._say(f"{w.lost} records of run {self.id} could not be journaled and are lost (see the "
-                      "warnings above); the journal holds a Skipped placeholder for each", problem=True)
+                      "warnings above); the journal holds a Skipped placeholder for each", lost=True)
         return w.failed is not None or not journaled or bool(w.lost)
 
     def _flush(self, deadline: float) -> None:
@@ -325,8 +331,8 @@ class Run(RunArtifacts, RunBase):
 
     # -- the rest of the API --------------------------------------------------------------
 
-    def _define_metric(self, name: str, summary: str | None, step_metric: str | None) -> None:
-        self._enqueue(ev.MetricDefinition(name, summary, step_metric, _time()))
+    def _define_metric(self, definition: ev.MetricDefinition) -> None:
+        self._enqueue(definition)
 
     def _mark_preempting(self, deadline: float | None) -> None:
         """Sent at once, ahead of queued uploads, and journaled too (offline runs, or if the call
@@ -358,20 +364,15 @@ class Run(RunArtifacts, RunBase):
     def journal_path(self) -> Path:
         return self._rundir.journal
 
-    def _renamed(self) -> None:
-        if self._uploader is not None:  # no record type for a rename: PUT it with the next upload
-            self._uploader.pending_fields["name"] = self._name
-            self._uploader.wake()
+    def _fields_changed(self, fields: dict[str, Any]) -> None:
+        self._enqueue(ev.FieldsChange(fields, _time()))  # after RunStart: the server applies it last
 
     @property
     def dir(self) -> str:
         return str(self._rundir.files)
 
     def _save(self, glob_str: Any, base_path: Any, policy: str) -> list[str]:
-        if self._q is None:
-            self._refused()
-            return []
-        return self._files.saver.save(glob_str, base_path, policy)
+        return self._files.save(glob_str, base_path, policy)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -405,8 +406,3 @@ class Run(RunArtifacts, RunBase):
         if self._console is None:  # capture off: still keep the traceback in the run's log
             self._console_lines("stderr", lines)
 
-
-def _hostname() -> str:
-    """``socket.gethostname()`` without importing socket (~3 ms of init): the same on Linux and
-    macOS, and socket's own answer on Windows; platform is loaded already (msgspec imports uuid)."""
-    return platform.node()

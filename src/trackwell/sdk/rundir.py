@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from trackwell.schema.names import run_id_problem
 from trackwell.sdk.errors import UsageError
 from trackwell.sdk.journal import journal_path
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
-_ID_OK = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 try:  # liveness lock: a crashed (even kill -9) writer releases it; absent on Windows
     import fcntl
@@ -28,13 +27,10 @@ def generate_run_id() -> str:
 
 
 def validate_run_id(run_id: str) -> str:
-    """Ids go into URLs and file names, so only letters, digits, '_' and '-' are allowed."""
-    if not isinstance(run_id, str) or not _ID_OK.fullmatch(run_id):
-        text = str(run_id)
-        bad = sorted({c for c in text if not re.fullmatch(r"[A-Za-z0-9_-]", c)})
-        why = (f"contains {', '.join(repr(c) for c in bad)}" if bad
-               else f"must be 1 to 64 characters long (got {len(text)})")
-        raise UsageError(f"run id {text!r} {why}; use letters, digits, '_' and '-'")
+    """Ids go into URLs and file names: the rule is ``schema.names``' (the server's too)."""
+    problem = run_id_problem(run_id)
+    if problem is not None:
+        raise UsageError(problem)
     return run_id
 
 
@@ -93,7 +89,7 @@ def read_resume_id(base: str | os.PathLike[str] | None) -> str | None:
         run_id = json.loads(resume_file(base).read_text()).get("run_id")
     except (OSError, ValueError, AttributeError):
         return None
-    return run_id if isinstance(run_id, str) and _ID_OK.fullmatch(run_id) else None
+    return run_id if run_id_problem(run_id) is None else None
 
 
 def write_resume_id(base: str | os.PathLike[str] | None, run_id: str, entity: str, project: str) -> None:

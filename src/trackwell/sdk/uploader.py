@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from trackwell._env import env_float
 from trackwell.errors import AuthenticationError
@@ -32,6 +31,7 @@ _IDLE_POLL = 5.0  # the writer wakes us after each write; this only bounds a mis
 _SEND_INTERVAL = 1.0  # default seconds between batches (TRACKWELL_UPLOAD_INTERVAL)
 _FULL = 1000  # records waiting that go at once, whatever the pace (the transport's batch cap)
 _MAX_PACE = 60.0  # the longest pace a server's hint can set
+_UNREACHABLE_WAIT = 2.0  # seconds finish() gives a last probe of a server the breaker knows is down
 
 
 class Uploader:
@@ -56,7 +56,6 @@ class Uploader:
         self.busy = 0  # requests the server answered 429 (waited out, never an outage)
         self.acked = read_ack(journal)
         self.failed: str | None = None  # why uploading stopped for good (a 4xx), if it did
-        self.pending_fields: dict[str, Any] = {}  # run fields to PUT (e.g. a renamed run)
         self.breaker = CircuitBreaker()
         self._journal = journal
         self._delivery: Delivery | None = None  # made on the thread: the first read can be slow
@@ -92,6 +91,19 @@ class Uploader:
             self._cond.wait_for(lambda: self.acked >= seq or self.failed is not None
                                 or self.refused_key > refused or not self._thread.is_alive(), timeout)
         return self.acked >= seq
+
+    def delivered(self, seq: int, end: float) -> tuple[bool, bool]:
+        """``finish()``'s wait: until the server has ``seq`` or ``time.monotonic()`` reaches
+        ``end``; returns (delivered, the server is unreachable). Once the breaker is open
+        (requests keep failing) only ``_UNREACHABLE_WAIT`` more seconds: the journal holds
+        everything and `trackwell sync` delivers it later."""
+        while True:
+            if self.breaker.open:
+                end = min(end, time.monotonic() + _UNREACHABLE_WAIT)
+            if self.wait_for(seq, min(0.5, end - time.monotonic())):
+                return True, False
+            if time.monotonic() >= end or self.failed is not None:
+                return False, self.breaker.open
 
     def stop(self, timeout: float = 1.0) -> None:
         """Ask the thread to end; wait at most ``timeout`` (it may be inside an HTTP request, and
@@ -132,7 +144,7 @@ class Uploader:
         return max(0.0, hold)
 
     def _sleep_time(self) -> float:
-        if self.breaker.failures or self._written > self.acked or self.pending_fields:
+        if self.breaker.failures or self._written > self.acked:
             return self._hold()
         return max(0.0, min(_IDLE_POLL, self._last_ack + self.heartbeat_interval - time.monotonic()))
 
@@ -146,13 +158,6 @@ class Uploader:
         # until the next ack: we wait out the server's Retry-After, not the transport.
         delivery.retry = not self.breaker.open and not self._saturated
         try:
-            if self.pending_fields:
-                fields, self.pending_fields = self.pending_fields, {}
-                try:
-                    self.sink.put_run(delivery.target, fields, retry=delivery.retry)
-                except Exception:
-                    self.pending_fields = {**fields, **self.pending_fields}  # not lost: next round
-                    raise
             sent = delivery.pump()
             if not sent and (self.breaker.failures or
                              time.monotonic() - self._last_ack >= self.heartbeat_interval):

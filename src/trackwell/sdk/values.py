@@ -55,7 +55,10 @@ class RowNormalizer:
         for k, v in data.items():
             key = prefix + (k if type(k) is str else str(k))
             if isinstance(v, Mapping):
-                self._flatten(v, key + "/", out)
+                if "_type" in v:  # a W&B-shaped value (``{"_type": "histogram", ...}``): one value
+                    out[key] = plain_value(v, f"log() key {key!r}", self.strict)
+                else:
+                    self._flatten(v, key + "/", out)
                 continue
             ok, plain = scalar(v)
             if not ok and self.media is not None:
@@ -114,3 +117,34 @@ def as_step(step: Any) -> int:
         return int(step.__index__())
     except (AttributeError, TypeError):
         raise TypeError(f"log(step={step!r}): step must be an integer") from None
+
+
+_INT64_MIN, _UINT64_END = -(2**63), 2**64
+
+
+def repair_record(record: Any) -> bool:
+    """Make a journal record's payload msgpack-safe in place (the writer's last resort before
+    a Skipped placeholder); True if a string had to change."""
+    changed = [False]
+    for field in record.__struct_fields__:
+        value = getattr(record, field)
+        if isinstance(value, (dict, list, str)):  # never seq/ts/step: their types are fixed
+            setattr(record, field, _plain(value, changed))
+    return changed[0]
+
+
+def _plain(value: Any, changed: list[bool]) -> Any:
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        fixed = value.encode("utf-8", "replace").decode("utf-8")
+        if fixed != value:
+            changed[0] = True
+        return fixed
+    if isinstance(value, dict):
+        return {_plain(k, changed) if isinstance(k, str) else k: _plain(v, changed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, changed) for v in value]
+    if type(value) is int and not _INT64_MIN <= value < _UINT64_END:
+        return float(value)  # msgpack ints stop at 64 bits; a float keeps the magnitude
+    return value

@@ -19,16 +19,18 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from trackwell.schema import (
     AnyRecord,
     ConfigUpdate,
     Console,
     DefineMetric,
     Exit,
-    FileSaved,
     History,
     Preempting,
     Record,
+    RunUpdate,
     Skipped,
     SummaryUpdate,
     encode,
@@ -38,8 +40,8 @@ from trackwell.sdk import events as ev
 from trackwell.sdk.errors import warn
 from trackwell.sdk.journal import JournalWriter
 from trackwell.sdk.mirror import SummaryMirror
+from trackwell.sdk.values import repair_record
 
-_INT64_MIN, _UINT64_END = -(2**63), 2**64
 _CHUNK = 8192  # events applied per journal write: bounds the records held in memory
 _STALL = 5.0  # seconds log() waits for a writer that makes no progress (make_room)
 
@@ -87,7 +89,7 @@ class Writer:
             ev.PreemptingNow: self._on_preempting,
             ev.Prebuilt: self._on_prebuilt,
             ev.Barrier: self._on_barrier,
-            FileSaved: lambda record, parts: self._add(parts, record),  # made whole by the file saver
+            ev.FieldsChange: self._on_fields,
         }
         self._thread = threading.Thread(target=self._loop, name="trackwell-writer", daemon=True)
 
@@ -241,7 +243,7 @@ class Writer:
             except Exception:  # noqa: BLE001, S112 - repaired below
                 pass
             try:
-                if _repair(record) and not self._repair_warned:
+                if repair_record(record) and not self._repair_warned:
                     self._repair_warned = True
                     warn(f"trackwell: a {type(record).__name__} record held strings with lone surrogates, "
                          "which cannot be stored as UTF-8; they were recorded with '?' in their place")
@@ -274,6 +276,7 @@ class Writer:
                     last.update(event[0])
                     latest = event  # type: ignore[assignment]
                     if modes:
+                        self.mirror.sync_steps(event[0])
                         self._aggregate(event[0], event[1], event[-1])
                 else:
                     if latest is not None:
@@ -310,6 +313,7 @@ class Writer:
         self._last.update(data)
         self._mirror_row(step, ts)
         if self._modes:
+            self.mirror.sync_steps(data)
             self._aggregate(data, step, ts)
         self._rows_part(parts, self.seq).append((data, step, ts))
         self.seq += 1
@@ -356,10 +360,12 @@ class Writer:
         self._add(parts, SummaryUpdate(seq=0, ts=event.ts, update=event.update, remove=event.remove))
 
     def _on_metric(self, event: ev.MetricDefinition, parts: list[Part]) -> None:
-        if event.summary is not None:
-            self.mirror.define(event.name, event.summary)
-        self._add(parts, DefineMetric(seq=0, ts=event.ts, name=event.name, summary=event.summary,
-                                      step_metric=event.step_metric))
+        self.mirror.define(event.name, {"summary": event.summary, "goal": event.goal},
+                           event.step_metric if event.step_sync else None)
+        self._add(parts, DefineMetric(seq=0, **msgspec.structs.asdict(event)))  # the same fields
+
+    def _on_fields(self, event: ev.FieldsChange, parts: list[Part]) -> None:
+        self._add(parts, RunUpdate(seq=0, ts=event.ts, **event.fields))
 
     def _on_console(self, event: ev.ConsoleLines, parts: list[Part]) -> None:
         self._add(parts, Console(seq=0, ts=event.ts, stream=event.stream, lines=event.lines))
@@ -376,29 +382,3 @@ class Writer:
     def _on_barrier(self, event: ev.Barrier, _parts: list[Part]) -> None:
         self._barriers.append(event.done)
 
-
-def _repair(record: AnyRecord) -> bool:
-    """Make the record's payload msgpack-safe in place; True if a string had to change."""
-    changed = [False]
-    for field in record.__struct_fields__:
-        value = getattr(record, field)
-        if isinstance(value, (dict, list, str)):  # never seq/ts/step: their types are fixed
-            setattr(record, field, _plain(value, changed))
-    return changed[0]
-
-
-def _plain(value: Any, changed: list[bool]) -> Any:
-    if isinstance(value, str):
-        if value.isascii():
-            return value
-        fixed = value.encode("utf-8", "replace").decode("utf-8")
-        if fixed != value:
-            changed[0] = True
-        return fixed
-    if isinstance(value, dict):
-        return {_plain(k, changed) if isinstance(k, str) else k: _plain(v, changed) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v, changed) for v in value]
-    if type(value) is int and not _INT64_MIN <= value < _UINT64_END:
-        return float(value)  # msgpack ints stop at 64 bits; a float keeps the magnitude
-    return value

@@ -109,9 +109,11 @@ def batch_stats(points: PointBatch) -> tuple[dict[str, KeyStats], dict[str, tupl
         sums = np.add.reduceat(values, starts)
     columns = zip(keys[starts].tolist(), counts.tolist(), sums.tolist(),
                   np.fmin.reduceat(values, starts).tolist(), np.fmax.reduceat(values, starts).tolist(),
-                  values[ends].tolist(), steps[ends].tolist(), strict=True)
-    stats = {points.keys[k]: KeyStats(count=c, sum=s, min=lo, max=hi, last=last, last_step=step)
-             for k, c, s, lo, hi, last, step in columns}
+                  values[ends].tolist(), steps[ends].tolist(), values[starts].tolist(), steps[starts].tolist(),
+                  strict=True)
+    stats = {points.keys[k]: KeyStats(count=c, sum=s, min=lo, max=hi, last=last, last_step=step, first=first,
+                                      first_step=first_step)
+             for k, c, s, lo, hi, last, step, first, first_step in columns}
     return stats, others_last
 
 
@@ -125,10 +127,11 @@ def _few_key_stats(points: PointBatch) -> dict[str, KeyStats]:
         if not len(where):
             continue
         values = points.values[where]
-        last = int(where[-1])
+        last, first = int(where[-1]), int(where[0])
         with np.errstate(invalid="ignore"):
             total = float(values.sum())
         stats[key] = KeyStats(count=len(where), sum=total, min=float(np.fmin.reduce(values)),
                               max=float(np.fmax.reduce(values)), last=float(points.values[last]),
-                              last_step=int(points.steps[last]))
+                              last_step=int(points.steps[last]), first=float(points.values[first]),
+                              first_step=int(points.steps[first]))
     return stats

@@ -39,7 +39,6 @@ import numpy as np
 
 from trackwell.schema import (
     RESUME_MODES,
-    SUMMARY_MODES,
     AnyRecord,
     Batch,
     ConfigUpdate,
@@ -51,13 +50,16 @@ from trackwell.schema import (
     HistoryBlock,
     RunMetadata,
     RunStart,
+    RunUpdate,
     Skipped,
     SummaryUpdate,
     SystemSample,
+    names,
 )
 from trackwell.schema.blocks import DERIVED_KEYS
 from trackwell.schema.files import SHA256 as _SHA256
 from trackwell.schema.files import file_name_problem
+from trackwell.schema.summary import summary_ops
 from trackwell.server._errors import clip
 from trackwell.server.columns import BlockError, columns
 
@@ -198,10 +200,12 @@ def check_tags(tags: Any, where: str = "tags") -> None:
 
 
 def check_run_path(entity: str, project: str, run_id: str) -> None:
+    """The SDK's rule (``schema.names``): a run the SDK refuses to start is refused here too."""
     for name, value in (("entity", entity), ("project", project), ("run id", run_id)):
         check_text(value, name, MAX_PATH_CHARS)
-        if not value:
-            raise InvalidValue(f"{name} is empty")
+    problem = names.run_path_problem(entity, project, run_id)
+    if problem is not None:
+        raise InvalidValue(problem)
 
 
 _NAME_FIELDS = ("name", "group", "job_type")
@@ -307,6 +311,16 @@ def _check_block(rec: HistoryBlock, seen_keys: set[str]) -> None:
         check_value(value, f"history value at position {i}", 1)
 
 
+def _check_metric(rec: DefineMetric) -> None:
+    try:
+        summary_ops(rec.summary, rec.goal)
+    except ValueError as exc:
+        raise InvalidValue(f"defines metric {clip(rec.name)}: {exc}") from None
+    for name in ("step_sync", "hidden", "overwrite"):
+        if getattr(rec, name) not in (None, True, False):
+            raise InvalidValue(f"defines metric {clip(rec.name)} with {name}={clip(getattr(rec, name))}; use true or false")
+
+
 def _check_system(rec: SystemSample) -> None:
     """``system/...`` keys with finite numbers (they are charted, never summarized)."""
     check_finite(rec.runtime, "runtime")
@@ -343,9 +357,9 @@ def _check_record(rec: AnyRecord, path: tuple[str, str, str], seen_keys: set[str
         check_key(rec.name, "metric name")  # type: ignore[union-attr]
         if rec.step_metric is not None:  # type: ignore[union-attr]
             check_key(rec.step_metric, "step_metric")  # type: ignore[union-attr]
-        if rec.summary is not None and rec.summary not in SUMMARY_MODES:  # type: ignore[union-attr]
-            raise InvalidValue(f"defines metric {clip(rec.name)} with summary {clip(rec.summary)}; use one of "  # type: ignore[union-attr]
-                               f"{', '.join(SUMMARY_MODES)}")
+        _check_metric(rec)  # type: ignore[arg-type]
+    elif kind is RunUpdate:
+        check_run_fields({f: getattr(rec, f) for f in ("name", "group", "job_type", "notes", "tags")})
     elif kind is Console:
         check_text(rec.stream, "console stream", MAX_STREAM_CHARS)  # type: ignore[union-attr]
         for i, line in enumerate(rec.lines):  # type: ignore[union-attr]

@@ -10,6 +10,6 @@ Importing this package loads no HTTP library: ``HttpSink`` imports the transport
 
 from trackwell.sdk.sinks.base import Sink, Target
 from trackwell.sdk.sinks.http import HttpSink
-from trackwell.sdk.sinks.inprocess import InProcessSink, Receiver, RunFieldsStore
+from trackwell.sdk.sinks.inprocess import InProcessSink, Receiver
 
-__all__ = ["HttpSink", "InProcessSink", "Receiver", "RunFieldsStore", "Sink", "Target"]
+__all__ = ["HttpSink", "InProcessSink", "Receiver", "Sink", "Target"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import abc
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from trackwell.schema import Ack, Batch
 
@@ -30,10 +29,6 @@ class Sink(abc.ABC):
     def heartbeat(self, target: Target, writer: str, *, retry: bool = True) -> Ack:
         """Tell the other side the writer is alive; the answer carries the run's state."""
         return self.send(target, Batch(writer=writer, records=[]), retry=retry)
-
-    @abc.abstractmethod
-    def put_run(self, target: Target, fields: dict[str, Any], *, retry: bool = True) -> Any:
-        """Set run fields that no record carries (a renamed run's ``name``)."""
 
     def upload_files(self, target: Target, run_root: Path) -> int:
         """Send the run's staged files the other side lacks (``sdk/files``); returns how many were staged."""

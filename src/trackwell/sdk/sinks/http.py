@@ -30,9 +30,6 @@ class HttpSink(Sink):
     def send(self, target: Target, batch: Batch, *, retry: bool = True) -> Ack:
         return self.client.send_batch(*target, batch, retry=retry)
 
-    def put_run(self, target: Target, fields: dict[str, Any], *, retry: bool = True) -> Any:
-        return self.client.request("PUT", self.client.run_path(*target), json=fields, retry=retry)
-
     def upload_files(self, target: Target, run_root: Path) -> int:
         from trackwell.sdk.files import upload_pending
 

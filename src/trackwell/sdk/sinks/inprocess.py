@@ -20,31 +20,16 @@ class Receiver(Protocol):
     def receive(self, entity: str, project: str, run_id: str, batch: Batch) -> Ack: ...
 
 
-class RunFieldsStore(Protocol):
-    def upsert_run(self, entity: str, project: str, run_id: str, fields: dict[str, Any]) -> Any: ...
-
-
 class InProcessSink(Sink):
-    """Hands batches to ``receiver.receive``; ``answers`` maps its exception types to statuses;
-    ``runs`` (e.g. the server's metadata store) takes run fields, if given."""
+    """Hands batches to ``receiver.receive``; ``answers`` maps its exception types to statuses."""
 
-    def __init__(self, receiver: Receiver, *, answers: Mapping[type[BaseException], int] | None = None,
-                 runs: RunFieldsStore | None = None) -> None:
+    def __init__(self, receiver: Receiver, *, answers: Mapping[type[BaseException], int] | None = None) -> None:
         self.receiver = receiver
         self.answers = dict(answers or {})
-        self.runs = runs
 
     def send(self, target: Target, batch: Batch, *, retry: bool = True) -> Ack:
         try:
             return self.receiver.receive(*target, batch)
-        except Exception as exc:
-            raise self._answer(exc) from exc
-
-    def put_run(self, target: Target, fields: dict[str, Any], *, retry: bool = True) -> Any:
-        if self.runs is None:
-            raise NotImplementedError("this InProcessSink has no run store: pass runs= to set run fields")
-        try:
-            return self.runs.upsert_run(*target, dict(fields))
         except Exception as exc:
             raise self._answer(exc) from exc
 

@@ -59,10 +59,12 @@ def console(request: Request) -> ConsoleService:
     return services(request).console
 
 
-def system(request: Request) -> SystemService:
-    return services(request).system
 def sweeps(request: Request) -> SweepService:
     return services(request).sweeps
+
+
+def system(request: Request) -> SystemService:
+    return services(request).system
 
 
 def lifecycle(request: Request) -> LifecycleService:

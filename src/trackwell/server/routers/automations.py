@@ -73,7 +73,7 @@ async def list_entity_automations(request: Request, entity: str, name: str | Non
     identity = _deps.services(request).identity
 
     def visible() -> dict[str, Any]:
-        found = _service(request).list(entity, None, name)
+        found = _service(request).automations(entity, None, name)
         return {"automations": [a for a in found if can_read_project(who, identity.target(entity, a["project"]))]}
 
     return await _call(request, visible)
@@ -82,7 +82,7 @@ async def list_entity_automations(request: Request, entity: str, name: str | Non
 @router.get("/automations/{entity}/{project}", dependencies=[_READ])
 async def list_automations(request: Request, entity: str, project: str,
                            name: str | None = Query(None, max_length=255)) -> Response:
-    return await _call(request, lambda: {"automations": _service(request).list(entity, project, name)})
+    return await _call(request, lambda: {"automations": _service(request).automations(entity, project, name)})
 
 
 @router.post("/automations/{entity}/{project}", openapi_extra=_BODY)
@@ -118,3 +118,12 @@ async def deliveries(request: Request, entity: str, project: str, name: str,
 @router.post("/automations/{entity}/{project}/{name}/deliveries/{delivery_id}/redeliver", dependencies=[_WRITE])
 async def redeliver(request: Request, entity: str, project: str, name: str, delivery_id: str) -> Response:
     return await _call(request, _service(request).redeliver, entity, project, name, delivery_id)
+
+
+# -- run.alert ---------------------------------------------------------------------------------
+
+@router.post("/runs/{entity}/{project}/{run_id}/alerts", openapi_extra=_BODY)
+async def alert(request: Request, entity: str, project: str, run_id: str, who: Principal = _WRITE) -> Response:
+    """``{title, text?, level?: INFO|WARN|ERROR, wait_duration?: seconds}`` -> ``{"sent": bool}``."""
+    body = await body_of(request, dict[str, Any], '{"title": ..., "text"?, "level"?, "wait_duration"?}')
+    return await _call(request, _service(request).alert, entity, project, run_id, body, _deps.actor(who))

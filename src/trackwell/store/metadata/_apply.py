@@ -20,6 +20,7 @@ from trackwell.schema import (
     Preempting,
     RunMetadata,
     RunStart,
+    RunUpdate,
     Skipped,
     SummaryUpdate,
     SystemSample,
@@ -27,9 +28,10 @@ from trackwell.schema import (
 from trackwell.schema.blocks import last_runtime
 from trackwell.schema.summary import STEP, KeyStats, history_summary, summary_mode
 from trackwell.store.metadata import _summaries
-from trackwell.store.metadata._blobs import put_run_file
+from trackwell.store.metadata._blobs import put_run_files
 from trackwell.store.metadata._lifecycle import (
     CRASHED,
+    KILLED,
     PREEMPTING,
     RUNNING,
     exit_state,
@@ -80,6 +82,7 @@ class _Applying:
             self.run[key] = dict(self.run[key])
         self.pins: dict[str, Any] = {}  # summary keys the user set (or deleted: ABSENT) in this batch
         self.console_rows: list[dict[str, Any]] = []
+        self.files: dict[str, tuple[str, int]] = {}  # FileSaved: name -> (digest, size), the last wins
         self.history: list[int] = []  # [first seq, last seq, rows] of the batch's history rows
         self.system_rows: list[dict[str, Any]] = []  # SystemSample rows
         self.metadata: dict[str, Any] = {}  # RunMetadata keys, merged over the stored ones
@@ -119,6 +122,8 @@ def _run_start(a: _Applying, rec: RunStart) -> None:
         run_writers.c.run_pk == a.run_pk, run_writers.c.writer != a.writer)).scalar_one()
     if others:  # another process wrote this run before: it is being resumed
         a.event("run_resumed", {"writer": a.writer, "previous_state": run["state"]})
+    elif run["state"] == KILLED:  # stopped after init() claimed it, before these first records came: it stays so
+        return
     run["state"], run["exit_code"] = RUNNING, None
 
 
@@ -133,8 +138,19 @@ def _summary(a: _Applying, rec: SummaryUpdate) -> None:
 
 
 def _define_metric(a: _Applying, rec: DefineMetric) -> None:
-    if rec.summary is not None:
-        a.run["metric_modes"][rec.name] = rec.summary
+    """``metric_modes`` holds each name's whole definition (what charts need too: step_metric)."""
+    definition = {k: getattr(rec, k) for k in METRIC_FIELDS if getattr(rec, k) is not None}
+    old = a.run["metric_modes"].get(rec.name)
+    if rec.overwrite is False and isinstance(old, dict):
+        definition = {**old, **definition}
+    a.run["metric_modes"][rec.name] = definition
+
+
+def _run_update(a: _Applying, rec: RunUpdate) -> None:
+    for field in ("name", "group", "job_type", "notes", "tags"):
+        value = getattr(rec, field)
+        if value is not None:
+            a.run[field] = list(value) if field == "tags" else value
 
 
 def _console(a: _Applying, rec: Console) -> None:
@@ -159,7 +175,7 @@ def _preempting(a: _Applying, _rec: Preempting) -> None:
 
 
 def _file(a: _Applying, rec: FileSaved) -> None:
-    put_run_file(a.conn, a.run_pk, rec.name, rec.digest, rec.size, a.now)
+    a.files[rec.name] = (rec.digest, rec.size)
 
 
 def _system_sample(a: _Applying, rec: SystemSample) -> None:
@@ -180,7 +196,9 @@ APPLY: dict[type, Callable[[_Applying, Any], None]] = {
     History: _history, HistoryBlock: _history_block, RunStart: _run_start, ConfigUpdate: _config, SummaryUpdate: _summary,
     DefineMetric: _define_metric, Console: _console, Exit: _exit, Preempting: _preempting, Skipped: _skipped,
     FileSaved: _file, SystemSample: _system_sample, RunMetadata: _run_metadata,
+    RunUpdate: _run_update,
 }
+METRIC_FIELDS = ("summary", "step_metric", "step_sync", "hidden", "goal")
 
 
 def _summarize(a: _Applying, stats: dict[str, KeyStats], others_last: dict[str, tuple[int, Any]]) -> int:
@@ -197,6 +215,8 @@ def _summarize(a: _Applying, stats: dict[str, KeyStats], others_last: dict[str, 
         pinned, merged = (False, None) if old is None else (old.pinned, old.stats)
         new = stats.get(key)
         if new is not None:
+            if merged is not None and modes and "first" in summary_mode(modes, key):
+                merged.first = _stored_first(a, key)  # not among the stored statistics
             merged = new if merged is None else merged.merged(new)
         value: Any = KEEP
         if key in pins:
@@ -214,6 +234,11 @@ def _summarize(a: _Applying, stats: dict[str, KeyStats], others_last: dict[str, 
         rows[STEP] = (_advanced_step(a, max(s.last_step for s in stats.values()), value), False, step_stats)
     _summaries.write(a.conn, a.run_pk, rows)
     return sum(1 for key in keys if key not in found and key != STEP)
+
+
+def _stored_first(a: _Applying, key: str) -> float | None:
+    stored = _summaries.value_of(a.conn, a.run_pk, key)
+    return stored.get("first") if isinstance(stored, dict) else None
 
 
 def _advanced_step(a: _Applying, last_step: int, value: Any) -> Any:
@@ -237,6 +262,7 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
     new_keys = _summarize(a, stats, others_last)
     if a.console_rows:
         conn.execute(console_lines.insert(), a.console_rows)
+    put_run_files(conn, run_pk, a.files, now)
     add_system(conn, run_pk, a.system_rows, a.metadata, now)
     if a.history:  # compact: counts, never the keys (a run may have 10,000)
         first, last, rows = a.history
