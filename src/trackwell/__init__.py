@@ -21,11 +21,11 @@ config: Config | None = None
 summary: Summary | None = None
 
 _SDK_NAMES = frozenset({
-    "init", "log", "finish", "define_metric", "mark_preempting", "save", "Run", "Settings",
+    "init", "log", "finish", "alert", "define_metric", "mark_preempting", "save", "Run", "Settings",
     "Config", "Summary", "UsageError", "ConfigError", "TrackwellWarning", "Artifact",
     "termlog", "termwarn", "termerror", "watch", "unwatch", "log_code", "get_url",
 })
-_MEDIA_NAMES = frozenset({"Image", "Table", "Histogram"})
+_MEDIA_NAMES = frozenset({"Image", "Table", "Histogram", "Audio", "Video", "Html", "Object3D"})
 
 
 def __getattr__(name: str) -> Any:
@@ -34,8 +34,10 @@ def __getattr__(name: str) -> Any:
 
         return Api
     if name in ("errors", "Error"):  # ``wandb.errors.CommError``, ``except wandb.Error``
-        from trackwell import errors
+        # import_module, not ``from trackwell import errors``: that asks this very function first
+        from importlib import import_module
 
+        errors = globals()["errors"] = import_module("trackwell.errors")
         return errors if name == "errors" else errors.Error
     if name in ("sweep", "agent"):
         from trackwell.sdk import agent as sweeps

@@ -111,8 +111,9 @@ def test_projects_with_run_counts(online, tmp_path: Path) -> None:
     assert found["p-two"].run_count == 2 and found["p-one"].run_count == 1
     assert found["p-two"].entity == online.entity and found["p-two"].path == [online.entity, "p-two"]
     assert len(list(found["p-two"].runs())) == 2
-    assert api.project("p-one").run_count == 1
+    assert api.project("p-one").run_count == 1 and api.project(f"{online.entity}/p-one").visibility == "private"
     assert len(api.projects(online.entity)) == len(found)
+    missing = api.project("no-such-project")  # no request yet, as in W&B
     with pytest.raises(RunNotFoundError, match="no-such-project"):
-        api.project("no-such-project")
+        missing.run_count  # noqa: B018 - the read is the request
     assert list(api.projects("nobody-here")) == []

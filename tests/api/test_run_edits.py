@@ -215,3 +215,22 @@ def test_deleting_a_run_releases_its_files(online) -> None:
     assert gc() == []  # the other run still has it
     assert httpx.delete(f"{base}/runs/{entity}/files/keeps-file", headers=online.headers, timeout=10).status_code == 200
     assert gc() == [digest]
+
+
+def test_deleting_a_run_keeps_its_artifacts(online, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As W&B's ``run.delete()`` (delete_artifacts=False): the artifact it logged stays readable."""
+    monkeypatch.setenv("TRACKWELL_CACHE_DIR", str(tmp_path / "cache"))
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"w" * 4096)
+    run = trackwell.init(project="arts", dir=str(tmp_path), settings={"quiet": True})
+    art = trackwell.Artifact("model", "model")
+    art.add_file(str(weights))
+    run.log_artifact(art).wait()
+    run_id = run.id
+    run.finish()
+    api = Api(base_url=online.url)
+    api.run(f"{online.entity}/arts/{run_id}").delete()
+    with pytest.raises(RunNotFoundError):
+        api.run(f"{online.entity}/arts/{run_id}")
+    kept = api.artifact(f"{online.entity}/arts/model:v0")
+    assert (Path(kept.download(str(tmp_path / "down"))) / "weights.bin").read_bytes() == weights.read_bytes()

@@ -2,7 +2,7 @@
 and verified, by `trackwell sync`; a big artifact moves with bounded memory on both sides; the
 same file logged by 100 runs is stored once.
 
-``TRACKWELL_ARTIFACT_BIG_BYTES`` sets the big artifact's size (default 128 MiB; 2147483648 for
+``TRACKWELL_ARTIFACT_BIG_BYTES`` sets the big artifact's size (default 384 MiB; 2147483648 for
 the issue's 2 GiB figure, about a minute here)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from servers import LiveServer, http
 import trackwell
 from trackwell.api import Api
 
-BIG = int(os.environ.get("TRACKWELL_ARTIFACT_BIG_BYTES", 128 << 20))
+BIG = int(os.environ.get("TRACKWELL_ARTIFACT_BIG_BYTES", 384 << 20))
 
 CHILD = textwrap.dedent("""
     import json, resource, sys, time
@@ -37,9 +37,11 @@ CHILD = textwrap.dedent("""
     if mode == "hang":
         time.sleep(120)
     logged.wait()
+    uploaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     down = logged.download(out + "/download")
     run.finish()
-    print(json.dumps({"maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "root": down}), flush=True)
+    print(json.dumps({"maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "uploaded_kib": uploaded,
+                      "root": down}), flush=True)
 """)
 
 
@@ -103,9 +105,11 @@ def test_big_artifact_with_bounded_memory(online: LiveServer, tmp_path: Path, pr
     assert (root / "sparse.bin").stat().st_size == BIG
     assert sha256(root / "sparse.bin") == sha256(sparse)
     server_growth = server_peak_kib(online) - before
-    print(f"{BIG / 2**20:.0f} MiB artifact up and down: client peak RSS {report['maxrss_kib'] / 1024:.0f} MiB, "
+    print(f"{BIG / 2**20:.0f} MiB artifact up and down: client peak RSS {report['maxrss_kib'] / 1024:.0f} MiB "
+          f"({report['uploaded_kib'] / 1024:.0f} MiB after the upload), "
           f"server peak RSS grew {server_growth / 1024:.0f} MiB")
-    assert report["maxrss_kib"] < 300 * 1024  # bounded: a fraction of the artifact, whatever its size
+    # bounded: well under the artifact (holding it would be > 384 MiB); 93-200 MiB seen here at 384 MiB, 71 MiB at 2 GiB
+    assert report["maxrss_kib"] < 300 * 1024
     assert server_growth < 200 * 1024
 
 
@@ -154,7 +158,8 @@ def test_part_upload_resumes_where_the_dead_process_left_it(online: LiveServer, 
     first = data.read_bytes()[:4 << 20]
     assert http.put(f"{base}/uploads/{upload}", params={"offset": 0}, content=first,
                     headers={"Content-Type": "application/octet-stream"}).json()["offset"] == 4 << 20
-    staged.with_suffix(".uploads").write_text(json.dumps({sha256(data): {"upload_id": upload, "part": 4 << 20}}))
+    staged.with_suffix(".uploads").mkdir()
+    (staged.with_suffix(".uploads") / sha256(data)).write_text(json.dumps({"upload_id": upload, "part": 4 << 20}))
 
     done = subprocess.run([sys.executable, "-m", "trackwell", "sync", str(tmp_path / "out")], text=True,
                           capture_output=True, timeout=300,

@@ -3,6 +3,7 @@ REST API refuses (4xx naming the problem)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -93,10 +94,13 @@ def test_link_online_and_lineage_graph(online, tmp_path: Path, project: str) -> 
     ({"name": "ok", "type": "d", "manifest": {}, "run_id": "no-such-run"}, "not found"),
     ({"name": "ok", "type": "d", "manifest": {"x": {"digest": "1" * 64, "size": 1}}}, "not uploaded"),
     ({"name": "ok", "type": "d", "manifest": {}, "surprise": 1}, "surprise"),
+    ({"name": "ok", "type": "d", "manifest": {}, "description": "a\x00b"}, "NUL"),
+    ({"name": "ok", "type": "d", "manifest": {}, "metadata": {"k": "\ud800"}}, "lone surrogate"),
+    ({"name": "ok", "type": "d", "manifest": {"x": {"digest": "e", "size": 1, "ref": "file:///\x00"}}}, "NUL"),
 ])
 def test_bad_input_is_a_4xx_naming_it(online, project: str, body: dict[str, object], words: str) -> None:
     base = f"{online.url}/api/v1/artifacts/{online.entity}/{project}"
-    response = http.post(f"{base}/versions", json=body)
+    response = http.post(f"{base}/versions", content=json.dumps(body), headers={"Content-Type": "application/json"})
     assert 400 <= response.status_code < 500 and words in response.json()["detail"], response.text
 
 

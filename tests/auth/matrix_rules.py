@@ -627,6 +627,8 @@ RULES.update({
         lambda w, c, t, ok: Call("GET", f"/automations/{automation_in(w, t)}/deliveries")),
     ("POST", AUTOMATION + "/deliveries/{delivery_id}/redeliver"): Rule(
         RUN_WRITE_TARGETS, write_run(creates=False), redeliver_call),
+    ("POST", RUN + "/alerts"): Rule(
+        RUN_WRITE_TARGETS, write_run(creates=False), on_run("alerts", {"title": "matrix", "wait_duration": 0})),
 })
 
 # -- artifacts (their own module: the world's artifacts are made there) ---------------------------

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "auth"))  # server_support: scratch PostgreSQL databases
 
 from receiver import Receiver  # noqa: E402
+from server_support import scratch_postgres  # noqa: E402
 from servers import LiveServer, free_port, http, start_server  # noqa: E402
 
 from trackwell.schema import Batch, Exit, History, RunStart, encode  # noqa: E402
@@ -27,6 +29,23 @@ def hook_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Liv
     server = start_server(tmp_path / "server", "--allow-private-webhooks")
     yield server
     server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_hook_server(request: pytest.FixtureRequest, tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
+    """``hook_server`` on SQLite, then on a scratch PostgreSQL database."""
+    monkeypatch.setenv("TRACKWELL_WEBHOOK_RETRY_SCHEDULE", FAST_RETRIES)
+    monkeypatch.setenv("TRACKWELL_WEBHOOK_TIMEOUT", "2")
+    if request.param == "sqlite":
+        server = start_server(tmp_path / "server", "--allow-private-webhooks")
+        yield server
+        server.stop()
+        return
+    with scratch_postgres(request.getfixturevalue("postgres_url")) as url:
+        server = start_server(tmp_path / "server", "--allow-private-webhooks", "--db", url)
+        yield server
+        server.stop()
 
 
 @pytest.fixture

@@ -130,3 +130,28 @@ def test_templates() -> None:
     assert render({"v": "${metric_value}", "t": "${run_name}: ${metric_value}", "n": [1, "${alias}"],
                    "keep": "${unknown}"}, values) == {"v": 0.75, "t": "r1: 0.75", "n": [1, None], "keep": "${unknown}"}
     assert render("a ${alias} b", values) == "a  b"
+
+
+def test_first_fire_agrees_with_the_window_definition() -> None:
+    """The server's O(1)-per-value scan finds the same first firing as evaluating each window by
+    its definition (integer data: sums are exact, so no float tie decides differently)."""
+    import random
+
+    from trackwell.automations._semantics import first_fire
+
+    rng = random.Random(14)
+    filters = [RunEvent.metric("m") > 5, RunEvent.metric("m") <= -4, RunEvent.metric("m").mean(3) >= 2,
+               RunEvent.metric("m").min(4) > 0, RunEvent.metric("m").max(5) < 3, RunEvent.metric("m").sum(6) == 7,
+               RunEvent.metric("m").increases_by(diff=6), RunEvent.metric("m").mean(2).decreases_by(frac=0.5),
+               RunEvent.metric("m").max(3).changes_by(diff=4),
+               MetricChangeFilter(name="m", change_type="ABS", change_dir="INC", threshold=3, window=2,
+                                  prior_window=5, agg="sum"),
+               abs(RunEvent.metric("m").zscore(5)) > 2, RunEvent.metric("m").zscore(4) < -1.5]
+    for _ in range(300):
+        values = [float(rng.randint(-6, 9)) for _ in range(rng.randint(0, 40))]
+        start = rng.randint(0, 10)
+        for flt in filters:
+            spec = flt.to_wire()
+            expected = next(((i, v) for i in range(start, len(values))
+                             if (v := metric_fires(spec, values[:i + 1])) is not None), None)
+            assert first_fire(spec, values, start) == expected, (flt, values, start)

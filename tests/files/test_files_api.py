@@ -82,6 +82,9 @@ def test_files_round_trip_and_gc(server: LiveServer) -> None:
 
     got = http.get(f"{api}/runs/team/proj/r1/files/model.bin")
     assert got.content == big and got.headers["x-trackwell-sha256"] == sha(big)
+    # whatever a writer uploaded is served as a download, never as a page of this origin
+    assert got.headers["content-disposition"].startswith("attachment") and got.headers["x-content-type-options"] == "nosniff"
+    assert got.headers["content-security-policy"] == "sandbox"
     assert http.get(f"{api}/runs/team/proj/r1/files/notes/a.txt").content == small
     assert http.post(f"{proj}/blobs/missing", json={"digests": [sha(small), sha(big)]}).json()["missing"] == []
     assert http.get(f"{api}/runs/team/proj/r1/files/nope.txt").status_code == 404
@@ -107,6 +110,10 @@ def test_files_round_trip_and_gc(server: LiveServer) -> None:
     assert http.get(f"{proj}/uploads/{abandoned}").status_code == 404
     assert http.post(f"{proj}/blobs/missing", json={"digests": [sha(big), sha(small)]}).json()["missing"] == [sha(big)]
     assert http.get(f"{api}/runs/team/proj/r1/files/copy.txt").content == small  # untouched
+    # deleting the run frees what only it held (notes/a.txt and copy.txt share the bytes)
+    assert http.delete(f"{api}/runs/team/proj/r1").status_code == 200
+    freed = http.post(f"{api}/admin/gc", json={"grace_seconds": 0}).json()
+    assert (freed["blobs"], freed["bytes"], freed["digests"]) == (1, len(small), [sha(small)])
 
 
 def test_bad_input_is_a_clear_4xx(tmp_path: Path) -> None:

@@ -3,7 +3,10 @@ image cells), Histogram, and numpy arrays / lists logged as plain values (kept, 
 
 from __future__ import annotations
 
+import io
+import json
 import warnings
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +60,11 @@ def test_media_logged_and_read_back(live_server: LiveServer, tmp_path: Path) -> 
         run.log({"img": trackwell.Image(pixels, caption="first"), "grad": trackwell.Histogram([1, 2, 2, 3]),
                  "preds": table, "weights": np.linspace(0, 1, 100), "few": [0.5, 0.25],
                  "samples": [trackwell.Image(np.ones((2, 2)) * 0.5), trackwell.Image(tmp_path / "photo.png")],
-                 "gray": trackwell.Image(PILImage.new("L", (5, 3), 128), file_type="jpg")})
+                 "gray": trackwell.Image(PILImage.new("L", (5, 3), 128), file_type="jpg"),
+                 "sound": trackwell.Audio(np.sin(np.linspace(0, 100, 8000)), sample_rate=8000, caption="tone"),
+                 "clip": trackwell.Video((np.arange(3 * 3 * 8 * 8) % 255).reshape(3, 3, 8, 8).astype(np.uint8), fps=2),
+                 "page": trackwell.Html("<b>bold</b>"),
+                 "cloud": trackwell.Object3D(np.arange(12.0).reshape(4, 3))})
     run.finish()
 
     api_run = trackwell.Api(base_url=live_server.url).run(f"{live_server.entity}/media/{run.id}")
@@ -79,6 +86,13 @@ def test_media_logged_and_read_back(live_server: LiveServer, tmp_path: Path) -> 
     assert np.asarray(samples[0].to_pil()).max() == 127  # floats in [0, 1] scaled to 0..255
     assert samples[1].bytes == (tmp_path / "photo.png").read_bytes()  # a PNG file is stored as it is
     assert row["gray"]["format"] == "jpg" and api_run.media(row["gray"]).to_pil().format == "JPEG"
+    assert (row["sound"]["_type"], row["sound"]["sample_rate"], row["sound"]["caption"]) == ("audio-file", 8000, "tone")
+    with wave.open(io.BytesIO(api_run.media(row["sound"]))) as w:
+        assert (w.getframerate(), w.getnframes(), w.getsampwidth()) == (8000, 8000, 2)
+    clip = PILImage.open(io.BytesIO(api_run.media(row["clip"])))
+    assert (clip.format, clip.n_frames, clip.size, row["clip"]["fps"]) == ("GIF", 3, (8, 8), 2)
+    assert b"<b>bold</b>" in api_run.media(row["page"]) and row["page"]["path"].endswith(".html")
+    assert json.loads(api_run.media(row["cloud"])) == np.arange(12.0).reshape(4, 3).tolist()
     names = {f.name for f in api_run.files()}
     assert {row["img"]["path"], row["preds"]["path"]} <= names and all(f.uploaded for f in api_run.files())
 

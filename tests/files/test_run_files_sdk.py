@@ -16,6 +16,7 @@ import pytest
 from servers import LiveServer, http
 
 import trackwell
+from trackwell.sdk import UsageError
 from trackwell.sdk.files import pending
 from trackwell.sdk.journal import synced_path
 
@@ -50,6 +51,8 @@ def test_save_policies_and_run_dir_online(live_server: LiveServer, tmp_path: Pat
     run.log({"x": 1.0})
     run.finish()
     assert synced_path(run.journal_path()).exists() and pending(Path(run.dir).parent) == []
+    with pytest.raises(UsageError, match="is finished"):
+        run.save("late.txt")
 
     api = trackwell.Api(base_url=live_server.url)
     remote = api.run(f"{live_server.entity}/files/{run.id}")
@@ -137,3 +140,26 @@ def test_kill_9_mid_upload_then_sync_resumes(live_server: LiveServer, tmp_path: 
     got = http.get(f"{live_server.url}/api/v1/runs/{live_server.entity}/kill/{run.id}/files/big.bin")
     assert got.content == blob and time.monotonic() - started < 60
     assert not state.exists() and pending(root) == []
+
+
+def test_live_files_are_recorded_again_when_they_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from trackwell.schema import FileSaved
+    from trackwell.sdk.files import _saver
+    from trackwell.sdk.journal import JournalReader
+
+    monkeypatch.setattr(_saver, "LIVE_INTERVAL", 0.1)
+    log = tmp_path / "train.log"
+    log.write_text("epoch 1\n")
+    run = trackwell.init(project="live", dir=tmp_path / "runs", mode="offline", reinit=True,
+                         settings={"quiet": True, "console": "off"})
+    run.save(str(log))  # live: now, on every change, and at the end
+    time.sleep(0.3)
+    log.write_text("epoch 1\nepoch 2\n")
+    deadline = time.monotonic() + 10
+    staged = Path(run.dir).parent / "staged"
+    while len(list(staged.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    run.finish()
+    saved = [r for r in JournalReader(run.journal_path()).records() if isinstance(r, FileSaved)]
+    assert [r.name for r in saved] == ["train.log", "train.log"]  # unchanged at finish: not again
+    assert [r.size for r in saved] == [len("epoch 1\n"), len("epoch 1\nepoch 2\n")]

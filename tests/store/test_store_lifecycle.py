@@ -43,6 +43,21 @@ def test_killed_run_keeps_its_state_through_exit(ingestor: Ingestor, project: tu
         ingestor.services.lifecycle.stop(*project, "done")
 
 
+def test_a_run_stopped_before_its_first_records_arrive_stays_stopped(
+        ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:
+    """init() claims the run online, the run is stopped (a sweep cancelled in its first second),
+    then the process's first batch with its RunStart arrives: the stop wins, and the ack says so."""
+    j = journal(*project, "early")
+    ingestor.services.ingest.claim(*project, "early", j.writer)
+    ingestor.services.lifecycle.stop(*project, "early")
+    assert ingestor.receive(*project, "early", j.batch([j.start(), j.log({"x": 1.0})])).state == "killed"
+    ingestor.apply(*project, "early", j.batch([j.record(Exit, exit_code=0, runtime=1.0)]))
+    assert ingestor.metadata.get_run(*project, "early")["state"] == "killed"
+    # a later process resuming the stopped run runs it again
+    again = journal(*project, "early")
+    assert ingestor.receive(*project, "early", again.batch([again.start(resume="allow")])).state == "running"
+
+
 def test_offline_resume_offsets_are_stored_and_replays_are_idempotent(
         ingestor: Ingestor, project: tuple[str, str], journal: Any) -> None:
     first = journal(*project, "r")

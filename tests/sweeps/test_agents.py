@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from agents import cli_agent, function_agent
-from conftest import SweepApi, grid_60
 from servers import LiveServer, get_run, http, scan_rows, start_server
+from sweep_api import SweepApi, grid_60
 
 
 def _wait(procs: list, timeout: float) -> list[str]:
@@ -54,6 +54,8 @@ def test_the_21st_agent_is_refused_and_a_lapsed_agent_frees_its_slot(tmp_path: P
         assert r.status_code == 409
         detail = r.json()["detail"]
         assert "already has 20 active agents" in detail and "--max-sweep-agents" in detail
+        for agent in agents:  # alive: the CLI agent below starts within the timeout
+            assert api.heartbeat(agent).status_code == 200
         refused = cli_agent(live.url, api.path, tmp_path / "cli")
         out, _ = refused.communicate(timeout=60)
         assert refused.returncode == 1 and "--max-sweep-agents" in out, out

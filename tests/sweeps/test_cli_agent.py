@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 from agents import cli_agent
-from conftest import SweepApi
 from servers import LiveServer, scan_rows
+from sweep_api import SweepApi
 
 TRAIN = textwrap.dedent("""
     import os, signal, sys, time
@@ -30,7 +30,7 @@ TRAIN = textwrap.dedent("""
     def noted(signum, frame):
         with open(marker + ".signals", "a") as f:
             f.write(signal.Signals(signum).name + "\\n")
-        if signum == signal.SIGTERM:
+        if signum == signal.SIGTERM and not run.config.get("stubborn"):
             sys.exit(128 + signum)
 
     signal.signal(signal.SIGUSR1, preempted)
@@ -47,14 +47,11 @@ TRAIN = textwrap.dedent("""
 """)
 
 
-def _sweep(live: LiveServer, tmp_path: Path, steps: int, sleep: float, command: list[str] | None = None) -> SweepApi:
+def _sweep(live: LiveServer, tmp_path: Path, steps: int, sleep: float, stubborn: bool = False) -> SweepApi:
     script = tmp_path / "train.py"
     script.write_text(TRAIN)
-    config = {"method": "grid", "program": str(script),
-              "parameters": {"steps": {"value": steps}, "sleep": {"value": sleep}}}
-    if command:
-        config["command"] = command
-    return SweepApi.create(live, config)
+    return SweepApi.create(live, {"method": "grid", "program": str(script), "parameters": {
+        "steps": {"value": steps}, "sleep": {"value": sleep}, "stubborn": {"value": stubborn}}})
 
 
 def _until(check, timeout: float = 60, what: str = "") -> None:  # type: ignore[no-untyped-def]
@@ -127,6 +124,23 @@ def test_ctrl_c_tiers(live_server: LiveServer, tmp_path: Path) -> None:
     assert Path(str(marker) + ".signals").read_text().split() == ["SIGTERM"]
 
 
+def test_a_third_ctrl_c_kills_a_run_that_ignores_sigterm(live_server: LiveServer, tmp_path: Path) -> None:
+    api = _sweep(live_server, tmp_path, steps=400, sleep=0.05, stubborn=True)
+    marker = tmp_path / "marker"
+    signals = Path(str(marker) + ".signals")
+    agent = _agent(live_server, api, tmp_path / "a1")
+    _until(marker.exists, what="the run's step 5")
+    os.killpg(agent.pid, signal.SIGINT)
+    time.sleep(0.5)
+    os.killpg(agent.pid, signal.SIGINT)
+    _until(signals.exists, what="SIGTERM at the child")
+    assert agent.poll() is None  # the run ignores SIGTERM: the agent still waits for it
+    os.killpg(agent.pid, signal.SIGINT)
+    out, _ = agent.communicate(timeout=60)
+    assert "Killing runs and quitting." in out and "exited with -9" in out
+    assert signals.read_text().split() == ["SIGTERM"]
+
+
 def test_flapping_guard_stops_an_agent_whose_runs_fail_at_once(live_server: LiveServer, tmp_path: Path) -> None:
     api = SweepApi.create(live_server, {"method": "grid", "command": [sys.executable, "-c", "raise SystemExit(3)"],
                                         "parameters": {"x": {"values": list(range(10))}}})
@@ -155,3 +169,25 @@ def test_a_sigkilled_run_ends_crashed_and_is_not_requeued(tmp_path: Path) -> Non
         assert api.get()["state"] == "finished"
     finally:
         live.stop()
+
+
+def test_canceling_the_sweep_stops_the_running_child(live_server: LiveServer, tmp_path: Path) -> None:
+    """Canceling kills the sweep's running runs; the agent SIGTERMs its child (SIGKILL only after
+    the kill delay) and quits; the run ends killed with the reason."""
+    api = _sweep(live_server, tmp_path, steps=400, sleep=0.05)
+    marker = tmp_path / "marker"
+    agent = _agent(live_server, api, tmp_path / "a1")
+    _until(marker.exists, what="the run's step 5")
+    # wait for its first upload: a stop that lands before it is undone when its RunStart is applied
+    path = f"{api.entity}/{api.project}/{marker.read_text().split()[0]}"
+    _until(lambda: len(scan_rows(live_server.url, path)) > 0, what="the run's first upload")
+    assert api.control("cancel").json()["state"] == "canceled"
+    out, _ = agent.communicate(timeout=60)
+    assert agent.returncode == 0, out
+    assert "is canceled" in out and f"run {api.runs()[0]['id']} exited with" in out
+    # the child ends by the agent's SIGTERM, or first by its own SDK hearing "killed" in an upload's answer
+    signals = Path(str(marker) + ".signals")
+    assert "(stopped from the server)" in out or not signals.exists()
+    assert not signals.exists() or signals.read_text().split() == ["SIGTERM"]
+    (run,) = api.runs()
+    assert run["state"] == "killed" and run["stop_reason"] == f"sweep {api.sweep_id} canceled"

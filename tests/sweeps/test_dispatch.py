@@ -7,11 +7,14 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
-from conftest import SweepApi, grid_60
 from servers import LiveServer, http, start_server
+from sweep_api import SweepApi, grid_60
+
+from trackwell.schema import Batch, RunStart, encode
 
 
 def _race(api: SweepApi, agents: int) -> list[tuple[str, str, dict[str, Any]]]:
@@ -144,5 +147,33 @@ def test_a_lapsed_agents_unstarted_run_goes_to_the_next_agent(tmp_path: Path) ->
         assert (again["type"], again["run_id"], again["args"]) == ("resume", given["run_id"], given["args"])
         (other,) = api.heartbeat(second).json()["commands"]
         assert other["type"] == "run" and other["args"] == {"x": {"value": 2}}
+    finally:
+        live.stop()
+
+
+def test_a_node_preempted_with_its_agent_requeues_the_run(tmp_path: Path) -> None:
+    """The whole node goes (agent and run together): the run said it was being preempted, then
+    fell silent; the reaper makes it preempted, the agent's slot lapses, and the next agent gets a
+    resume of the same run with the same parameters."""
+    live = start_server(tmp_path / "server", "--sweep-agent-timeout", "1", "--crash-timeout", "1")
+    try:
+        api = SweepApi.create(live, {"method": "grid", "parameters": {"x": {"values": [1, 2]}}})
+        first = api.register().json()["agent_id"]
+        (given,) = api.heartbeat(first).json()["commands"]
+        run = f"{live.url}/api/v1/runs/{api.entity}/{api.project}/{given['run_id']}"
+        start = RunStart(seq=1, ts=time.time(), entity=api.entity, project=api.project, run_id=given["run_id"],
+                         config={"x": 1})
+        r = http.post(f"{run}/records", content=encode(Batch(writer=uuid.uuid4().hex, records=[start])),
+                      headers={"Content-Type": "application/msgpack"})
+        assert r.status_code == 200, r.text
+        assert http.post(f"{run}/preempting").json()["state"] == "preempting"
+        deadline = time.monotonic() + 30
+        while http.get(run).json()["state"] != "preempted":
+            assert time.monotonic() < deadline, "the reaper never made the silent run preempted"
+            time.sleep(0.2)
+        second = api.register().json()["agent_id"]
+        (again,) = api.heartbeat(second).json()["commands"]
+        assert (again["type"], again["run_id"], again["args"], again["resumes"]) == (
+            "resume", given["run_id"], given["args"], 1)
     finally:
         live.stop()

@@ -5,6 +5,7 @@ original stdout/stderr still receive everything."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +72,78 @@ def test_wrap_sees_only_python_streams(server: Any, script_dir: Path) -> None:
 def test_off_records_nothing(server: Any, script_dir: Path) -> None:
     lines, out, _ = _run(server, script_dir, "off")
     assert lines == [] and "python print" in out
+
+
+TTY_SCRIPT = """
+    import os, subprocess, sys, trackwell
+    run = trackwell.init(mode="offline", settings={"console": "redirect", "quiet": True})
+    print("stdout is a tty:", sys.stdout.isatty(), os.get_terminal_size(1).columns)
+    subprocess.run([sys.executable, "-c", "import sys; print('child tty:', sys.stdout.isatty())"])
+    os.write(1, b"c-level on a tty\\n")
+    run.finish()
+    print("after finish, tty:", sys.stdout.isatty())
+"""
+
+
+def test_a_terminal_stays_a_terminal(script_dir: Path) -> None:
+    """Where fds 1/2 were a terminal the program still sees one (a pty, same width), and the
+    real terminal gets the bytes as written."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import threading
+
+    from trackwell.schema import Console
+    from trackwell.sdk.journal import JournalReader
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 123, 0, 0))
+    got = bytearray()
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:  # EIO: every slave end closed
+                return
+            if not data:
+                return
+            got.extend(data)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        done = run_script(TTY_SCRIPT, script_dir, stdout=slave, TRACKWELL_DISABLE_STATS="1",
+                          TRACKWELL_DISABLE_META="1")
+    finally:
+        os.close(slave)
+        reader.join(10)
+        os.close(master)
+    assert done.returncode == 0, done.stderr.decode()
+    shown = got.decode().replace("\r\n", "\n")
+    assert "stdout is a tty: True 123\nchild tty: True\nc-level on a tty\nafter finish, tty: True\n" in shown
+    (journal,) = (script_dir / "trackwell").glob("offline-run-*/run-*.twj")
+    lines = [line for r in JournalReader(journal).records() if isinstance(r, Console) for line in r.lines]
+    assert lines == ["stdout is a tty: True 123", "child tty: True", "c-level on a tty"]
+
+
+def test_last_line_and_traceback_at_exit_without_finish(script_dir: Path) -> None:
+    """The process ends without finish(): atexit finishes the run, and the unterminated last
+    line and the uncaught exception's traceback (written by Python after the excepthook) are in
+    the run's console log."""
+    from trackwell.schema import Console
+    from trackwell.sdk.journal import JournalReader
+
+    done = run_script("""
+        import os, trackwell
+        trackwell.init(mode="offline", settings={"console": "redirect", "quiet": True})
+        print("before")
+        os.write(1, b"no newline yet")
+        raise RuntimeError("boom")
+    """, script_dir, TRACKWELL_DISABLE_STATS="1", TRACKWELL_DISABLE_META="1")
+    assert done.returncode == 1 and b"RuntimeError: boom" in done.stderr
+    (journal,) = (script_dir / "trackwell").glob("offline-run-*/run-*.twj")
+    lines = [(r.stream, line) for r in JournalReader(journal).records() if isinstance(r, Console) for line in r.lines]
+    assert [text for stream, text in lines if stream == "stdout"] == ["before", "no newline yet"]
+    assert ("stderr", "RuntimeError: boom") in lines

@@ -18,6 +18,7 @@ from trackwell.sdk.system._probes import HostProbe
 def test_host_probe_reads_this_process_and_machine(tmp_path: Path) -> None:
     probe = HostProbe(str(tmp_path), per_core=True)
     first = probe.sample()
+    c0, t0 = time.process_time(), time.monotonic()
     assert "system/disk/read_mb_s" not in first  # no rate without a previous reading
     ballast = bytearray(64 * 1024 * 1024)  # 64 MiB the next sample's RSS must show
     ballast[::4096] = b"x" * len(ballast[::4096])
@@ -25,16 +26,22 @@ def test_host_probe_reads_this_process_and_machine(tmp_path: Path) -> None:
     while time.process_time() < end:  # busy: this process's CPU % goes up
         pass
     second = probe.sample()
+    busy = 100 * (time.process_time() - c0) / (time.monotonic() - t0)  # what this process used, % of a core
     assert second["system/proc/rss_mb"] - first["system/proc/rss_mb"] > 50
-    assert second["system/proc/cpu_percent"] > 20
+    assert 0.5 * busy < second["system/proc/cpu_percent"] < 1.5 * busy + 5  # a loaded box: not 100
     assert second["system/proc/open_files"] >= 3 and second["system/proc/threads"] >= 1
     cores = [k for k in second if k.startswith("system/cpu/")]
     assert len(cores) == os.cpu_count() and all(0 <= second[k] <= 100 for k in cores)
     assert 0 < second["system/memory/percent"] < 100 and second["system/memory/available_mb"] > 0
     assert second["system/disk/free_gb"] > 0 and 0 < second["system/disk/percent"] <= 100
     for key in ("system/disk/read_mb_s", "system/disk/write_mb_s", "system/network/recv_mb_s",
-                "system/network/sent_mb_s"):
+                "system/network/sent_mb_s", "system/proc/read_mb_s"):
         assert second[key] >= 0
+    with open(tmp_path / "written", "wb") as f:  # 8 MiB to the disk: this process's write rate
+        f.write(os.urandom(8 * 1024 * 1024))
+        f.flush()
+        os.fsync(f.fileno())
+    assert probe.sample()["system/proc/write_mb_s"] > 0
     del ballast
 
 

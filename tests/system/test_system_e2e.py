@@ -3,12 +3,14 @@ their own time axis (the user's ``_step`` untouched), metadata with git, the scr
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from servers import get_run, http, scan_rows
-from system_helpers import run_script
+from system_helpers import SRC, run_script
 
 import trackwell
 
@@ -78,6 +80,11 @@ def test_samples_arrive_on_a_time_axis_without_moving_step(server: Any, script_d
     assert len(git["commit"]) == 40 and git["dirty"] is True and git["branch"]
     assert git["remote"] == "https://git.example.com/team/repo.git"  # the token is not shown to readers
     assert meta["code_path"] == "code/train.py"
+    # the saved script is one of the run's files (the files feature uploads what run.dir holds)
+    files = {f["name"]: f for f in _get(server.url, path, "/files")["files"]}
+    assert files["code/train.py"]["uploaded"] is True
+    code = http.get(f"{server.url}/api/v1/runs/{path}/files/code/train.py", timeout=30)
+    assert code.status_code == 200 and code.text == (script_dir / "train.py").read_text()
     assert meta["gpu_count"] == 0 or "gpus" in meta
 
 
@@ -95,3 +102,26 @@ def test_unknown_run_is_404(server: Any) -> None:
     for suffix in ("/system", "/metadata"):
         r = http.get(f"{server.url}/api/v1/runs/{server.entity}/sys/nope{suffix}", timeout=10)
         assert r.status_code == 404 and "nope" in r.text
+
+
+def test_offline_run_syncs_its_samples_and_metadata(server: Any, script_dir: Path) -> None:
+    done = run_script(f"""
+        import time, trackwell
+        run = trackwell.init(entity="{server.entity}", project="sys", mode="offline",
+                             settings={{"stats_sampling_interval": 0.2}})
+        run.log({{"loss": 1.0}})
+        time.sleep(0.7)
+        print("RUN", run.id)
+        run.finish()
+    """, script_dir)
+    assert done.returncode == 0, done.stderr.decode()
+    run_id = done.stdout.decode().split("RUN ")[1].split()[0]
+    synced = subprocess.run([sys.executable, "-m", "trackwell", "sync", str(script_dir / "trackwell"),
+                             "--base-url", server.url], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": SRC})
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    path = f"{server.entity}/sys/{run_id}"
+    system = _get(server.url, path, "/system")
+    assert system["count"] >= 3 and "system/proc/rss_mb" in system["keys"]
+    assert _get(server.url, path, "/metadata")["metadata"]["cpu_count"] >= 1
+    assert [r["_step"] for r in scan_rows(server.url, path)] == [0]

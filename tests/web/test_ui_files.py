@@ -31,7 +31,8 @@ def media_server(tmp_path: Path, ui_dir: Path, monkeypatch: pytest.MonkeyPatch) 
         for step in range(2):
             run.log({"sample": trackwell.Image(gradient * (step + 1) / 2, caption=f"sample {step}"),
                      "grad": trackwell.Histogram(np.random.default_rng(step).normal(size=500))})
-        run.log({"preds": table})
+        run.log({"preds": table, "tone": trackwell.Audio(np.zeros(800), sample_rate=8000, caption="silence"),
+                 "report": trackwell.Html("<script>alert(1)</script><p>hi</p>")})
         run.finish()
         yield server, run.id
     finally:
@@ -71,4 +72,7 @@ def test_files_and_media_tabs(page: Any, media_server: tuple[LiveServer, str]) -
     preds.get_by_role("cell", name="striped").wait_for()
     assert preds.get_by_role("img").count() == 1  # the table's image cell
     assert page.get_by_role("img", name="histogram of 64 bins", exact=False).count() == 2
+    assert page.locator("audio[aria-label='silence']").count() == 1
+    report = page.get_by_role("region", name="report").get_by_role("link")
+    assert report.get_attribute("download") is not None  # a user's HTML is downloaded, never run here
     shoot(page, "run-media")

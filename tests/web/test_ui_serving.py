@@ -90,6 +90,7 @@ def test_api_and_docs_are_not_shadowed(built: LiveServer) -> None:
     # to build them (the real build's: test_docs_offline.py)
     docs = httpx.get(built.url + "/docs", timeout=10)
     assert docs.status_code == 503 and "make ui" in docs.text and "/openapi.json" in docs.text
+    assert httpx.get(built.url + "/docs/swagger-ui/swagger-ui-bundle.js", timeout=10).status_code == 404
 
 
 def test_a_run_page_shows_nothing_without_the_api(built: LiveServer) -> None:
@@ -105,3 +106,9 @@ def test_without_a_build_the_page_says_how_to_build_it(unbuilt: LiveServer, path
     assert r.status_code == 503 and r.headers["content-type"].startswith("text/html")
     assert "web UI was not built" in r.text and "make ui" in r.text and "npm run build" in r.text
     assert httpx.get(unbuilt.url + "/api/v1/health", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/assets/index-Ab12Cd34.js", "/docs/swagger-ui/swagger-ui.css"])
+def test_without_a_build_its_files_are_404_not_500(unbuilt: LiveServer, path: str) -> None:
+    r = httpx.get(unbuilt.url + path, timeout=10)
+    assert r.status_code == 404 and "not built" in r.text

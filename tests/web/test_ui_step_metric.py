@@ -38,8 +38,10 @@ def chart(page: Any, metric: str) -> Any:
 
 def x_at_right_edge(page: Any, metric: str) -> str:
     """The legend's x value with the cursor at the plot's right edge (the last point's x)."""
-    box = chart(page, metric).locator(".u-over").bounding_box()
-    page.mouse.move(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2)
+    over = chart(page, metric).locator(".u-over")
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    over.hover(position={"x": box["width"] - 1, "y": box["height"] / 2})
     legend = chart(page, metric).locator(".legend-x")
     expect(legend).to_be_visible()
     return str(legend.inner_text())

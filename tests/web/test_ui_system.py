@@ -14,20 +14,29 @@ from playwright.sync_api import expect
 from servers import http
 
 
-@pytest.fixture(scope="module")
-def sampled_run(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A run of project "sys" that sampled every 0.1 s for ~1.5 s (the tests' default turns the
-    sampler off; this run turns it on); its id."""
+def _sampled(seeded: Seeded, workdir: Any, name: str, steps: int) -> str:
+    """A run of project "sys" that sampled every 0.1 s while it logged ``steps`` steps 0.1 s apart
+    (the tests' default turns the sampler off; this run turns it on); its id."""
     import trackwell
 
-    run = trackwell.init(project="sys", name="sampled", settings={
-        "base_url": seeded.url, "dir": str(tmp_path_factory.mktemp("sampled")), "quiet": True, "console": "off",
+    run = trackwell.init(project="sys", name=name, settings={
+        "base_url": seeded.url, "dir": str(workdir), "quiet": True, "console": "off",
         "x_disable_stats": False, "x_disable_meta": False, "stats_sampling_interval": 0.1})
-    for step in range(15):
+    for step in range(steps):
         run.log({"loss": 1.0 / (step + 1)})
         time.sleep(0.1)
     run.finish()
-    yield run.id
+    return run.id
+
+
+@pytest.fixture(scope="module")
+def sampled_run(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield _sampled(seeded, tmp_path_factory.mktemp("sampled"), "sampled", 15)
+
+
+@pytest.fixture(scope="module")
+def second_run(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield _sampled(seeded, tmp_path_factory.mktemp("sampled-2"), "sampled-2", 6)
 
 
 def test_system_tab_charts_samples_against_time(logged_in_page: Any, seeded: Seeded, sampled_run: str) -> None:
@@ -74,3 +83,19 @@ def test_a_run_without_samples_says_how_to_get_them(logged_in_page: Any, seeded:
     run_id = seeded.runs["vision"]["resnet-a"]  # seeded with the sampler off
     page.goto(f"{seeded.project_url('vision')}/runs/{run_id}?tab=system")
     expect(page.get_by_text("No system metrics for this run")).to_be_visible()
+
+
+def test_workspace_system_section_compares_runs(logged_in_page: Any, seeded: Seeded, sampled_run: str,
+                                                second_run: str) -> None:
+    page = logged_in_page
+    counts = [http.get(f"{seeded.url}/api/v1/runs/{seeded.entity}/sys/{r}/system", timeout=10).json()["count"]
+              for r in (sampled_run, second_run)]
+    page.goto(f"{seeded.project_url('sys')}/workspace?runs={sampled_run},{second_run}")
+    expect(page.locator('.chart[data-metric="loss"]')).to_have_attribute("data-state", "drawn")
+    expect(page.locator(".system-chart")).to_have_count(0)  # closed: nothing fetched or drawn
+    page.get_by_text("System", exact=True).click()
+    cpu = page.locator('.system-chart[data-metric="cpu_percent"]')
+    expect(cpu).to_have_attribute("data-state", "drawn")
+    assert cpu.get_attribute("data-points") == str(sum(counts))  # both runs' samples, each once
+    expect(cpu.locator(".chart-legend li")).to_have_text([re.compile("^sampled "), re.compile("^sampled-2 ")])
+    shoot(page, "workspace-system")

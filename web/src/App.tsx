@@ -20,6 +20,8 @@ const RunPage = lazy(loadRunPage);
 const Settings = lazy(() => import("./pages/Settings"));
 const Sweeps = lazy(() => import("./pages/Sweeps"));
 const Sweep = lazy(() => import("./pages/Sweep"));
+const ArtifactCollections = lazy(() => import("./pages/Artifacts").then((m) => ({ default: m.ArtifactCollections })));
+const ArtifactVersions = lazy(() => import("./pages/Artifacts").then((m) => ({ default: m.ArtifactVersions })));
 
 function RouteTimer() {
   const location = useLocation();
@@ -48,6 +50,8 @@ export function App() {
           <Route path="/:entity/:project/runs/:runId" element={<RunPage />} />
           <Route path="/:entity/:project/sweeps" element={<Sweeps />} />
           <Route path="/:entity/:project/sweeps/:sweepId" element={<Sweep />} />
+          <Route path="/:entity/:project/artifacts" element={<ArtifactCollections />} />
+          <Route path="/:entity/:project/artifacts/:name" element={<ArtifactVersions />} />
           <Route path="*" element={<p className="empty">No page here.</p>} />
         </Route>
       </Routes>

@@ -1,5 +1,5 @@
-"""Public query API: read runs, their history and projects back from a trackwell server; change
-and delete runs."""
+"""Public query API: read runs, their history, files and projects back from a trackwell server;
+change and delete runs."""
 
 from trackwell.api._api import Api
 from trackwell.api._artifacts import ArtifactNotFoundError

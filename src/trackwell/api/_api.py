@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from trackwell import _credentials
@@ -11,10 +11,8 @@ from trackwell.api._artifacts import ArtifactsApi
 from trackwell.api._automations import AutomationsApi
 from trackwell.api._projects import Project, Projects
 from trackwell.api._run import Run, RunNotFoundError, Runs
+from trackwell.api._sweeps import Sweep
 from trackwell.transport import Client, ServerError
-
-if TYPE_CHECKING:
-    from trackwell.api._sweeps import Sweep
 
 DEFAULT_ENTITY = "default"
 
@@ -35,7 +33,7 @@ def _split_path(path: str, parts: int, default_entity: str | None = None) -> lis
 
 class Api(AutomationsApi, ArtifactsApi):
     """Query a trackwell server: ``Api().runs("entity/project")``, ``Api().run(path)``,
-    ``Api().projects()``.
+    ``Api().projects()``; automations and integrations (``AutomationsApi``).
 
     The key: ``api_key``, else ``TRACKWELL_API_KEY``, else the login stored for ``base_url``
     (``trackwell login``); a refused or missing one raises ``trackwell.errors.AuthenticationError``.
@@ -62,7 +60,7 @@ class Api(AutomationsApi, ArtifactsApi):
     @property
     def entity(self) -> str:
         """The entity a path without one uses."""
-        return os.environ.get("TRACKWELL_ENTITY") or self.default_entity or DEFAULT_ENTITY
+        return self._entity()
 
     def runs(self, path: str = "", filters: dict[str, Any] | None = None,
              order: str = "-created_at", per_page: int = 50) -> Runs:
@@ -77,8 +75,6 @@ class Api(AutomationsApi, ArtifactsApi):
     def sweep(self, path: str) -> Sweep:
         """A sweep: "entity/project/id" (or "project/id"): ``.config``, ``.state``, ``.runs``,
         ``.best_run()``, ``.expected_run_count``."""
-        from trackwell.api._sweeps import Sweep
-
         entity, project, sweep_id = _split_path(path, 3, self.default_entity)
         return Sweep(self, entity, project, sweep_id)
 
@@ -94,16 +90,11 @@ class Api(AutomationsApi, ArtifactsApi):
         return Projects(self, entity, found)
 
     def project(self, name: str, entity: str | None = None) -> Project:
-        """One project (``RunNotFoundError`` if there is none this key may read)."""
-        entity = entity or self.entity
-        try:
-            data = self.client.get(f"/api/v1/projects/{quote(entity, safe='')}/{quote(name, safe='')}")
-        except ServerError as exc:
-            if exc.status == 404:
-                raise RunNotFoundError(f"no project {entity}/{name} on {self.base_url} that this API key may "
-                                       "read", 404) from exc
-            raise
-        return Project(self, data)
+        """The project ``name`` of ``entity`` (default: yours), or ``"entity/project"``. No request
+        is made until its facts are read (as in W&B)."""
+        if entity is None:
+            entity, name = _split_path(name, 2, self.default_entity)
+        return Project(self, entity, name)
 
     def _get_run(self, entity: str, project: str, run_id: str) -> dict[str, Any]:
         try:

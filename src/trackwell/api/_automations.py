@@ -27,27 +27,6 @@ def _refused(exc: ServerError) -> ValueError:
     return ValueError(f"the server refused it (HTTP {exc.status}): {detail}")
 
 
-class Project:
-    """``Api().project("entity/project")``: what automations need of a project."""
-
-    def __init__(self, api: AutomationsApi, entity: str, name: str) -> None:
-        self._api, self.entity, self.name = api, entity, name
-
-    @property
-    def project(self) -> str:
-        return self.name
-
-    def automations(self, name: str | None = None) -> list[Automation]:
-        from trackwell.automations import Automation
-
-        found = self._api.client.get(_path("automations", self.entity, self.name), {"name": name} if name else None,
-                                     msgpack=False)
-        return [Automation.from_wire(a) for a in found["automations"]]
-
-    def __repr__(self) -> str:
-        return f"<Project {self.entity}/{self.name}>"
-
-
 class AutomationsApi:
     client: Client
     default_entity: str | None
@@ -55,11 +34,12 @@ class AutomationsApi:
     def _entity(self, entity: str | None = None) -> str:
         return entity or os.environ.get("TRACKWELL_ENTITY") or self.default_entity or "default"
 
-    def project(self, path: str) -> Project:
-        from trackwell.api._api import _split_path
+    def project_automations(self, entity: str, project: str, name: str | None = None) -> list[Automation]:
+        """The project's automations (``Api().project("e/p").automations()`` calls this)."""
+        from trackwell.automations import Automation
 
-        entity, name = _split_path(path, 2, self.default_entity)
-        return Project(self, entity, name)
+        found = self.client.get(_path("automations", entity, project), {"name": name} if name else None, msgpack=False)
+        return [Automation.from_wire(a) for a in found["automations"]]
 
     # -- integrations ----------------------------------------------------------------------
 

@@ -55,10 +55,14 @@ class File:
         return f"<File {self.name} ({self.size} bytes)>"
 
 
+_FILE_MEDIA = ("audio-file", "video-file", "html-file", "object3D-file")
+
+
 def open_media(client: Client, run_base: str, value: Any) -> Any:
     """What a history value refers to, opened: ``trackwell.Image`` (its ``bytes``, ``to_pil()``),
     ``trackwell.Table`` (``columns``, ``data``, ``get_dataframe()``; image cells opened too),
-    ``trackwell.Histogram``; a list of images as a list. Other values are returned as they are."""
+    ``trackwell.Histogram``; a list of images as a list; the bytes of audio, video, html and 3-D
+    files. Other values are returned as they are."""
     from trackwell.sdk.media import Histogram, Image, Table
 
     if isinstance(value, list) and value and all(isinstance(v, dict) and v.get("_type") == "image-file" for v in value):
@@ -66,12 +70,14 @@ def open_media(client: Client, run_base: str, value: Any) -> Any:
     kind = value.get("_type") if isinstance(value, dict) else None
     if kind == "histogram":
         return Histogram(np_histogram=(value["values"], value["bins"]))
-    if kind not in ("image-file", "table-file"):
+    if kind not in ("image-file", "table-file", *_FILE_MEDIA):
         return value
     data = File(client, run_base, {"name": value["path"], "size": value.get("size", 0),
                                    "digest": value.get("sha256", ""), "updated_at": 0}).read()
     if kind == "image-file":
         return Image.from_bytes(data, value.get("caption"))
+    if kind in _FILE_MEDIA:
+        return data  # audio, video, html, 3-D: their bytes
     table = json.loads(data)
     rows = [[open_media(client, run_base, c) if isinstance(c, dict) else c for c in row] for row in table["data"]]
     return Table(columns=table["columns"], data=rows)

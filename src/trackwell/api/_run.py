@@ -164,8 +164,9 @@ class Run(RunArtifactsApi):
 
     def delete(self, delete_artifacts: bool = False) -> None:
         """Delete the run for good: its history, summary, config and console. Its id cannot be
-        used again (a process still logging to it is refused). ``delete_artifacts`` is accepted
-        for W&B's signature; runs hold no artifacts here."""
+        used again (a process still logging to it is refused). Artifacts it logged are kept
+        (their versions no longer name a producer run); ``delete_artifacts`` is accepted for
+        W&B's signature and does not delete them."""
         self._api.client.request("DELETE", self._base)
 
     def stop(self) -> Run:
@@ -231,6 +232,18 @@ class Run(RunArtifactsApi):
             offset = page.get("next_offset")
         return lines
 
+    def files(self) -> list[File]:
+        """The run's files (``run.save``, media, run.dir): each can ``download(root)``."""
+        return list_files(self._api.client, self._base)
+
+    def file(self, name: str) -> File:
+        return one_file(self._api.client, self._base, name, "/".join(self.path))
+
+    def media(self, value: Any) -> Any:
+        """Open a media value from this run's history (``run.history()`` rows hold references):
+        an Image, a Table, a Histogram, or a list of Images."""
+        return open_media(self._api.client, self._base, value)
+
     def system_metrics(self, keys: list[str] | None = None, samples: int = 1000, pandas: bool = True) -> Any:
         """The run's ``system/...`` samples (W&B's system-metrics stream): one row per sample with
         ``_runtime`` and ``_timestamp`` (their time axis: they have no step), up to ``samples``
@@ -248,17 +261,6 @@ class Run(RunArtifactsApi):
     def metadata(self) -> dict[str, Any]:
         """What the run ran on: host, OS, Python, program and args, git, CPU/GPU, memory."""
         return self._api.client.get(self._base + "/metadata")["metadata"]  # type: ignore[no-any-return]
-    def files(self) -> list[File]:
-        """The run's files (``run.save``, media, run.dir): each can ``download(root)``."""
-        return list_files(self._api.client, self._base)
-
-    def file(self, name: str) -> File:
-        return one_file(self._api.client, self._base, name, "/".join(self.path))
-
-    def media(self, value: Any) -> Any:
-        """Open a media value from this run's history (``run.history()`` rows hold references):
-        an Image, a Table, a Histogram, or a list of Images."""
-        return open_media(self._api.client, self._base, value)
 
     def __repr__(self) -> str:
         return f"<Run {self.entity}/{self.project}/{self.id} ({self.state})>"

@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from trackwell.api._run import RunNotFoundError
 from trackwell.transport import ServerError
 
 if TYPE_CHECKING:
@@ -23,8 +24,6 @@ class Sweep:
         return f"/api/v1/sweeps/{quote(self.entity, safe='')}/{quote(self.project, safe='')}/{quote(self.id, safe='')}"
 
     def refresh(self) -> Sweep:
-        from trackwell.api._run import RunNotFoundError
-
         try:
             data = self._api.client.get(self._base)
         except ServerError as exc:
@@ -43,8 +42,6 @@ class Sweep:
     @property
     def runs(self) -> list[Run]:
         """The runs the sweep handed out that started (one never started has no run to show)."""
-        from trackwell.api._run import RunNotFoundError
-
         if self._runs is None:
             self._runs = []
             for listed in self._api.client.get(self._base + "/runs")["runs"]:

@@ -18,6 +18,7 @@ from trackwell.automations._events import (
     OnCreateArtifact,
     OnLinkArtifact,
     OnRemoveArtifactTag,
+    OnRunAlert,
     OnRunMetric,
     OnRunState,
     OnUnlinkArtifact,
@@ -31,15 +32,20 @@ from trackwell.automations._filters import (
     RunMetricFilter,
     RunStateFilter,
 )
-from trackwell.automations._integrations import Integration, SlackIntegration, WebhookIntegration
+from trackwell.automations._integrations import (
+    EmailIntegration,
+    Integration,
+    SlackIntegration,
+    WebhookIntegration,
+)
 from trackwell.automations._scopes import ArtifactCollectionScope, ProjectScope, RegistryScope
 from trackwell.automations._signing import WebhookVerificationError, verify
 
 __all__ = [
-    "ActionType", "ArtifactCollectionScope", "ArtifactEvent", "Automation", "DoNothing", "EventType",
+    "ActionType", "ArtifactCollectionScope", "ArtifactEvent", "Automation", "DoNothing", "EmailIntegration", "EventType",
     "FilterableField", "Integration", "MetricAgg", "MetricChangeFilter", "MetricThresholdFilter", "MetricVal",
     "MetricZScoreFilter", "MongoFilter", "NewAutomation", "OnAddArtifactAlias", "OnAddArtifactTag",
-    "OnCreateArtifact", "OnLinkArtifact", "OnRemoveArtifactTag", "OnRunMetric", "OnRunState", "OnUnlinkArtifact",
+    "OnCreateArtifact", "OnLinkArtifact", "OnRemoveArtifactTag", "OnRunAlert", "OnRunMetric", "OnRunState", "OnUnlinkArtifact",
     "ProjectScope", "RegistryScope", "RunEvent", "RunMetricFilter", "RunStateFilter", "ScopeType",
     "SendNotification", "SendWebhook", "SlackIntegration", "WebhookIntegration", "WebhookVerificationError",
     "ZScore", "verify",

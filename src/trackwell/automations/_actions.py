@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
 from trackwell.automations._base import ActionType, Model, Severity
-from trackwell.automations._integrations import Integration, SlackIntegration, WebhookIntegration
+from trackwell.automations._integrations import (
+    EmailIntegration,
+    Integration,
+    SlackIntegration,
+    WebhookIntegration,
+)
 
 
 def _integration_id(value: Any) -> Any:
@@ -15,21 +20,21 @@ def _integration_id(value: Any) -> Any:
 
 
 class SendNotification(Model):
-    """A notification (title, message, severity) to a Slack-compatible integration; with no
-    integration, to every Slack integration of the scope's entity (its default channels)."""
+    """A notification (title, message, severity) to a Slack-compatible or email integration; with
+    no integration, to the scope's entity's oldest one (its default channel)."""
 
-    action_type: Literal["NOTIFICATION"] = ActionType.NOTIFICATION
+    action_type: Literal["NOTIFICATION"] = "NOTIFICATION"
     integration_id: int | None = None
     # an unsaved integration (the seed's ``SlackIntegration(webhook_url=...)``), saved with the automation
-    integration: SlackIntegration | None = Field(None, exclude=True)
-    title: str = Field("", max_length=1024)
-    message: str = Field("", alias="text", max_length=10_000)
-    severity: Severity = Field("INFO", alias="level")
+    integration: SlackIntegration | EmailIntegration | None = Field(default=None, exclude=True)
+    title: str = Field(default="", max_length=1024)
+    message: str = Field(default="", validation_alias=AliasChoices("message", "text"), max_length=10_000)
+    severity: Severity = Field(default="INFO", validation_alias=AliasChoices("severity", "level"))
 
     _id = field_validator("integration_id", mode="before")(lambda cls, v: _integration_id(v))
 
     @classmethod
-    def from_integration(cls, integration: SlackIntegration, *, title: str = "", text: str = "",
+    def from_integration(cls, integration: SlackIntegration | EmailIntegration, *, title: str = "", text: str = "",
                          level: str = "INFO") -> SendNotification:
         if integration.id is not None:
             return cls(integration_id=integration.id, title=title, message=text, severity=level)
@@ -43,10 +48,10 @@ class SendNotification(Model):
 class SendWebhook(Model):
     """A POST of ``payload`` (JSON, with ``${...}`` variables filled in) to a webhook integration."""
 
-    action_type: Literal["GENERIC_WEBHOOK"] = ActionType.GENERIC_WEBHOOK
+    action_type: Literal["GENERIC_WEBHOOK"] = "GENERIC_WEBHOOK"
     integration_id: int | None = None
-    integration: WebhookIntegration | None = Field(None, exclude=True)
-    payload: dict[str, Any] | None = Field(None, alias="request_payload")
+    integration: WebhookIntegration | None = Field(default=None, exclude=True)
+    payload: dict[str, Any] | None = Field(default=None, validation_alias=AliasChoices("payload", "request_payload"))
 
     _id = field_validator("integration_id", mode="before")(lambda cls, v: _integration_id(v))
 
@@ -63,7 +68,7 @@ class SendWebhook(Model):
 class DoNothing(Model):
     """No action: the automation's executions are still recorded (to try a filter out)."""
 
-    action_type: Literal["NO_OP"] = ActionType.NO_OP
+    action_type: Literal["NO_OP"] = "NO_OP"
     no_op: bool = True
 
     def to_wire(self) -> dict[str, Any]:

@@ -7,7 +7,12 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from trackwell.automations._actions import DoNothing, SendNotification, SendWebhook, action_from_wire
+from trackwell.automations._actions import (
+    DoNothing,
+    SendNotification,
+    SendWebhook,
+    action_from_wire,
+)
 from trackwell.automations._base import Model
 from trackwell.automations._events import (
     OnAddArtifactAlias,
@@ -15,6 +20,7 @@ from trackwell.automations._events import (
     OnCreateArtifact,
     OnLinkArtifact,
     OnRemoveArtifactTag,
+    OnRunAlert,
     OnRunMetric,
     OnRunState,
     OnUnlinkArtifact,
@@ -22,7 +28,7 @@ from trackwell.automations._events import (
 )
 from trackwell.automations._scopes import ArtifactCollectionScope, ProjectScope
 
-AnyEvent = (OnRunMetric | OnRunState | OnCreateArtifact | OnLinkArtifact | OnUnlinkArtifact | OnAddArtifactAlias
+AnyEvent = (OnRunMetric | OnRunState | OnRunAlert | OnCreateArtifact | OnLinkArtifact | OnUnlinkArtifact | OnAddArtifactAlias
             | OnAddArtifactTag | OnRemoveArtifactTag)
 AnyAction = SendNotification | SendWebhook | DoNothing
 MAX_COOLDOWN = 366 * 86400
@@ -33,14 +39,14 @@ def _seconds(value: Any) -> Any:
 
 
 class _Fields(Model):
-    name: str | None = Field(None, min_length=1, max_length=255)
-    description: str | None = Field(None, max_length=10_000)
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=10_000)
     enabled: bool = True
     event: AnyEvent | None = None
     action: AnyAction | None = None
     # seconds between two firings for the same run (None: the default, 24 h for run metrics as
     # W&B, 0 for state and artifact events); a timedelta is accepted
-    cooldown: float | None = Field(None, ge=0, le=MAX_COOLDOWN)
+    cooldown: float | None = Field(default=None, ge=0, le=MAX_COOLDOWN)
 
     _cooldown = field_validator("cooldown", mode="before")(lambda cls, v: _seconds(v))
 

@@ -50,7 +50,7 @@ class _Compare:
     def _change(self, direction: str, diff: float | None, frac: float | None) -> MetricChangeFilter:
         if (diff is None) == (frac is None):
             raise ValueError("give exactly one of diff= (an absolute change) or frac= (a relative one, 0.1 = 10%)")
-        kind, amount = ("ABSOLUTE", diff) if diff is not None else ("RELATIVE", frac)
+        kind, amount = ("ABSOLUTE", diff) if diff is not None else ("RELATIVE", float(frac or 0))
         return MetricChangeFilter(name=self._name, agg=self._agg, window=self._window, change_type=kind,
                                   change_dir=direction, threshold=amount)
 

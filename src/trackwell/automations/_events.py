@@ -3,7 +3,7 @@ the ``NewAutomation`` to save."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import Field, field_validator, model_validator
 
@@ -33,7 +33,7 @@ class _Event(Model):
     def then(self, action: Any) -> NewAutomation:
         from trackwell.automations._automation import NewAutomation
 
-        return NewAutomation(event=self, action=action)
+        return NewAutomation(event=cast(Any, self), action=action)
 
     def __rshift__(self, action: Any) -> NewAutomation:
         return self.then(action)
@@ -55,7 +55,7 @@ class OnRunMetric(_Event):
     @classmethod
     def _nest(cls, value: Any) -> Any:
         if isinstance(value, MetricFilterBase):
-            return RunMetricFilter(metric=value)
+            return RunMetricFilter(metric=cast(Any, value))
         if isinstance(value, dict) and "metric" in value:
             return RunMetricFilter.model_validate(value)
         return value
@@ -91,6 +91,21 @@ class OnRunState(_Event):
 
     def filter_wire(self) -> Any:
         return self.filter.to_wire()
+
+
+class OnRunAlert(_Event):
+    """A run calls ``run.alert(...)``. Each project gets one, ``alerts/<project>``, with its first
+    alert, notifying the entity's default channel; change its action (a webhook) or disable it to
+    route or mute the project's alerts."""
+
+    filter: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def event_type(self) -> str:
+        return EventType.RUN_ALERT
+
+    def filter_wire(self) -> Any:
+        return self.filter
 
 
 class _ArtifactEvent(Model):
@@ -152,7 +167,7 @@ _ARTIFACT_EVENTS = (OnCreateArtifact, OnLinkArtifact, OnUnlinkArtifact, OnAddArt
                     OnRemoveArtifactTag)
 EVENT_TYPES: dict[str, type[Any]] = {
     EventType.RUN_METRIC: OnRunMetric, EventType.RUN_METRIC_CHANGE: OnRunMetric,
-    EventType.RUN_METRIC_ZSCORE: OnRunMetric, EventType.RUN_STATE: OnRunState,
+    EventType.RUN_METRIC_ZSCORE: OnRunMetric, EventType.RUN_STATE: OnRunState, EventType.RUN_ALERT: OnRunAlert,
     "LINK_MODEL": OnLinkArtifact,  # W&B's wire name for linking
     **{cls.EVENT: cls for cls in _ARTIFACT_EVENTS},
 }

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from pydantic import Field, PositiveInt, StrictFloat, StrictInt, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    PositiveInt,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from trackwell.automations._base import Agg, ChangeDir, ChangeType, Cmp, Model, RunStateName
 from trackwell.automations._semantics import CMP_SYMBOLS
@@ -24,7 +32,7 @@ class MongoFilter:
         if isinstance(other, MongoFilter):
             return MongoFilter({"$and": [self.expr, other.expr]})
         if isinstance(other, MetricFilterBase):
-            return RunMetricFilter(run=self.expr, metric=other)
+            return RunMetricFilter(run=self.expr, metric=cast(Any, other))
         if isinstance(other, RunMetricFilter):
             return RunMetricFilter(run=_and(self.expr, other.run), metric=other.metric)
         if isinstance(other, RunStateFilter):
@@ -100,7 +108,7 @@ class MetricFilterBase(Model):
 
     def __and__(self, other: Any) -> Any:
         if isinstance(other, MongoFilter):
-            return RunMetricFilter(run=other.expr, metric=self)
+            return RunMetricFilter(run=other.expr, metric=cast(Any, self))
         return NotImplemented
 
     __rand__ = __and__
@@ -109,9 +117,9 @@ class MetricFilterBase(Model):
 class MetricThresholdFilter(MetricFilterBase):
     """The metric (or its ``agg`` over the last ``window`` values) compared with ``threshold``."""
 
-    agg: Agg | None = Field(None, alias="agg_op")
-    window: PositiveInt = Field(1, alias="window_size")
-    cmp: Cmp = Field(alias="cmp_op")
+    agg: Agg | None = Field(default=None, validation_alias=AliasChoices("agg", "agg_op"))
+    window: PositiveInt = Field(default=1, validation_alias=AliasChoices("window", "window_size"))
+    cmp: Cmp = Field(validation_alias=AliasChoices("cmp", "cmp_op"))
     threshold: Number
 
     def __repr__(self) -> str:
@@ -126,12 +134,12 @@ class MetricChangeFilter(MetricFilterBase):
     """The last ``window`` values against the ``prior_window`` before them: changed by at least
     ``threshold`` (``RELATIVE``: a fraction, 0.1 is 10 %) in ``change_dir``."""
 
-    agg: Agg | None = Field(None, alias="agg_op")
-    window: PositiveInt = Field(1, alias="current_window_size")
-    prior_window: PositiveInt | None = Field(None, alias="prior_window_size")
+    agg: Agg | None = Field(default=None, validation_alias=AliasChoices("agg", "agg_op"))
+    window: PositiveInt = Field(default=1, validation_alias=AliasChoices("window", "current_window_size"))
+    prior_window: PositiveInt | None = Field(default=None, validation_alias=AliasChoices("prior_window", "prior_window_size"))
     change_type: ChangeType
     change_dir: ChangeDir
-    threshold: Number = Field(alias="change_amount", gt=0)
+    threshold: Number = Field(validation_alias=AliasChoices("threshold", "change_amount"), gt=0)
 
     @model_validator(mode="after")
     def _prior_defaults_to_window(self) -> MetricChangeFilter:
@@ -150,8 +158,8 @@ class MetricChangeFilter(MetricFilterBase):
 class MetricZScoreFilter(MetricFilterBase):
     """The newest value's z-score against the ``window`` values before it, past ``threshold``."""
 
-    window: PositiveInt = Field(30, alias="window_size")
-    threshold: Number = Field(3.0, gt=0)
+    window: PositiveInt = Field(default=30, validation_alias=AliasChoices("window", "window_size"))
+    threshold: Number = Field(default=3.0, gt=0)
     change_dir: ChangeDir = "ANY"
 
     def to_wire(self) -> dict[str, Any]:
@@ -174,8 +182,8 @@ def _run_expr(value: Any) -> Any:
 class RunMetricFilter(Model):
     """``OnRunMetric``'s filter: which runs (``run``, Mongo-like) and the metric condition."""
 
-    run: dict[str, Any] = Field(default_factory=dict, alias="run_filter")
-    metric: MetricThresholdFilter | MetricChangeFilter | MetricZScoreFilter = Field(alias="run_metric_filter")
+    run: dict[str, Any] = Field(default_factory=dict, validation_alias=AliasChoices("run", "run_filter"))
+    metric: MetricThresholdFilter | MetricChangeFilter | MetricZScoreFilter = Field(validation_alias=AliasChoices("metric", "run_metric_filter"))
 
     _run = field_validator("run", mode="before")(lambda cls, v: _run_expr(v))
 
@@ -209,8 +217,8 @@ class RunStateFilter(Model):
     """``OnRunState``'s filter: which runs, and the states entered (finished, failed, crashed,
     preempted, killed; running: created or resumed)."""
 
-    run: dict[str, Any] = Field(default_factory=dict, alias="run_filter")
-    state: list[RunStateName] = Field(alias="run_state_filter", min_length=1)
+    run: dict[str, Any] = Field(default_factory=dict, validation_alias=AliasChoices("run", "run_filter"))
+    state: list[RunStateName] = Field(validation_alias=AliasChoices("state", "run_state_filter"), min_length=1)
 
     _run = field_validator("run", mode="before")(lambda cls, v: _run_expr(v))
     _state = field_validator("state", mode="before")(lambda cls, v: _states(v))

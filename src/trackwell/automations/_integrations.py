@@ -4,9 +4,9 @@ server and never returned; a signing secret the server generates is shown once, 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, HttpUrl, field_validator
+from pydantic import AliasChoices, Field, HttpUrl, field_validator
 
 from trackwell.automations._base import Model
 
@@ -21,7 +21,7 @@ def _url(value: Any) -> Any:
 
 class Integration(Model):
     id: int | None = None
-    name: str | None = Field(None, max_length=64, pattern=_NAME_PATTERN)
+    name: str | None = Field(default=None, max_length=64, pattern=_NAME_PATTERN)
     entity: str | None = None
 
 
@@ -29,7 +29,7 @@ class SlackIntegration(Integration):
     """A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat, Discord's /slack)."""
 
     kind: Literal["slack"] = "slack"
-    webhook_url: str | None = Field(None, max_length=2048)  # None on a saved one: a secret the server keeps
+    webhook_url: str | None = Field(default=None, max_length=2048)  # None on a saved one: a secret the server keeps
 
     _check = field_validator("webhook_url", mode="before")(lambda cls, v: _url(v))
 
@@ -39,13 +39,33 @@ class WebhookIntegration(Integration):
     secret is made for you when None), ``Authorization: Bearer access_token`` when given."""
 
     kind: Literal["webhook"] = "webhook"
-    url: str = Field(alias="url_endpoint", max_length=2048)
-    secret: str | None = Field(None, min_length=1, max_length=256)
-    access_token: str | None = Field(None, min_length=1, max_length=4096)
+    url: str = Field(validation_alias=AliasChoices("url", "url_endpoint"), max_length=2048)
+    secret: str | None = Field(default=None, min_length=1, max_length=256)
+    access_token: str | None = Field(default=None, min_length=1, max_length=4096)
 
     _check = field_validator("url", mode="before")(lambda cls, v: _url(v))
 
 
+_ADDRESS = r"^[^@\s<>]+@[^@\s<>]+$"
+
+
+class EmailIntegration(Integration):
+    """Notifications by email through an SMTP server (``password``: kept by the server)."""
+
+    kind: Literal["email"] = "email"
+    to: list[Annotated[str, Field(max_length=320, pattern=_ADDRESS)]] = Field(min_length=1, max_length=20)
+    from_address: str = Field(max_length=320, pattern=_ADDRESS)
+    smtp_host: str = Field(min_length=1, max_length=253)
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    username: str | None = Field(default=None, max_length=320)
+    password: str | None = Field(default=None, max_length=1024)
+    starttls: bool = False
+
+
 def integration_from_wire(data: dict[str, Any]) -> Integration:
+    if data.get("kind") == "email":
+        config = data.get("config") or {}
+        return EmailIntegration.model_construct(**{k: v for k, v in {**data, **config}.items()
+                                                   if k in EmailIntegration.model_fields})
     cls = SlackIntegration if data.get("kind") == "slack" else WebhookIntegration
     return cls.model_validate({k: v for k, v in data.items() if k in cls.model_fields or k == "url_endpoint"})

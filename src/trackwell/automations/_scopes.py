@@ -15,7 +15,7 @@ _NAME = Field(min_length=1, max_length=128)
 
 class ProjectScope(Model):
     scope_type: Literal["PROJECT"] = "PROJECT"
-    entity: str | None = Field(None, max_length=128)  # None: the API's default entity, filled in on save
+    entity: str | None = Field(default=None, max_length=128)  # None: the API's default entity, filled in on save
     project: str = _NAME
 
     @property

@@ -189,6 +189,44 @@ def matches(doc: dict[str, Any], flt: dict[str, Any] | None) -> bool:
     return True
 
 
+_FIELD_OPS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$regex", "$contains", "$exists", "$all",
+              "$not"}
+MAX_FILTER_DEPTH = 32
+
+
+def check_filter(flt: Any, depth: int = 0) -> None:
+    """Raise ValueError naming what a Mongo-like filter gets wrong (an unknown operator, a regex
+    that does not compile, nesting past ``MAX_FILTER_DEPTH``, a list operator without a list), so
+    a saved automation can always be evaluated."""
+    if depth > MAX_FILTER_DEPTH:
+        raise ValueError(f"filter nested deeper than {MAX_FILTER_DEPTH} levels")
+    if flt is None:
+        return
+    if not isinstance(flt, dict):
+        raise ValueError(f"a filter is an object of fields and operators, not {type(flt).__name__}")
+    for key, cond in flt.items():
+        if key in ("$and", "$or", "$nor"):
+            if not isinstance(cond, list):
+                raise ValueError(f"{key} takes a list of filters")
+            for each in cond:
+                check_filter(each, depth + 1)
+        elif key.startswith("$"):
+            raise ValueError(f"unknown filter operator {key!r}; use $and, $or, $nor or a field name")
+        elif isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond):
+            for op, arg in cond.items():
+                if op not in _FIELD_OPS:
+                    raise ValueError(f"unknown operator {op!r} on {key!r}; one of {', '.join(sorted(_FIELD_OPS))}")
+                if op in ("$in", "$nin", "$all") and not isinstance(arg, list):
+                    raise ValueError(f"{op} on {key!r} takes a list")
+                if op == "$not":
+                    check_filter({key: arg}, depth + 1)
+                if op == "$regex":
+                    try:
+                        _re.compile(str(arg))
+                    except Exception as exc:  # re2.error / re.error
+                        raise ValueError(f"$regex {str(arg)[:100]!r} on {key!r} does not compile: {exc}") from None
+
+
 def run_document(run: dict[str, Any]) -> dict[str, Any]:
     """The fields run filters name (W&B's ``display_name`` is the run's name; ``user`` who made it)."""
     return {"name": run.get("name"), "display_name": run.get("name"), "id": run.get("id"),
@@ -219,3 +257,71 @@ def _text(value: Any) -> str:
 
 
 _VAR = _re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+# -- the same, over a run's whole stream of values at once (what the server runs) ---------------
+
+def _windows(arr: Any, window: int, agg: str, lo: int, hi: int) -> Any:
+    """``aggregate(values[i - window + 1:i + 1], agg)`` for i in [lo, hi), vectorized."""
+    import numpy as np
+
+    if agg in ("SUM", "AVERAGE"):
+        prefix = np.concatenate(([0.0], np.cumsum(arr)))
+        total = prefix[lo + 1:hi + 1] - prefix[lo + 1 - window:hi + 1 - window]
+        return total if agg == "SUM" else total / window
+    views = np.lib.stride_tricks.sliding_window_view(arr, window)[lo - window + 1:hi - window + 1]
+    return views.min(axis=1) if agg == "MIN" else views.max(axis=1)
+
+
+def _reaching(x: Any, t: float) -> Any:
+    import numpy as np
+
+    return (x >= t) | np.isclose(x, t, rtol=1e-9, atol=1e-12)
+
+
+def first_fire(metric: dict[str, Any], values: Sequence[float], start: int = 0) -> tuple[int, float] | None:
+    """The first i >= ``start`` at which ``metric_fires(metric, values[:i + 1])`` matches, and what
+    it matched; None: no value from ``start`` on fires."""
+    found = fires(metric, values, start, limit=1)
+    return found[0] if found else None
+
+
+def fires(metric: dict[str, Any], values: Sequence[float], start: int = 0,
+          limit: int | None = None) -> list[tuple[int, float]]:
+    """Every i >= ``start`` (the first ``limit``) at which ``metric_fires(metric, values[:i + 1])``
+    matches, with what it matched. Vectorized with numpy (the server's extra): a page of 10,000
+    values costs a few array passes, not 10,000 window evaluations."""
+    import numpy as np
+
+    kind, spec = _only(metric)
+    begin, n = max(start, needed(metric) - 1), len(values)
+    if begin >= n:
+        return []
+    if kind == "zscore":  # windows are short (30 by default): exact statistics per value
+        window, out = int(spec["window"]), []
+        for i in range(begin, n):
+            found = _zscore(spec, values[max(0, i - window):i + 1])
+            if found is not None:
+                out.append((i, found))
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+    arr = np.asarray(values, dtype=np.float64)
+    if kind == "threshold":
+        agg = spec.get("agg")
+        got: Any = arr[begin:] if not agg else _windows(arr, int(spec["window"]), agg, begin, n)
+        with np.errstate(invalid="ignore"):
+            mask = CMP[spec["cmp"]](got, float(spec["threshold"]))
+    else:
+        window, agg = int(spec["window"]), spec.get("agg") or "AVERAGE"
+        current = _windows(arr, window, agg, begin, n)
+        before = _windows(arr, int(spec["prior_window"]), agg, begin - window, n - window)
+        got = current - before
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if spec["change_type"] == "RELATIVE":
+                got = np.where(before == 0, np.nan, got / np.abs(before))
+            t, direction = float(spec["threshold"]), spec["change_dir"]
+            mask = _reaching(got, t) if direction == "INCREASE" else _reaching(-got, t) \
+                if direction == "DECREASE" else _reaching(np.abs(got), t)
+    hits = np.flatnonzero(mask)[:limit]
+    return [(begin + int(h), float(got[h])) for h in hits]

@@ -25,6 +25,8 @@ _COMMANDS = {
     "online": "trackwell.cli.mode:online",
     "disabled": "trackwell.cli.mode:disabled",
     "status": "trackwell.cli.mode:status",
+    "automations": "trackwell.cli.automations:automations",
+    "integrations": "trackwell.cli.automations:integrations",
     "sweep": "trackwell.cli.sweep:sweep",
     "agent": "trackwell.cli.sweep:agent",
     "gc": "trackwell.cli.gc:gc",
@@ -36,7 +38,7 @@ _NEEDS_SERVER = frozenset({"server", "demo"})
 # Top-level modules of the `server` extra's packages (pyproject.toml), checked before a server
 # command parses its options, so a client-only install gets one line instead of a traceback.
 SERVER_EXTRA_MODULES = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "duckdb", "numpy", "psycopg",
-                        "re2", "platformdirs", "pandas", "optuna")
+                        "re2", "platformdirs", "pandas", "optuna", "pydantic")
 
 
 def server_extra_message(command: str, missing: list[str]) -> str:

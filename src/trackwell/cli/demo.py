@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,8 @@ from pathlib import Path
 
 import click
 
+from trackwell.cli._ports import client_url, free_port, port_free
 from trackwell.cli._rest import DEFAULT_HOST
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-        return True
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -84,11 +75,9 @@ def _sign_in(url: str, page: str) -> str:
 def demo(host: str, port: int, data_dir: Path | None, serve: bool) -> None:
     """Start `trackwell server`, log a demo run to it, and print where to find it."""
     asked = port
-    if not _port_free(host, port):
-        with socket.socket() as s:
-            s.bind((host, 0))
-            port = s.getsockname()[1]
-    url = f"http://{host}:{port}"
+    if not port_free(host, port):
+        port = free_port(host)
+    url = client_url(host, port)
     # scripts and the CLI go to DEFAULT_HOST unless told: say how when this server is elsewhere
     export = None if url == DEFAULT_HOST else f"export TRACKWELL_BASE_URL={url}"
     if port != asked:

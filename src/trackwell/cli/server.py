@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from trackwell.cli._ports import client_url, free_port, port_free
+
 
 def _default_data_dir() -> str:
     import platformdirs
@@ -81,6 +83,13 @@ def server(host: str, port: int, data_dir: Path, db_url: str | None, metrics_db:
     if auth == "none" and not _is_loopback(host) and not allow_insecure:
         raise click.UsageError(f"--auth none on --host {host} lets anyone who reaches this machine read and change "
                                "every run; use --auth keys, bind to 127.0.0.1, or add --allow-insecure")
+
+    if not port_free(host, port):  # before the database is touched or a key saved for this URL
+        other = free_port(host)
+        raise click.ClickException(
+            f"port {port} on {host} is in use (another trackwell server, or another program); start on a free "
+            f"port, e.g. `trackwell server --port {other}`, and point scripts and the CLI at it with "
+            f"`export TRACKWELL_BASE_URL={client_url(host, other)}`")
 
     try:
         import uvicorn

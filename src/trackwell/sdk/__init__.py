@@ -12,6 +12,7 @@ from trackwell.sdk.errors import ConfigError, TrackwellWarning, UsageError
 from trackwell.sdk.run import Run
 from trackwell.sdk.settings import Settings
 from trackwell.sdk.start import (
+    alert,
     define_metric,
     finish,
     get_url,
@@ -52,6 +53,7 @@ __all__ = [
     "Summary",
     "TrackwellWarning",
     "UsageError",
+    "alert",
     "define_metric",
     "deliver",
     "finish",

@@ -167,6 +167,12 @@ class RunBase(abc.ABC):
         copied = [] if self.disabled else code.copy_code(self.dir, root or ".", name, **options)
         return copied or None
 
+    def alert(self, title: str, text: str, level: str | None = None, wait_duration: Any = None) -> bool:
+        """Notify now (W&B's ``run.alert``); see ``trackwell.sdk.alerts``."""
+        from trackwell.sdk.alerts import send_alert
+
+        return send_alert(self, title, text, level, wait_duration)
+
     def mark_preempting(self) -> None:
         """Tell the server this run is about to be preempted (it will be resumed)."""
         self._mark_preempting(None)

@@ -14,8 +14,6 @@ from typing import Any
 
 import msgspec
 
-from trackwell.schema import FileSaved
-
 LogRow = tuple[dict[str, Any], int, float] | tuple[dict[str, Any], int, bool, float]
 
 
@@ -81,4 +79,4 @@ class Barrier(msgspec.Struct):
 
 
 Event = (LogRow | Commit | ConfigChange | SummaryChange | MetricDefinition | ConsoleLines | Exited | PreemptingNow
-         | Prebuilt | Barrier | FileSaved | FieldsChange)
+         | Prebuilt | Barrier | FieldsChange)

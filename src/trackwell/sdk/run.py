@@ -190,8 +190,8 @@ class Run(RunArtifacts, RunBase):
             ended = exits.ended_as(code)
             if self._uploader is not None:
                 done, unreachable = self._uploader.delivered(last, end)
-                if not unreachable:  # and the files (a server known to be down is not waited for twice)
-                    done = self._files.upload(end - _monotonic()) & done
+                if not unreachable:  # run files go the same way the records went
+                    done = self._files.upload(end - _monotonic()) and done
                 self._uploader.stop(min(1.0, end - _monotonic()))
                 self._uploader.sink.close()
                 if done:
@@ -199,12 +199,13 @@ class Run(RunArtifacts, RunBase):
                     if not quiet and not lost:
                         self._say(f"run {self.name} {ended}: {self.url}", problem=code != 0)
                 else:
-                    left = last - self._uploader.acked + len(pending(self._rundir.root))
+                    left = last - self._uploader.acked
+                    files = len(pending(self._rundir.root))
                     why = (f" (the signal's grace of {self.settings.signal_grace} s ran out)" if deadline is not None
                            else f" (the server at {self.settings.base_url} cannot be reached)" if unreachable else "")
-                    self._say(f"run {self.id} {ended}; {left} records and files are not on the server yet{why}. "
-                              f"They are safe in {self._rundir.root}: `trackwell sync {self._rundir.root}` "
-                              "delivers them", problem=True)
+                    self._say(f"run {self.id} {ended}; {left} of {last} records{f' and {files} files' if files else ''} "
+                              f"are not on the server yet{why}. They are safe in {self._rundir.root}: "
+                              f"`trackwell sync {self._rundir.root}` delivers them", problem=True)
             elif not quiet and not lost:
                 self._say(f"offline run {self.id} {ended}, saved in {self._rundir.root}; "
                           f"upload it with `trackwell sync {self._rundir.root}`", problem=code != 0)
@@ -371,10 +372,7 @@ class Run(RunArtifacts, RunBase):
         return str(self._rundir.files)
 
     def _save(self, glob_str: Any, base_path: Any, policy: str) -> list[str]:
-        if self._q is None:
-            self._refused()
-            return []
-        return self._files.saver.save(glob_str, base_path, policy)
+        return self._files.save(glob_str, base_path, policy)
 
     # -- plumbing -------------------------------------------------------------------------
 

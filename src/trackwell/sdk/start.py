@@ -147,6 +147,14 @@ def mark_preempting() -> None:
     _active("mark_preempting").mark_preempting()
 
 
+def alert(title: str, text: str, level: str | None = None, wait_duration: Any = None) -> bool:
+    """``run.alert`` on the current run (W&B's ``wandb.alert``)."""
+    return _active("alert").alert(title, text, level, wait_duration)
+
+
+def save(glob_str: Any, base_path: Any = None, policy: str = "live") -> list[str]:
+    """``run.save`` on the current run (W&B's ``wandb.save``)."""
+    return _active("save").save(glob_str, base_path=base_path, policy=policy)
 def watch(models: Any, criterion: Any = None, log: str | None = "gradients", log_freq: int = 1000,
           idx: int | None = None, log_graph: bool = False) -> None:
     _active("watch").watch(models, criterion=criterion, log=log, log_freq=log_freq, idx=idx, log_graph=log_graph)
@@ -165,8 +173,3 @@ def get_url() -> str | None:
     """The current run's page, or None without an online run (W&B's)."""
     run = _state.current()
     return run.get_url() if run is not None else None
-
-
-def save(glob_str: Any, base_path: Any = None, policy: str = "live") -> list[str]:
-    """``run.save`` on the current run (W&B's ``wandb.save``)."""
-    return _active("save").save(glob_str, base_path=base_path, policy=policy)

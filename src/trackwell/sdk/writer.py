@@ -27,7 +27,6 @@ from trackwell.schema import (
     Console,
     DefineMetric,
     Exit,
-    FileSaved,
     History,
     Preempting,
     Record,
@@ -91,7 +90,6 @@ class Writer:
             ev.Prebuilt: self._on_prebuilt,
             ev.Barrier: self._on_barrier,
             ev.FieldsChange: self._on_fields,
-            FileSaved: lambda record, parts: self._add(parts, record),  # made whole by the file saver
         }
         self._thread = threading.Thread(target=self._loop, name="trackwell-writer", daemon=True)
 

@@ -16,7 +16,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from trackwell.server import ui
 
@@ -38,7 +37,7 @@ def routes(dist: Path | None = None) -> list[Mount | Route]:
             swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True})
 
     return [Route("/docs", page, methods=["GET"], name="docs"),
-            Mount(_FILES, StaticFiles(directory=dist / ASSETS, check_dir=False), name="docs-files")]
+            Mount(_FILES, ui.BuiltFiles(directory=dist / ASSETS, check_dir=False), name="docs-files")]
 
 
 def _missing(dist: Path) -> HTMLResponse:

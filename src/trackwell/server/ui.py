@@ -19,10 +19,10 @@ from pathlib import Path
 
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 UI_DIR_ENV = "TRACKWELL_UI_DIR"
 BUILT_UI = Path(__file__).parent / "ui" / "dist"
@@ -47,7 +47,18 @@ class _UiPath(Convertor[str]):
 register_url_convertor("trackwell_ui", _UiPath())
 
 
-class _HashedAssets(StaticFiles):
+class BuiltFiles(StaticFiles):
+    """Files of the UI build; a 404 (not a 500) while the build directory does not exist."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not Path(str(self.directory)).is_dir():
+            response = PlainTextResponse("not found: the web UI was not built (make ui)", status_code=404)
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+class _HashedAssets(BuiltFiles):
     def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope,
                       status_code: int = 200) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)

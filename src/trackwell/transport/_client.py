@@ -277,17 +277,3 @@ class Client:
 
     def get(self, path: str, params: dict[str, Any] | None = None, msgpack: bool = True) -> Any:
         return self.request("GET", path, params=params, msgpack=msgpack)
-
-    def chunks(self, method: str, path: str, params: dict[str, Any] | None = None,
-               chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        """A response body chunk by chunk (downloads of any size in bounded memory); an error
-        status raises as ``request`` does. One attempt: the caller restarts a broken download."""
-        try:
-            with self._http.stream(method, path, params=params) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    self._decode(response)
-                yield from response.iter_bytes(chunk_size)
-        except (httpx.TransportError, OSError) as exc:
-            raise TransportError(f"cannot reach the trackwell server at {self.base_url} "
-                                 f"({type(exc).__name__}: {exc}); is `trackwell server` running?") from exc

@@ -120,6 +120,7 @@ export default function Runs() {
         </p>
         <Link to={workspace(selected)} className="button">Workspace</Link>
         <Link to={`${base}/sweeps`} className="button">Sweeps</Link>
+        <Link to={`${base}/artifacts`} className="button">Artifacts</Link>
       </div>
       <ErrorMessage error={urlError} />
       <FilterBuilder value={filters} fields={filterFields}

@@ -13,6 +13,7 @@ import { runColor } from "../charts/colors";
 import type { ChartRun } from "../charts/types";
 import { errorText } from "../components/ErrorMessage";
 import { StateBadge } from "../components/StateBadge";
+import { WorkspaceSystem } from "../components/system/WorkspaceSystem";
 import { measureFromNavigation } from "../perf";
 import { fetchMetrics, SYSTEM_KEYS } from "./run/api";
 import "./run/run.css";
@@ -128,6 +129,7 @@ export default function Workspace() {
           ) : (
             <p className="loading">Loading metrics…</p>
           )}
+          <WorkspaceSystem entity={entity} project={project} runs={chartRuns} live={live} />
         </>
       )}
     </div>

@@ -14,6 +14,8 @@ def sweep(sweep: dict[str, Any] | str, project: str | None = None, entity: str |
           prior_runs: list[str] | None = None, base_url: str | None = None) -> str:
     """Create a sweep from a config dict or a YAML file; returns its id. ``prior_runs`` (run ids
     of the same project) seed the search: a grid skips what they cover, bayes learns from them."""
+    import sys
+
     config = load_config(sweep)
     client = SweepClient(base_url)
     try:
@@ -22,6 +24,8 @@ def sweep(sweep: dict[str, Any] | str, project: str | None = None, entity: str |
         created = client.create(path.entity, path.project, config, list(prior_runs or ()))
     finally:
         client.close()
+    full = f"{created['entity']}/{created['project']}/{created['id']}"
+    print(f"trackwell: created sweep {full}; run agents with `trackwell agent {full}`", file=sys.stderr)
     return str(created["id"])
 
 

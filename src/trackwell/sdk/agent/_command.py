@@ -21,7 +21,7 @@ def expand(command: list[str] | tuple[str, ...] | None, program: str | None, par
     items, a macro inside a word its text. ``json_file`` is written when ``${args_json_file}`` is used."""
     if not command and not program:
         raise ValueError("the sweep has neither 'program' nor 'command': the CLI agent has nothing to run "
-                         "(add program: train.py to the sweep config, or use trackwell.sdk.agent(sweep_id, function=...))")
+                         "(add program: train.py to the sweep config, or use trackwell.agent(sweep_id, function=...))")
     lists = {
         "${args}": [f"--{k}={_text(v)}" for k, v in params.items()],
         "${args_no_hyphens}": [f"{k}={_text(v)}" for k, v in params.items()],

@@ -90,7 +90,9 @@ class FunctionAgent:
         try:
             while self.count is None or done < self.count:
                 commands = self.client.heartbeat(self.path, agent_id, {})["commands"]
-                if any(c["type"] == "exit" for c in commands):
+                ending = next((c for c in commands if c["type"] == "exit"), None)
+                if ending is not None:
+                    print(f"trackwell agent: {ending.get('reason') or 'the sweep has no more runs'}", file=sys.stderr)
                     break
                 run = next((c for c in commands if c["type"] in ("run", "resume")), None)
                 if run is None:

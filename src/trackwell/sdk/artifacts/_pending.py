@@ -1,6 +1,6 @@
 """Artifacts a run logged, kept in its run directory until the server has them: written before
 any upload (``<run dir>/artifacts/<id>.json``, new_file()'s files beside it in ``<id>.files/``,
-part uploads in progress in ``<id>.uploads``),
+part uploads in progress in ``<id>.uploads/<digest>``),
 removed once the version is logged. An offline run, a server that was down, or a process killed
 mid-upload leaves them there, and ``trackwell sync`` delivers them after the run's journal.
 """
@@ -70,13 +70,13 @@ def deliver(client: Client, path: Path) -> dict[str, Any]:
                                   if v is not None} for e in entries}}
     uploads = path.with_suffix(".uploads")
     found: dict[str, Any] = _transfer.log_version(client, staged["entity"], staged["project"], body, entries,
-                                                  _transfer.UploadLog(uploads))
+                                                  uploads)
     source = f"{found['entity']}/{found['project']}/{found['name']}:{found['version']}"
     for link in staged["links"]:
         entity, project, collection = link["target"]
         client.request("POST", f"{_transfer.artifacts_path(entity, project)}/{collection}/links",
                        json={"source": source, "aliases": link["aliases"]})
     shutil.rmtree(path.with_suffix(".files"), ignore_errors=True)
-    uploads.unlink(missing_ok=True)
+    shutil.rmtree(uploads, ignore_errors=True)
     path.unlink(missing_ok=True)
     return found

@@ -1,59 +1,27 @@
-"""Bytes to and from the server: the blobs a manifest needs (only those the server lacks,
-small ones in one request, large ones in resumable parts), the version logged, and downloads
-verified against their digest into a cache shared by every artifact (one copy per digest).
+"""Bytes to and from the server, over the transport's blob uploads and downloads
+(``transport/_files.py``): the blobs a manifest needs (only those the server lacks, small ones
+several per request, large ones in resumable parts), the version logged, and downloads verified
+against their digest into a cache shared by every artifact (one copy per digest).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
-import tempfile
-import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trackwell.sdk._journal_files import write_file
 from trackwell.sdk.artifacts._entries import CHUNK, LocalEntry
 
 if TYPE_CHECKING:
     from trackwell.transport import Client
 
-PART = 4 << 20  # bytes per one-request blob; a part is what the server allows (max_part_bytes)
-_PART_MARGIN = 64 << 10  # under the request limit: headers and framing
-_ASK = 10_000  # digests per "which are missing" question
+_ASK = 1000  # digests per "which are missing?" question
+_SMALL = 256 * 1024  # files up to this size go up several per request ...
+_BATCH = 2 * 1024 * 1024  # ... in requests of about this many bytes
 _WORKERS = 4
-
-
-class UploadLog:
-    """Part uploads in progress, by digest (``{digest: {"upload_id", "part"}}``), kept in a file
-    beside the staged artifact: a process killed mid-upload is resumed by `trackwell sync` from
-    the offset the server has, not from the first byte."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def _read(self) -> dict[str, dict[str, Any]]:
-        try:
-            return json.loads(self.path.read_text())  # type: ignore[no-any-return]
-        except (OSError, ValueError):
-            return {}
-
-    def get(self, digest: str) -> dict[str, Any] | None:
-        return self._read().get(digest)
-
-    def put(self, digest: str, upload: dict[str, Any] | None) -> None:
-        with self._lock:
-            found = self._read()
-            if upload is None:
-                found.pop(digest, None)
-            else:
-                found[digest] = upload
-            write_file(self.path, json.dumps(found).encode())
 
 
 class ArtifactUploadError(RuntimeError):
@@ -64,105 +32,80 @@ def artifacts_path(entity: str, project: str) -> str:
     return f"/api/v1/artifacts/{entity}/{project}"
 
 
-def blobs_path(entity: str, project: str) -> str:
-    """Where a project's blobs go in (the files routes: missing, one-request PUT, uploads in parts)."""
-    return f"/api/v1/projects/{entity}/{project}"
+def _as_upload_error(entry: LocalEntry, exc: Exception) -> Exception:
+    if isinstance(exc, OSError):
+        return ArtifactUploadError(f"cannot read {entry.local} (artifact file {entry.path!r}): {exc}")
+    if getattr(exc, "status", None) == 422:
+        return ArtifactUploadError(f"{entry.local} (artifact file {entry.path!r}) changed after it was added to "
+                                   f"the artifact: {exc}; add it again")
+    return exc
 
 
-def missing(client: Client, base: str, digests: list[str]) -> set[str]:
-    out: set[str] = set()
-    for i in range(0, len(digests), _ASK):
-        out.update(client.request("POST", base + "/blobs/missing", json={"digests": digests[i:i + _ASK]})["missing"])
-    return out
+def _send(client: Client, entity: str, project: str, work: list[LocalEntry], resume: Path | None) -> None:
+    """One worker's share: small entries a batch per request, large ones resumably in parts
+    (the upload's id in ``resume/<digest>``, so a later process continues it)."""
+    from trackwell.transport._files import upload_blob, upload_small
 
+    batch: list[tuple[LocalEntry, bytes]] = []
 
-def _put_one(client: Client, base: str, entry: LocalEntry, log: UploadLog | None) -> None:
-    assert entry.local is not None
-    try:
-        if entry.size <= PART:
-            with open(entry.local, "rb") as f:
-                client.request("PUT", f"{base}/blobs/{entry.digest}", content=f.read(PART + 1),
-                               content_type="application/octet-stream")
-            return
-        _put_parts(client, base, entry, log)
-    except OSError as exc:
-        raise ArtifactUploadError(f"cannot read {entry.local} (artifact file {entry.path!r}): {exc}") from exc
-    except Exception as exc:
-        if getattr(exc, "status", None) == 422:
-            raise ArtifactUploadError(f"{entry.local} (artifact file {entry.path!r}) changed after it was added "
-                                      f"to the artifact: {exc}; add it again") from exc
-        raise
-
-
-def _resumed(client: Client, base: str, found: dict[str, Any] | None) -> tuple[str, int, int] | None:
-    """(upload id, part size, offset) of an upload an earlier process began, if the server has it."""
-    from trackwell.transport import ServerError
-
-    if found is None:
-        return None
-    try:
-        offset = int(client.request("GET", f"{base}/uploads/{found['upload_id']}")["offset"])
-    except ServerError as exc:
-        if exc.status == 404:  # completed, aborted or cleaned up: begin anew
-            return None
-        raise
-    return str(found["upload_id"]), int(found["part"]), offset
-
-
-def _put_parts(client: Client, base: str, entry: LocalEntry, log: UploadLog | None) -> None:
-    """A large blob in parts; a part the server already has (a retry after a lost answer) is
-    skipped by the server, and an offset it does not expect is answered with the one it does."""
-    from trackwell.transport import ServerError
-
-    resumed = _resumed(client, base, log.get(entry.digest) if log else None)
-    if resumed is None:
-        begun = client.request("POST", base + "/uploads")
-        resumed = begun["upload_id"], max(PART, int(begun.get("max_part_bytes") or 0) - _PART_MARGIN), 0
-        if log is not None:
-            log.put(entry.digest, {"upload_id": resumed[0], "part": resumed[1]})
-    upload, size, offset = resumed
-    with open(str(entry.local), "rb") as f:
-        while offset < entry.size:
-            f.seek(offset)
-            part = f.read(size)
+    def flush() -> None:
+        if batch:
             try:
-                offset = client.request("PUT", f"{base}/uploads/{upload}", params={"offset": offset}, content=part,
-                                        content_type="application/octet-stream")["offset"]
-            except ServerError as exc:
-                if exc.status != 409 or "offset" not in (exc.body or {}):
-                    raise
-                offset = int(exc.body["offset"])
-    client.request("POST", f"{base}/uploads/{upload}/complete", json={"digest": entry.digest, "size": entry.size})
-    if log is not None:
-        log.put(entry.digest, None)
+                upload_small(client, entity, project, [(e.digest, data) for e, data in batch])
+            except Exception as exc:  # noqa: BLE001 - named after the first of the batch
+                raise _as_upload_error(batch[0][0], exc) from exc
+            batch.clear()
+
+    for entry in work:
+        try:
+            if entry.size <= _SMALL:
+                batch.append((entry, Path(str(entry.local)).read_bytes()))
+                if sum(len(data) for _, data in batch) >= _BATCH:
+                    flush()
+                continue
+            upload_blob(client, entity, project, Path(str(entry.local)), entry.digest, entry.size,
+                        state_path=None if resume is None else resume / entry.digest, ask=False)
+        except Exception as exc:  # noqa: BLE001 - re-raised naming the file
+            raise _as_upload_error(entry, exc) from exc
+    flush()
 
 
-def upload_blobs(client: Client, base: str, entries: Iterable[LocalEntry], log: UploadLog | None = None) -> int:
+def upload_blobs(client: Client, entity: str, project: str, entries: Iterable[LocalEntry],
+                 resume: Path | None = None) -> int:
     """Upload the stored entries' bytes the server does not have; returns how many blobs were sent."""
+    from trackwell.transport._files import missing_blobs
+
     by_digest = {e.digest: e for e in entries if e.ref is None}
-    wanted = [by_digest[d] for d in sorted(missing(client, base, sorted(by_digest)))]
+    digests = sorted(by_digest)
+    lacking: list[str] = []
+    for i in range(0, len(digests), _ASK):
+        lacking += missing_blobs(client, entity, project, digests[i:i + _ASK])
+    wanted = [by_digest[d] for d in sorted(lacking)]
     for e in wanted:
         if e.local is None:
             raise ArtifactUploadError(f"the server lacks the bytes of {e.path!r} and they are not on this machine")
+    if resume is not None and wanted:
+        resume.mkdir(parents=True, exist_ok=True)
+    shares = [wanted[k::_WORKERS] for k in range(_WORKERS)]
     with ThreadPoolExecutor(_WORKERS) as pool:
-        list(pool.map(lambda e: _put_one(client, base, e, log), wanted))
+        list(pool.map(lambda share: _send(client, entity, project, share, resume), shares))
     return len(wanted)
 
 
 def log_version(client: Client, entity: str, project: str, body: dict[str, Any],
-                entries: list[LocalEntry], log: UploadLog | None = None) -> dict[str, Any]:
+                entries: list[LocalEntry], resume: Path | None = None) -> dict[str, Any]:
     """Upload what is missing, then log the version (again once, should gc have taken a blob
     between the question and the log)."""
     from trackwell.transport import ServerError
 
-    blobs, versions = blobs_path(entity, project), artifacts_path(entity, project) + "/versions"
-    upload_blobs(client, blobs, entries, log)
+    versions = artifacts_path(entity, project) + "/versions"
+    upload_blobs(client, entity, project, entries, resume)
     try:
         return client.request("POST", versions, json=body)  # type: ignore[no-any-return]
     except ServerError as exc:
         if exc.status != 409 or (exc.body or {}).get("error") != "missing_blobs":
             raise
-    upload_blobs(client, blobs, entries, log)
+    upload_blobs(client, entity, project, entries, resume)
     return client.request("POST", versions, json=body)  # type: ignore[no-any-return]
 
 
@@ -182,24 +125,13 @@ def _cached(digest: str) -> Path:
 
 def fetch(client: Client, version_path: str, entry: LocalEntry) -> Path:
     """The entry's bytes in the cache (downloaded and verified unless there already)."""
+    from urllib.parse import quote
+
+    from trackwell.transport._files import download
+
     target = _cached(entry.digest)
-    if target.exists() and target.stat().st_size == entry.size:
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
-    try:
-        sha = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out:
-            for chunk in client.chunks("GET", version_path + "/file", params={"path": entry.path}, chunk_size=CHUNK * 4):
-                sha.update(chunk)
-                out.write(chunk)
-        if sha.hexdigest() != entry.digest:
-            raise ArtifactUploadError(f"{entry.path!r} arrived with sha256 {sha.hexdigest()}, not {entry.digest}: "
-                                      "damaged in transit; download again")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    if not (target.exists() and target.stat().st_size == entry.size):
+        download(client, f"{version_path}/file?path={quote(entry.path, safe='')}", target, entry.digest)
     return target
 
 

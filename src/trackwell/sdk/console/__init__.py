@@ -33,15 +33,16 @@ def resolve_mode(mode: str) -> str:
 class ConsoleCapture:
     def __init__(self, emit: Emit, mode: str = "wrap", backlog: Callable[[int], None] | None = None) -> None:
         self.mode = resolve_mode(mode)
-        self._emit = emit
-        self._impl: FdRedirect | StreamWrap = FdRedirect(emit, backlog) if self.mode == "redirect" else StreamWrap(emit)
+        self._emit, self._backlog = emit, backlog
+        self._impl: FdRedirect | StreamWrap = (FdRedirect(emit, backlog) if self.mode == "redirect"
+                                               else StreamWrap(emit, backlog))
 
     def start(self) -> None:
         try:
             self._impl.start()
         except OSError as exc:  # no fds 1/2 to redirect (a daemon, closed descriptors)
             warn(f"trackwell: console='redirect' is not possible here ({exc}); capturing at the Python level")
-            self.mode, self._impl = "wrap", StreamWrap(self._emit)
+            self.mode, self._impl = "wrap", StreamWrap(self._emit, self._backlog)
             self._impl.start()
 
     def stop(self) -> None:

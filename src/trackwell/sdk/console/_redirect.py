@@ -1,5 +1,5 @@
-"""``console="redirect"``: file descriptors 1 and 2 become pipes read by one thread, which writes
-everything on to the original descriptors and records the lines. So output of C extensions
+"""``console="redirect"``: file descriptors 1 and 2 become pipes (ptys where they were terminals)
+read by one thread, which writes everything on to the original descriptors and records the lines. So output of C extensions
 (``os.write(1, ...)``, CUDA and NCCL warnings) and of child processes, which inherit the pipes,
 is captured as well as Python's.
 
@@ -35,7 +35,7 @@ class _Pipe:
     def __init__(self, name: str, fd: int) -> None:
         self.name, self.fd = name, fd
         self.saved = os.dup(fd)  # not inheritable: children get the pipe, as our own writes do
-        read, write = os.pipe()
+        read, write = _terminal_like(fd) if os.isatty(fd) else os.pipe()
         os.dup2(write, fd)
         os.close(write)
         self.read = read
@@ -156,6 +156,28 @@ class FdRedirect:
                 self._record(pipe.name, pipe.rest())
         finally:
             self._drained.set()
+
+
+def _terminal_like(fd: int) -> tuple[int, int]:
+    """A pty standing in for the terminal on ``fd``: ``isatty()`` stays true for the program and
+    its children (colours, progress bars sized to the window), with the terminal's modes and
+    size but no output processing (bytes reach the real terminal as written)."""
+    try:
+        import fcntl
+        import pty
+        import termios
+
+        read, write = pty.openpty()
+    except (ImportError, OSError):  # no ptys here (Windows, a container without /dev/ptmx)
+        return os.pipe()
+    try:
+        attrs = termios.tcgetattr(fd)
+        attrs[1] &= ~termios.OPOST  # oflag: no \n -> \r\n here; the real terminal does it
+        termios.tcsetattr(write, termios.TCSANOW, attrs)
+        fcntl.ioctl(write, termios.TIOCSWINSZ, fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    except (OSError, termios.error):  # a terminal that will not say: the pty's defaults
+        pass
+    return read, write
 
 
 def _read(fd: int) -> bytes:

@@ -11,13 +11,15 @@ from typing import Any, TextIO
 from trackwell.sdk.console._lines import LineBuffer
 
 Emit = Callable[[str, list[str]], None]
+_QUEUED_EVENTS = 4096  # console events queued before a print waits for the writer (as log() does)
 
 
 class _Tee:
-    def __init__(self, stream: TextIO, name: str, emit: Emit) -> None:
+    def __init__(self, stream: TextIO, name: str, emit: Emit, backlog: Callable[[int], None] | None) -> None:
         self._stream = stream
         self._name = name
         self._emit: Emit | None = emit
+        self._backlog = backlog
         self._lines = LineBuffer()
         self._lock = threading.Lock()
 
@@ -40,6 +42,10 @@ class _Tee:
         emit = self._emit
         if emit is not None and lines:
             emit(self._name, lines)
+            # a flood of prints waits for the writer like log() does; our own threads (the
+            # writer's warnings among them) never wait
+            if self._backlog is not None and not threading.current_thread().name.startswith("trackwell-"):
+                self._backlog(_QUEUED_EVENTS)
 
     def detach(self) -> None:
         """Stop capturing; the unfinished last line, if any, is recorded as a line."""
@@ -53,15 +59,16 @@ class _Tee:
 
 
 class StreamWrap:
-    def __init__(self, emit: Emit) -> None:
+    def __init__(self, emit: Emit, backlog: Callable[[int], None] | None = None) -> None:
         self._emit = emit
+        self._backlog = backlog
         self._tees: dict[str, _Tee] = {}
 
     def start(self) -> None:
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)
             if stream is not None:
-                tee = _Tee(stream, name, self._emit)
+                tee = _Tee(stream, name, self._emit, self._backlog)
                 self._tees[name] = tee
                 setattr(sys, name, tee)
 

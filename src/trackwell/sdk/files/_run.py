@@ -4,9 +4,10 @@ and, online, the uploader thread that sends the staged bytes."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trackwell.schema import FileSaved
+from trackwell.sdk.events import Prebuilt
 from trackwell.sdk.files._saver import FileSaver
 from trackwell.sdk.files._uploader import FileUploader
 
@@ -30,8 +31,14 @@ class RunFiles:
 
         run._normalize.media = MediaLogger(rundir.root, self.saver.record_staged)
 
+    def save(self, glob_str: Any, base_path: Any, policy: str) -> list[str]:
+        if self._run._q is None:  # finished, or the parent's run in a forked child
+            self._run._refused()
+            return []
+        return self.saver.save(glob_str, base_path, policy)
+
     def _journal(self, name: str, digest: str, size: int) -> None:
-        self._run._enqueue(FileSaved(seq=0, ts=time.time(), name=name, digest=digest, size=size))
+        self._run._enqueue(Prebuilt(FileSaved(seq=0, ts=time.time(), name=name, digest=digest, size=size)))
 
     def finish(self) -> None:
         self.saver.finish()

@@ -27,14 +27,14 @@ Emit = Callable[[str, str, int], None]  # (name, digest, size): journal a FileSa
 
 class FileSaver:
     def __init__(self, run_root: Path, files_dir: Path, emit: Emit, on_staged: Callable[[], None] | None = None,
-                 live_interval: float = LIVE_INTERVAL) -> None:
+                 live_interval: float | None = None) -> None:
         self.run_root, self.files_dir = run_root, files_dir
         self._emit, self._on_staged = emit, on_staged
         self._seen: dict[str, tuple[int, int]] = {}  # name -> (size, mtime_ns) when last recorded
         self._live: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._interval = live_interval
+        self._interval = LIVE_INTERVAL if live_interval is None else live_interval
         self._watcher: threading.Thread | None = None
 
     def save(self, glob_str: str | os.PathLike[str], base_path: str | os.PathLike[str] | None = None,

@@ -3,7 +3,7 @@ reference (their bytes staged as run files under ``media/``), histograms and sho
 go inline, as W&B does:
 
 - ``Image``, a list of ``Image``: files; the row holds the reference (a list of them);
-- ``Table``: a file; ``Histogram``: inline;
+- ``Table``, ``Audio``, ``Video``, ``Html``, ``Object3D``: a file each; ``Histogram``: inline;
 - a list/tuple of plain values, a numpy array or a tensor: up to 32 values kept as a list, more
   numbers summarised as a 64-bin histogram (W&B's rule), so nothing W&B would keep is dropped.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from trackwell.sdk.files._stage import stage_bytes
+from trackwell.sdk.media._files import FileMedia
 from trackwell.sdk.media._histogram import Histogram, _flat
 from trackwell.sdk.media._image import Image
 from trackwell.sdk.media._table import Table
@@ -40,6 +41,9 @@ class MediaLogger:
             return True, self._image(key, value)
         if isinstance(value, Table):
             return True, self._table(key, value)
+        if isinstance(value, FileMedia):
+            name, _ = self._stage(value.folder, key, value.bytes, value.ext)
+            return True, value.reference(name)
         if isinstance(value, (list, tuple)) and value and all(isinstance(v, Image) for v in value):
             return True, [self._image(key, v) for v in value]
         if isinstance(value, (list, tuple)):

@@ -41,12 +41,12 @@ def git_info(where: Path) -> dict[str, Any]:
     in; empty outside one or without git."""
     if shutil.which("git") is None:
         return {}
-    commit = _git(where, "rev-parse", "HEAD")
-    if commit is None:
+    parsed = _git(where, "rev-parse", "--show-toplevel", "HEAD", "--abbrev-ref", "HEAD")  # one process, 3 lines
+    if parsed is None or len(parsed.splitlines()) != 3:
         return {}
-    info: dict[str, Any] = {"commit": commit, "root": _git(where, "rev-parse", "--show-toplevel")}
-    branch = _git(where, "rev-parse", "--abbrev-ref", "HEAD")
-    if branch and branch != "HEAD":  # "HEAD": a detached checkout has no branch
+    root, commit, branch = parsed.splitlines()
+    info: dict[str, Any] = {"commit": commit, "root": root}
+    if branch != "HEAD":  # "HEAD": a detached checkout has no branch
         info["branch"] = branch
     remote = _git(where, "config", "--get", "remote.origin.url")
     if remote:

@@ -34,7 +34,6 @@ class SystemMonitor:
         self._gpu: GpuProbe | None = None
         self._last = 0.0
         self._warned = False
-        self.samples = 0
         self._thread = threading.Thread(target=self._run, name="trackwell-system", daemon=True)
 
     @classmethod
@@ -93,7 +92,6 @@ class SystemMonitor:
         if self._gpu is not None:
             data.update(self._gpu.sample())
         self._last = now
-        self.samples += 1
         self._enqueue(ev.Prebuilt(SystemSample(seq=0, ts=now, runtime=now - self._started, data=data)))
 
     def _describe(self, gpu_meta: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
 """What one system sample reads, through psutil: the process (CPU %, RSS, threads, open file
-descriptors), the machine (CPU %, optionally per core, memory), the run directory's filesystem
+descriptors, its storage I/O rate), the machine (CPU %, optionally per core, memory), the run directory's filesystem
 (usage) and the disks' and network's throughput since the previous sample.
 
 The first sample has no previous one: its process CPU % is the average since the process
@@ -74,6 +74,12 @@ class HostProbe:
         fds = _open_files(proc)
         if fds is not None:
             out["system/proc/open_files"] = float(fds)
+        try:  # this process's own storage I/O (a data loader reading its shards); not on macOS
+            io = proc.io_counters()
+        except (AttributeError, OSError, self._psutil.Error):
+            io = None
+        if io is not None:
+            self._rate(out, "proc_io", io.read_bytes, io.write_bytes, "system/proc/read_mb_s", "system/proc/write_mb_s")
         return out
 
     def _rate(self, out: dict[str, float], name: str, a: float, b: float, key_a: str, key_b: str) -> None:

@@ -23,6 +23,12 @@ def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _version_string(payload: dict[str, Any]) -> str | None:
+    """``entity/project/collection:vN`` from an artifact event as the artifacts store writes it."""
+    name, version = payload.get("collection") or payload.get("name"), payload.get("version")
+    return f"{payload.get('entity')}/{payload.get('project')}/{name}:{version}" if name and version else None
+
+
 def variables(event: dict[str, Any], automation: dict[str, Any], event_type: str, *, run: dict[str, Any] | None,
               match: dict[str, Any] | None, public_url: str) -> dict[str, Any]:
     """Every ``${name}`` a payload may use (the secrets ``${ACCESS_TOKEN}`` are added at send time)."""
@@ -36,9 +42,10 @@ def variables(event: dict[str, Any], automation: dict[str, Any], event_type: str
         "run_id": None, "run_name": None, "run_url": None, "run_state": None,
         "metric_name": None, "metric_value": None, "threshold": None,
         "alias": payload.get("alias"), "tag": payload.get("tag"),
-        "artifact_collection_name": payload.get("collection"),
-        "artifact_version": payload.get("artifact_version"),
-        "artifact_version_string": payload.get("version_string"),
+        "artifact_collection_name": payload.get("collection") or payload.get("name"),
+        "artifact_version": payload.get("artifact_version") or payload.get("version"),
+        "artifact_version_string": payload.get("version_string") or _version_string(payload),
+        "alert_title": None, "alert_text": None, "alert_level": None,
     }
     for key, value in (payload.get("metadata") or {}).items():
         out[f"artifact_metadata.{key}"] = value
@@ -60,6 +67,8 @@ def default_body(values: dict[str, Any]) -> dict[str, Any]:
     if values.get("metric_name") is not None:
         body["metric"] = {"name": values["metric_name"], "value": values["metric_value"],
                           "threshold": values["threshold"]}
+    if values.get("alert_title") is not None:
+        body["alert"] = {"title": values["alert_title"], "text": values["alert_text"], "level": values["alert_level"]}
     if values.get("artifact_collection_name") is not None:
         body["artifact"] = {k: values[k] for k in ("artifact_collection_name", "artifact_version",
                                                    "artifact_version_string", "alias", "tag")}

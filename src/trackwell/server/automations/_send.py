@@ -14,6 +14,7 @@ import asyncio
 import ipaddress
 import json
 import random
+import smtplib
 import socket
 import time
 from dataclasses import dataclass
@@ -138,9 +139,10 @@ class Sender:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def send(self, msg_id: str, url: str, payload: Any, secret: str | None, token: str | None) -> Outcome:
+    async def send(self, msg_id: str, integration: dict[str, Any], payload: Any, secret: str | None,
+                   token: str | None) -> Outcome:
         started = time.perf_counter()
-        outcome = await self._send(msg_id, url, payload, secret, token)
+        outcome = await self._send(msg_id, integration["url"], payload, secret, token)
         outcome.duration_ms = (time.perf_counter() - started) * 1000
         return outcome
 
@@ -165,6 +167,52 @@ class Sender:
             return Outcome(error=f"timed out after {self.policy.timeout:g} s", retryable=True)
         except (httpx.HTTPError, ConnectionError, OSError) as exc:
             return Outcome(error=f"{type(exc).__name__}: {exc}"[:500], retryable=True)
+
+
+    async def send_email(self, msg_id: str, integration: dict[str, Any], payload: Any, password: str | None,
+                         _token: str | None) -> Outcome:
+        """A notification as a plain-text email, its ``Message-ID`` the delivery's id (stable
+        across attempts, as ``webhook-id``). SMTP 4xx and connection errors are retried; 5xx fail."""
+        started = time.perf_counter()
+        parts = urlsplit(integration["url"])
+        host, port = parts.hostname or "", parts.port or 25
+        try:
+            await _pinned(f"http://{host}:{port}/", self.allow_private)  # the SSRF check on every address
+            await asyncio.to_thread(_smtp_send, host, port, integration.get("config") or {}, password, msg_id,
+                                    payload, self.policy.timeout)
+            outcome = Outcome(250, None, "accepted")
+        except Refused as exc:
+            outcome = Outcome(error=f"refused: {exc}")
+        except smtplib.SMTPResponseException as exc:
+            outcome = Outcome(exc.smtp_code, f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"[:500],
+                              retryable=400 <= exc.smtp_code < 500)
+        except smtplib.SMTPRecipientsRefused as exc:
+            outcome = Outcome(error=f"recipients refused: {exc.recipients}"[:500])
+        except (smtplib.SMTPException, OSError) as exc:
+            outcome = Outcome(error=f"{type(exc).__name__}: {exc}"[:500], retryable=True)
+        outcome.duration_ms = (time.perf_counter() - started) * 1000
+        return outcome
+
+
+def _smtp_send(host: str, port: int, config: dict[str, Any], password: str | None, msg_id: str, payload: Any,
+               timeout: float) -> None:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    title = (payload.get("attachments") or [{}])[0].get("title") or "trackwell automation"
+    message["Subject"] = f"[{payload.get('severity', 'INFO')}] {title}"
+    message["From"] = config["from_address"]
+    message["To"] = ", ".join(config["to"])
+    message["Message-ID"] = f"<{msg_id}@trackwell>"
+    message.set_content(payload.get("text") or title)
+    with smtplib.SMTP(host, port, timeout=timeout) as smtp:
+        if config.get("starttls"):
+            import ssl
+
+            smtp.starttls(context=ssl.create_default_context())
+        if config.get("username") and password:
+            smtp.login(config["username"], password)
+        smtp.send_message(message)
 
 
 def _retryable(status: int) -> bool:

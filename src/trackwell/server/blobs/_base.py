@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import secrets
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -74,6 +75,36 @@ def _chunks_of(source: Iterable[bytes] | BinaryIO) -> Iterator[bytes]:
         return
     while chunk := read(CHUNK):
         yield chunk
+
+
+def _syncfs() -> Any:
+    """Linux's syncfs(2) (every dirty page of one file system in one call), or None."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_SYNCFS = _syncfs() if sys.platform.startswith("linux") else None
+
+
+def _sync_all(paths: list[Path]) -> None:
+    """Make the files durable: one syncfs of their file system where Linux has it (an fsync per
+    small file costs a journal commit each), else an fsync each."""
+    if not paths:
+        return
+    if _SYNCFS is not None:
+        fd = os.open(paths[0].parent, os.O_RDONLY)
+        try:
+            if _SYNCFS(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in paths:
+        with open(path, "rb") as f:
+            os.fsync(f.fileno())
 
 
 class BlobStore(abc.ABC):
@@ -137,7 +168,7 @@ class BlobStore(abc.ABC):
     def put_many(self, blobs: list[tuple[str, bytes]]) -> list[tuple[str, int]]:
         """Store several small blobs given whole (``(digest, data)``), each verified; a mismatch
         raises ``DigestMismatch`` naming it and stores none of them. They are written, then synced
-        together (one journal commit rather than one per blob), then published."""
+        together (one syncfs rather than a journal commit per blob), then published."""
         staged: list[tuple[Path, str, int]] = []
         try:
             for digest, data in blobs:
@@ -151,9 +182,7 @@ class BlobStore(abc.ABC):
                 path = self._staged(self.begin_upload())
                 path.write_bytes(data)
                 staged.append((path, digest, len(data)))
-            for path, _, _ in staged:
-                with open(path, "rb") as f:
-                    os.fsync(f.fileno())
+            _sync_all([path for path, _, _ in staged])
             for path, digest, size in staged:
                 self._publish(path, digest, size)
         finally:

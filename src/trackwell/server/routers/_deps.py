@@ -19,6 +19,7 @@ from trackwell.server.services import (
     IngestService,
     LifecycleService,
     NotFound,
+    RunDeleted,
     RunEditService,
     RunNotFound,
     RunsService,
@@ -27,7 +28,6 @@ from trackwell.server.services import (
     SystemService,
     Unauthenticated,
 )
-from trackwell.store.metadata import RunDeleted
 
 
 def actor(who: Principal | None) -> str | None:
@@ -59,10 +59,12 @@ def console(request: Request) -> ConsoleService:
     return services(request).console
 
 
-def system(request: Request) -> SystemService:
-    return services(request).system
 def sweeps(request: Request) -> SweepService:
     return services(request).sweeps
+
+
+def system(request: Request) -> SystemService:
+    return services(request).system
 
 
 def lifecycle(request: Request) -> LifecycleService:
@@ -143,3 +145,15 @@ def split_keys(keys: list[str] | None) -> list[str] | None:
         raise ApiError(422, f"keys names {len(selected)} keys, over the limit of {MAX_SELECTED_KEYS}; "
                             "select fewer keys, or leave keys out to get every key")
     return selected
+
+
+def check_new_run_path(request: Request, entity: str, project: str, run_id: str) -> None:
+    """A route that may create a run (``PUT``, a fork): its path follows the SDK's naming rules
+    (``validation.check_run_path``), else 422 naming them; a run that exists keeps its path."""
+    try:
+        validation.check_run_path(entity, project, run_id)
+    except validation.InvalidValue as exc:
+        try:
+            runs(request).get(entity, project, run_id)
+        except RunNotFound:
+            raise ApiError(422, f"invalid run path: {exc}") from None

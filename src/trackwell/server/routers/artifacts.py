@@ -14,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from trackwell.schema.artifacts import InvalidArtifact
+from trackwell.server import validation
 from trackwell.server._encoding import decode_body, request_body, respond
 from trackwell.server._errors import ApiError
 from trackwell.server.auth.dependencies import require
@@ -84,9 +85,27 @@ async def _body(request: Request, kind: type[Any], what: str) -> Any:
 
 # -- versions ------------------------------------------------------------------------------------
 
+def _storable(body: LogBody) -> LogBody:
+    """Text a database can hold (no NUL, no lone surrogate) and JSON-shaped metadata: 422 naming it."""
+    try:
+        if body.description is not None:
+            validation.check_text(body.description, "description")
+        validation.check_mapping(body.metadata, "metadata")
+        if body.run_id is not None:
+            validation.check_text(body.run_id, "run_id", validation.MAX_PATH_CHARS)
+        for path, entry in body.manifest.items():
+            validation.check_text(path, "entry path")
+            validation.check_text(entry.digest, f"the digest of entry {path[:200]!r}")
+            if entry.ref is not None:
+                validation.check_text(entry.ref, f"the reference of entry {path[:200]!r}")
+    except validation.InvalidValue as exc:
+        raise ApiError(422, f"invalid artifact: {exc}", error="invalid_artifact") from None
+    return body
+
+
 @router.post(P + "/versions", openapi_extra=request_body(LogBody))
 async def log_version(request: Request, entity: str, project: str, who: Principal | None = _WRITE) -> Response:
-    body = await _body(request, LogBody, "artifact")
+    body = _storable(await _body(request, LogBody, "artifact"))
     version, created = await _in_thread(_service(request).log, entity, project, body, _deps.actor(who))
     return respond(request, {**version, "created": created})
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -60,7 +60,8 @@ async def create_integration(request: Request, entity: str, who: Principal = _EN
 
 
 @router.delete("/integrations/{entity}/{integration_id}", dependencies=[_ENTITY_ADMIN])
-async def delete_integration(request: Request, entity: str, integration_id: int) -> Response:
+async def delete_integration(request: Request, entity: str,
+                             integration_id: int = Path(ge=1, le=2**63 - 1)) -> Response:  # a database int
     return await _call(request, _service(request).delete_integration, entity, integration_id)
 
 
@@ -73,7 +74,7 @@ async def list_entity_automations(request: Request, entity: str, name: str | Non
     identity = _deps.services(request).identity
 
     def visible() -> dict[str, Any]:
-        found = _service(request).list(entity, None, name)
+        found = _service(request).automations(entity, None, name)
         return {"automations": [a for a in found if can_read_project(who, identity.target(entity, a["project"]))]}
 
     return await _call(request, visible)
@@ -82,7 +83,7 @@ async def list_entity_automations(request: Request, entity: str, name: str | Non
 @router.get("/automations/{entity}/{project}", dependencies=[_READ])
 async def list_automations(request: Request, entity: str, project: str,
                            name: str | None = Query(None, max_length=255)) -> Response:
-    return await _call(request, lambda: {"automations": _service(request).list(entity, project, name)})
+    return await _call(request, lambda: {"automations": _service(request).automations(entity, project, name)})
 
 
 @router.post("/automations/{entity}/{project}", openapi_extra=_BODY)
@@ -118,3 +119,12 @@ async def deliveries(request: Request, entity: str, project: str, name: str,
 @router.post("/automations/{entity}/{project}/{name}/deliveries/{delivery_id}/redeliver", dependencies=[_WRITE])
 async def redeliver(request: Request, entity: str, project: str, name: str, delivery_id: str) -> Response:
     return await _call(request, _service(request).redeliver, entity, project, name, delivery_id)
+
+
+# -- run.alert ---------------------------------------------------------------------------------
+
+@router.post("/runs/{entity}/{project}/{run_id}/alerts", openapi_extra=_BODY)
+async def alert(request: Request, entity: str, project: str, run_id: str, who: Principal = _WRITE) -> Response:
+    """``{title, text?, level?: INFO|WARN|ERROR, wait_duration?: seconds}`` -> ``{"sent": bool}``."""
+    body = await body_of(request, dict[str, Any], '{"title": ..., "text"?, "level"?, "wait_duration"?}')
+    return await _call(request, _service(request).alert, entity, project, run_id, body, _deps.actor(who))

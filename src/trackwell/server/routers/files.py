@@ -170,9 +170,12 @@ async def download(request: Request, entity: str, project: str, run_id: str, fil
                             "again (`trackwell sync` of its run directory)", error="not_uploaded") from None
     kind = mimetypes.guess_type(file_name)[0] or "application/octet-stream"
     quoted = file_name.rpartition("/")[2].replace('"', "")
+    # A run's file is whatever its writer uploaded (HTML, SVG with scripts): a download, never a page
+    # of this origin (attachment, sandboxed, no sniffing); <img>/<audio> elements still show media.
     return StreamingResponse(chunks, media_type=kind, headers={
         "Content-Length": str(size), "ETag": f'"{found.digest}"', "X-Trackwell-Sha256": found.digest,
-        "Content-Disposition": f"attachment; filename=\"{quoted.encode('ascii', 'replace').decode()}\""})
+        "Content-Disposition": f"attachment; filename=\"{quoted.encode('ascii', 'replace').decode()}\"",
+        "Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"})
 
 
 @router.delete(_RUN + "/files/{file_name:path}", dependencies=_WRITE)

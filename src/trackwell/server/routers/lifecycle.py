@@ -66,6 +66,7 @@ async def rewind(request: Request, entity: str, project: str, run_id: str, who: 
 async def fork(request: Request, entity: str, project: str, run_id: str, who: Principal | None = _WRITE) -> Response:
     body = await body_of(request, ForkBody, '{"source": "<run id>", "step": N}')
     fields = {k: v for k, v in run_values(body).items() if k not in ("source", "step")}
+    await run_in_threadpool(_deps.check_new_run_path, request, entity, project, run_id)
     try:
         validation.check_text(body.source, "source")
     except validation.InvalidValue as exc:

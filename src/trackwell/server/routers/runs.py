@@ -52,6 +52,7 @@ async def upsert_run(request: Request, entity: str, project: str, run_id: str,
         raise ApiError(422, f"invalid run body: {exc}; settable fields are name, group, job_type, tags, "
                             "notes, config") from exc
     values = run_values(fields)
+    await run_in_threadpool(_deps.check_new_run_path, request, entity, project, run_id)
     run = await run_in_threadpool(_deps.runs(request).upsert, entity, project, run_id, values, _deps.actor(who))
     return respond(request, run)
 

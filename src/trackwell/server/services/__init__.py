@@ -8,6 +8,7 @@ from trackwell.server.services._errors import (
     InvalidQuery,
     MetricNotFound,
     NotFound,
+    RunDeleted,
     RunNotFound,
     Unauthenticated,
 )
@@ -31,5 +32,5 @@ from trackwell.server.services.system import SystemService
 
 __all__ = ["AccountsService", "ConcurrentIngest", "Conflict", "ConsoleService", "FilesService", "Forbidden",
            "HistoryService", "IngestService", "InvalidBatch", "InvalidQuery", "LifecycleService", "MetricNotFound",
-           "NotFound", "ResumeConflict", "RunEditService", "RunNotFound", "RunsService", "SequenceGap", "Services",
-           "SweepService", "SystemService", "TooManyAgents", "Unauthenticated", "WriterConflict"]
+           "NotFound", "ResumeConflict", "RunDeleted", "RunEditService", "RunNotFound", "RunsService", "SequenceGap",
+           "Services", "SweepService", "SystemService", "TooManyAgents", "Unauthenticated", "WriterConflict"]

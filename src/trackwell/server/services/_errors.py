@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# a deleted run's id written to (HTTP 410): raised by the stores, answered by the routers
+from trackwell.store.metadata import RunDeleted as RunDeleted
+
 
 class RunNotFound(LookupError):
     """No run at entity/project/run id (HTTP 404)."""

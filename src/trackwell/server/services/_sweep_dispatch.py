@@ -59,11 +59,20 @@ def release_reported(txn: SweepTxn, rows: list[dict[str, Any]], agent_id: str, a
             txn.update_run(row["run_id"], status="released")
 
 
-def stop_commands(rows: list[dict[str, Any]], alive: dict[str, bool], sweep_state: str) -> list[dict[str, Any]]:
+def stop_commands(rows: list[dict[str, Any]], alive: dict[str, bool]) -> list[dict[str, Any]]:
     """A stop for each run the agent runs that was killed (hyperband, a user, a canceled sweep)."""
     by_id = {r["run_id"]: r for r in rows}
     return [{"type": "stop", "run_id": run_id} for run_id, running in alive.items()
-            if running and run_id in by_id and (by_id[run_id]["run_state"] == "killed" or sweep_state == "canceled")]
+            if running and run_id in by_id and by_id[run_id]["run_state"] == "killed"]
+
+
+def to_cancel(rows: list[dict[str, Any]], alive: dict[str, bool], sweep_state: str) -> list[dict[str, Any]]:
+    """The agent's runs of a canceled sweep not stopped yet (or not started yet): to be killed
+    before the agent is told to stop them, so they end killed, not failed by the stop's SIGTERM."""
+    if sweep_state != "canceled":
+        return []
+    return [r for r in rows if alive.get(r["run_id"])
+            and (r["run_state"] is None or r["run_state"] in ACTIVE_RUN_STATES | {"crashed"})]
 
 
 def _command(kind: str, run_id: str, params: dict[str, Any], config: SweepConfig, resumes: int = 0) -> dict[str, Any]:

@@ -5,6 +5,7 @@ accepts exactly what the SDK can express; the scope is the path's project."""
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,14 +16,20 @@ from trackwell.automations import _signing
 from trackwell.automations._actions import action_from_wire
 from trackwell.automations._automation import MAX_COOLDOWN
 from trackwell.automations._events import event_from_wire
-from trackwell.automations._integrations import SlackIntegration, WebhookIntegration
+from trackwell.automations._integrations import (
+    EmailIntegration,
+    SlackIntegration,
+    WebhookIntegration,
+)
+from trackwell.automations._semantics import check_filter
 from trackwell.server.automations import check_url, shown_url
 from trackwell.server.automations._send import Refused
-from trackwell.server.services._errors import Conflict, NotFound
-from trackwell.store.metadata import AccountStore
-from trackwell.store.metadata._automations import AutomationNameTaken, SqlAutomationStore
+from trackwell.server.services._errors import Conflict, NotFound, RunNotFound
+from trackwell.store.metadata import AccountStore, MetadataStore
+from trackwell.store.metadata._automations import AutomationNameTaken
 
 _FIELDS = ("name", "description", "enabled", "cooldown", "event", "action")
+NOTIFY_KINDS = ("slack", "email")  # where a notification may go
 
 
 class InvalidAutomation(ValueError):
@@ -35,7 +42,7 @@ def _problems(exc: ValidationError, what: str) -> InvalidAutomation:
 
 
 class AutomationsService:
-    def __init__(self, store: SqlAutomationStore, accounts: AccountStore, allow_private: bool = False) -> None:
+    def __init__(self, store: MetadataStore, accounts: AccountStore, allow_private: bool = False) -> None:
         self._store, self._accounts, self._allow_private = store, accounts, allow_private
 
     def _entity_exists(self, entity: str) -> None:
@@ -49,6 +56,8 @@ class AutomationsService:
         once, as ``secret``). Same name and URL as an existing one: that one, unchanged."""
         self._entity_exists(entity)
         kind = body.get("kind", "webhook")
+        if kind == "email":
+            return self._create_email(entity, body, actor)
         fields = {k: v for k, v in body.items() if k not in ("kind", "id", "entity")}
         try:
             model = (SlackIntegration if kind == "slack" else WebhookIntegration).model_validate(fields)
@@ -63,7 +72,8 @@ class AutomationsService:
             check_url(url, self._allow_private)
         except Refused as exc:
             raise InvalidAutomation(str(exc)) from None
-        name = model.name or f"{kind}-{urlsplit(url).hostname}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
+        host = re.sub(r"[^\w-]+", "-", urlsplit(url).hostname or "")[:40]
+        name = model.name or f"{kind}-{host}-{hashlib.sha256(url.encode()).hexdigest()[:8]}"
         made_secret = None
         secret = getattr(model, "secret", None)
         if kind == "webhook" and secret is None:
@@ -79,10 +89,34 @@ class AutomationsService:
         shown["created"] = created
         return shown
 
+    def _create_email(self, entity: str, body: dict[str, Any], actor: str | None) -> dict[str, Any]:
+        try:
+            model = EmailIntegration.model_validate({k: v for k, v in body.items() if k not in ("kind", "id", "entity")})
+        except ValidationError as exc:
+            raise _problems(exc, "integration") from None
+        url = f"smtp://{model.smtp_host}:{model.smtp_port}"
+        try:
+            check_url(url.replace("smtp://", "http://", 1), self._allow_private)
+        except Refused as exc:
+            raise InvalidAutomation(str(exc).replace("webhooks", "notifications")) from None
+        host = re.sub(r"[^\w-]+", "-", model.smtp_host)[:40]
+        name = model.name or f"email-{host}-{hashlib.sha256(','.join(model.to).encode()).hexdigest()[:8]}"
+        config = {"to": model.to, "from_address": model.from_address, "username": model.username,
+                  "starttls": model.starttls}
+        try:
+            row, created = self._store.create_integration(entity, name[:64], "email", url, model.password, None,
+                                                          actor, time.time(), config)
+        except AutomationNameTaken as exc:
+            raise Conflict(str(exc)) from None
+        return {**self._shown_integration(row), "created": created}
+
     @staticmethod
     def _shown_integration(row: dict[str, Any]) -> dict[str, Any]:
-        return {"id": row["id"], "entity": row["entity"], "name": row["name"], "kind": row["kind"],
-                "url": shown_url(row), "created_by": row["created_by"], "created_at": row["created_at"]}
+        shown = {"id": row["id"], "entity": row["entity"], "name": row["name"], "kind": row["kind"],
+                 "url": shown_url(row), "created_by": row["created_by"], "created_at": row["created_at"]}
+        if row["kind"] == "email":
+            shown["config"] = row["config"]
+        return shown
 
     def integrations(self, entity: str) -> list[dict[str, Any]]:
         return [self._shown_integration(r) for r in self._store.integrations(entity)]
@@ -146,7 +180,13 @@ class AutomationsService:
             raise _problems(exc, "event") from None
         except (TypeError, KeyError) as exc:
             raise InvalidAutomation(f"invalid event: {exc}") from None
-        return {"event_type": event.event_type, "event": event.to_wire()}
+        wire = event.to_wire()
+        flt = wire["filter"]
+        try:
+            check_filter(flt.get("run") if event.event_type.startswith("RUN_") else flt)
+        except ValueError as exc:
+            raise InvalidAutomation(f"invalid event filter: {exc}") from None
+        return {"event_type": event.event_type, "event": wire}
 
     def _action(self, entity: str, raw: Any) -> dict[str, Any]:
         if not isinstance(raw, dict):
@@ -161,14 +201,14 @@ class AutomationsService:
             raise InvalidAutomation("a webhook action needs integration_id: create a webhook integration first")
         if integration_id is not None:
             row = self._store.integration(integration_id)
-            want = "webhook" if wire["type"] == "GENERIC_WEBHOOK" else "slack"
-            if row is None or row["entity"] != entity or row["kind"] != want:
-                raise InvalidAutomation(f"no {want} integration {integration_id} in {entity}; list them with "
-                                        f"GET /api/v1/integrations/{entity}")
+            want = ("webhook",) if wire["type"] == "GENERIC_WEBHOOK" else NOTIFY_KINDS
+            if row is None or row["entity"] != entity or row["kind"] not in want:
+                raise InvalidAutomation(f"no {' or '.join(want)} integration {integration_id} in {entity}; list "
+                                        f"them with GET /api/v1/integrations/{entity}")
         elif wire["type"] == "NOTIFICATION" and not any(
-                i["kind"] == "slack" for i in self._store.integrations(entity)):
-            raise InvalidAutomation(f"{entity} has no Slack integration for a notification without one; "
-                                    "create one (SlackIntegration) or name integration_id")
+                i["kind"] in NOTIFY_KINDS for i in self._store.integrations(entity)):
+            raise InvalidAutomation(f"{entity} has no Slack or email integration for a notification without "
+                                    "one; create one (SlackIntegration, EmailIntegration) or name integration_id")
         return wire
 
     @staticmethod
@@ -190,7 +230,7 @@ class AutomationsService:
             raise Conflict(str(exc)) from None
         return self._shown(row)
 
-    def list(self, entity: str, project: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
+    def automations(self, entity: str, project: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
         return [self._shown(r) for r in self._store.automations(entity, project, name)]
 
     def _one(self, entity: str, project: str, name: str) -> dict[str, Any]:
@@ -224,3 +264,43 @@ class AutomationsService:
         if not self._store.redeliver(row["id"], delivery_id, time.time()):
             raise NotFound(f"automation {name!r} has no delivery {delivery_id!r}")
         return {"redelivering": delivery_id}
+
+    # -- run.alert -----------------------------------------------------------------------------
+
+    def alert(self, entity: str, project: str, run_id: str, body: dict[str, Any], actor: str | None) -> dict[str, Any]:
+        """A run's alert (W&B's ``run.alert``): an outbox event the project's ``run-alerts-<project>``
+        automation (made with the first alert) turns into a notification; ``{"sent": false}`` when
+        the run sent one with the same title within ``wait_duration`` seconds (default 60)."""
+        title, text = body.get("title"), body.get("text", "")
+        level = str(body.get("level") or "INFO").upper()
+        wait = body.get("wait_duration", 60.0)
+        if not isinstance(title, str) or not 0 < len(title) < 64:
+            raise InvalidAutomation("title must be a string of 1 to 63 characters")
+        if not isinstance(text, str) or len(text) > 10_000:
+            raise InvalidAutomation("text must be a string of at most 10,000 characters")
+        if level not in ("INFO", "WARN", "ERROR"):
+            raise InvalidAutomation(f"level must be INFO, WARN or ERROR, not {body.get('level')!r}")
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 <= wait <= MAX_COOLDOWN:
+            raise InvalidAutomation(f"wait_duration must be seconds between 0 and {MAX_COOLDOWN}")
+        run_pk = self._store.run_pk(entity, project, run_id)
+        if run_pk is None:
+            raise RunNotFound(entity, project, run_id)
+        self._alerts_automation(entity, project, actor)
+        return {"sent": self._store.add_alert(run_pk, title, text, level, float(wait), actor, time.time())}
+
+    def _alerts_automation(self, entity: str, project: str, actor: str | None) -> None:
+        name = f"run-alerts-{project}"
+        if self._store.automations(entity, project, name):
+            return
+        now = time.time()
+        event = {"type": "RUN_ALERT", "scope": {"scope_type": "PROJECT", "entity": entity, "project": project},
+                 "filter": {}}
+        action = {"type": "NOTIFICATION", "integration_id": None, "title": "", "message": "", "severity": "INFO"}
+        try:
+            self._store.create_automation({
+                "entity": entity, "project": project, "name": name, "enabled": True, "cooldown": 0.0,
+                "description": "run.alert() of the project's runs, to the entity's default channel",
+                "event_type": "RUN_ALERT", "event": event, "action": action, "created_by": actor,
+                "created_at": now, "updated_at": now})
+        except AutomationNameTaken:
+            pass  # made meanwhile by another alert

@@ -143,7 +143,8 @@ class SweepService:
             rows = txn.runs(cfg.metric.name if cfg.metric else None)
             dispatch.release_reported(txn, rows, agent_id, alive)
             dispatch.settle(txn, rows, lapsed, now)
-            commands = dispatch.stop_commands(rows, alive, txn.sweep["state"])
+            commands = dispatch.stop_commands(rows, alive)
+            canceling = dispatch.to_cancel(rows, alive, txn.sweep["state"])
             holds = any(r["status"] == "assigned" and r["agent_id"] == agent_id for r in rows)
             if not done and not holds and not any(alive.values()):
                 try:
@@ -156,6 +157,10 @@ class SweepService:
                 if command is not None and command["type"] == "exit":
                     txn.touch_agent(agent_id, now, state="exited")
             state = txn.sweep["state"]
+        for row in canceling:  # after the sweep's transaction: stop_run takes its own
+            if row["run_pk"] is not None:
+                self._stop(sweep, row["run_id"], row["run_pk"], f"sweep {sweep_id} canceled")
+            commands.insert(0, {"type": "stop", "run_id": row["run_id"]})
         return {"commands": commands, "state": state}
 
     def _search(self, sweep_pk: int, cfg: SweepConfig) -> Search:

@@ -28,9 +28,10 @@ from trackwell.schema import (
 from trackwell.schema.blocks import last_runtime
 from trackwell.schema.summary import STEP, KeyStats, history_summary, summary_mode
 from trackwell.store.metadata import _summaries
-from trackwell.store.metadata._blobs import put_run_file
+from trackwell.store.metadata._blobs import put_run_files
 from trackwell.store.metadata._lifecycle import (
     CRASHED,
+    KILLED,
     PREEMPTING,
     RUNNING,
     exit_state,
@@ -81,6 +82,7 @@ class _Applying:
             self.run[key] = dict(self.run[key])
         self.pins: dict[str, Any] = {}  # summary keys the user set (or deleted: ABSENT) in this batch
         self.console_rows: list[dict[str, Any]] = []
+        self.files: dict[str, tuple[str, int]] = {}  # FileSaved: name -> (digest, size), the last wins
         self.history: list[int] = []  # [first seq, last seq, rows] of the batch's history rows
         self.system_rows: list[dict[str, Any]] = []  # SystemSample rows
         self.metadata: dict[str, Any] = {}  # RunMetadata keys, merged over the stored ones
@@ -120,6 +122,8 @@ def _run_start(a: _Applying, rec: RunStart) -> None:
         run_writers.c.run_pk == a.run_pk, run_writers.c.writer != a.writer)).scalar_one()
     if others:  # another process wrote this run before: it is being resumed
         a.event("run_resumed", {"writer": a.writer, "previous_state": run["state"]})
+    elif run["state"] == KILLED:  # stopped after init() claimed it, before these first records came: it stays so
+        return
     run["state"], run["exit_code"] = RUNNING, None
 
 
@@ -171,7 +175,7 @@ def _preempting(a: _Applying, _rec: Preempting) -> None:
 
 
 def _file(a: _Applying, rec: FileSaved) -> None:
-    put_run_file(a.conn, a.run_pk, rec.name, rec.digest, rec.size, a.now)
+    a.files[rec.name] = (rec.digest, rec.size)
 
 
 def _system_sample(a: _Applying, rec: SystemSample) -> None:
@@ -258,6 +262,7 @@ def apply_records(conn: sa.Connection, run_pk: int, writer: str, records: Sequen
     new_keys = _summarize(a, stats, others_last)
     if a.console_rows:
         conn.execute(console_lines.insert(), a.console_rows)
+    put_run_files(conn, run_pk, a.files, now)
     add_system(conn, run_pk, a.system_rows, a.metadata, now)
     if a.history:  # compact: counts, never the keys (a run may have 10,000)
         first, last, rows = a.history

@@ -18,6 +18,7 @@ integrations = sa.Table(
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),  # "slack" | "webhook"
     sa.Column("url", sa.Text, nullable=False),  # a Slack URL is a secret: the API shows its host only
+    sa.Column("config", Json),  # email: {to, from_address, username, starttls}
     sa.Column("created_by", sa.String(128)),
     sa.Column("created_at", _TIME, nullable=False),
     sa.UniqueConstraint("entity", "name", name="uq_integrations_name"),
@@ -77,6 +78,7 @@ automation_deliveries = sa.Table(
     sa.Column("id", sa.String(40), primary_key=True),  # the webhook-id: the same on every attempt
     sa.Column("automation_id", sa.Integer, sa.ForeignKey("automations.id", ondelete="CASCADE"), nullable=False),
     sa.Column("event_id", sa.BigInteger, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False, server_default="-1"),  # the metric value's step that fired
     sa.Column("run_pk", sa.Integer),  # no foreign key: the log outlives a deleted run
     sa.Column("action_type", sa.String(32), nullable=False),
     sa.Column("integration_id", sa.Integer),
@@ -92,7 +94,8 @@ automation_deliveries = sa.Table(
     sa.Column("finished_at", _TIME),
     sa.Column("last_status_code", sa.Integer),
     sa.Column("last_error", sa.Text),
-    sa.UniqueConstraint("automation_id", "event_id", name="uq_deliveries_event"),  # one per event: idempotent
+    # one per event (and step, for metric values): consuming an event twice cannot send twice
+    sa.UniqueConstraint("automation_id", "event_id", "step", name="uq_deliveries_event"),
 )
 sa.Index("ix_deliveries_due", automation_deliveries.c.status, automation_deliveries.c.next_attempt_at)
 sa.Index("ix_deliveries_automation", automation_deliveries.c.automation_id, automation_deliveries.c.created_at)

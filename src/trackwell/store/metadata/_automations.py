@@ -48,7 +48,8 @@ class SqlAutomationStore(Database):
     # -- integrations ----------------------------------------------------------------------------
 
     def create_integration(self, entity: str, name: str, kind: str, url: str, secret: str | None,
-                           access_token: str | None, actor: str | None, now: float) -> tuple[dict[str, Any], bool]:
+                           access_token: str | None, actor: str | None, now: float,
+                           config: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
         """The integration, and whether it is new. The same name with the same kind and URL is the
         existing one (saving the seed's unsaved integrations twice makes one); another URL is taken."""
         i = integrations.c
@@ -58,8 +59,8 @@ class SqlAutomationStore(Database):
                 if found.kind == kind and found.url == url:
                     return _row(found), False
                 raise AutomationNameTaken(f"an integration named {name!r} exists in {entity} with another URL")
-            pk = conn.execute(integrations.insert().values(entity=entity, name=name, kind=kind, url=url,
-                                                           created_by=actor, created_at=now)).inserted_primary_key[0]
+            pk = conn.execute(integrations.insert().values(entity=entity, name=name, kind=kind, url=url, config=config,
+                                                           created_by=actor, created_at=now)).inserted_primary_key[0]  # type: ignore[index]
             conn.execute(integration_secrets.insert().values(integration_id=pk, secret=secret,
                                                              access_token=access_token))
             return _row(conn.execute(sa.select(integrations).where(i.id == pk)).one()), True
@@ -93,7 +94,7 @@ class SqlAutomationStore(Database):
             taken = conn.execute(sa.select(a.id).where(a.entity == values["entity"], a.name == values["name"])).first()
             if taken is not None:
                 raise AutomationNameTaken(f"an automation named {values['name']!r} exists in {values['entity']}")
-            pk = conn.execute(automations.insert().values(**values)).inserted_primary_key[0]
+            pk = conn.execute(automations.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
             return _row(conn.execute(sa.select(automations).where(a.id == pk)).one())
 
     def automations(self, entity: str, project: str | None = None, name: str | None = None) -> list[dict[str, Any]]:
@@ -120,8 +121,9 @@ class SqlAutomationStore(Database):
                                                            a.id != automation_id)).first()
                 if taken is not None:
                     raise AutomationNameTaken(f"an automation named {values['name']!r} exists in {entity}")
+            before = conn.execute(sa.select(a.event).where(a.id == automation_id)).scalar_one()
             conn.execute(automations.update().where(a.id == automation_id).values(**values))
-            if "event" in values:  # a new filter starts its windows and cooldowns afresh
+            if "event" in values and values["event"] != before:  # a new filter: windows and cooldowns afresh
                 conn.execute(automation_runs.delete().where(automation_runs.c.automation_id == automation_id))
             return _row(conn.execute(sa.select(automations).where(a.id == automation_id)).one())
 
@@ -129,9 +131,33 @@ class SqlAutomationStore(Database):
         with self.write() as conn:
             conn.execute(automations.delete().where(automations.c.id == automation_id))
 
-    def enabled_automations(self) -> list[dict[str, Any]]:
+    def enabled_automations(self, known: dict[int, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+        """The enabled automations; those in ``known`` (by id) at the same ``updated_at`` are
+        reused rather than read and decoded again (the evaluator asks every pass)."""
+        a = automations.c
+        known = known or {}
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(sa.select(automations).where(automations.c.enabled)).all()]
+            versions = conn.execute(sa.select(a.id, a.updated_at).where(a.enabled)).all()
+            stale = [v.id for v in versions if v.id not in known or known[v.id]["updated_at"] != v.updated_at]
+            fresh = {r.id: _row(r) for r in conn.execute(sa.select(automations).where(a.id.in_(stale)))} if stale \
+                else {}
+        return [fresh.get(v.id) or known[v.id] for v in versions]
+
+    # -- alerts (run.alert) -------------------------------------------------------------------------
+
+    def add_alert(self, run_pk: int, title: str, text: str, level: str, wait: float, actor: str | None,
+                  now: float) -> bool:
+        """A ``run_alert`` event in the outbox, unless the run sent one with this title within
+        ``wait`` seconds (W&B's per-title throttle); returns whether it was added."""
+        e = events.c
+        with self.write() as conn:
+            recent = conn.execute(sa.select(e.payload).where(e.run_pk == run_pk, e.kind == "run_alert",
+                                                             e.created_at >= now - wait)).scalars().all()
+            if any((p or {}).get("title") == title for p in recent):
+                return False
+            conn.execute(events.insert().values(kind="run_alert", run_pk=run_pk, created_at=now, actor=actor,
+                                                payload={"title": title, "text": text, "level": level}))
+        return True
 
     # -- the evaluator -----------------------------------------------------------------------------
 
@@ -173,15 +199,15 @@ class SqlAutomationStore(Database):
                                  .values(last_event_id=to_id)).rowcount
             if moved != 1:
                 raise CursorMoved(f"the {consumer} cursor is no longer at {from_id}")
-            for state in states:
-                stmt = insert_for(conn, automation_runs).values(**state)
+            if states:
+                stmt = insert_for(conn, automation_runs)
                 conn.execute(stmt.on_conflict_do_update(
                     index_elements=[automation_runs.c.automation_id, automation_runs.c.run_pk],
-                    set_={k: stmt.excluded[k] for k in state if k not in ("automation_id", "run_pk")}))
+                    set_={k: stmt.excluded[k] for k in ("last_step", "tail", "fired_at")}), list(states))
             if deliveries:
                 stmt = insert_for(conn, automation_deliveries).values(list(deliveries))
-                conn.execute(stmt.on_conflict_do_nothing(index_elements=[automation_deliveries.c.automation_id,
-                                                                         automation_deliveries.c.event_id]))
+                d = automation_deliveries.c
+                conn.execute(stmt.on_conflict_do_nothing(index_elements=[d.automation_id, d.event_id, d.step]))
 
     # -- deliveries ------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from trackwell.store.metadata._tables import blob_refs, blobs, run_files, runs
 
 _B, _R, _F = blobs.c, blob_refs.c, run_files.c
 RUN = "run"  # blob_refs.kind of run files; owner: str(run_pk)
+_CHUNK = 500  # names or digests per IN (...) list
 
 
 class BlobRow(NamedTuple):
@@ -67,18 +68,37 @@ def _live_ref() -> sa.ColumnElement[bool]:
 
 def put_run_file(conn: sa.Connection, run_pk: int, name: str, digest: str, size: int, now: float) -> None:
     """Name ``digest`` as the run's file ``name`` (a newer save of the name replaces it)."""
-    old = conn.execute(sa.select(_F.digest).where(_F.run_pk == run_pk, _F.name == name)).scalar()
-    stmt = insert_for(conn, run_files).values(run_pk=run_pk, name=name, digest=digest, size=size, updated_at=now)
-    conn.execute(stmt.on_conflict_do_update(index_elements=["run_pk", "name"],
-                                            set_={"digest": digest, "size": size, "updated_at": now}))
-    add_refs(conn, [digest], RUN, str(run_pk), now)
-    if old is not None and old != digest:
-        _release_unused(conn, run_pk, [old])
+    put_run_files(conn, run_pk, {name: (digest, size)}, now)
+
+
+def put_run_files(conn: sa.Connection, run_pk: int, files: dict[str, tuple[str, int]], now: float) -> None:
+    """``put_run_file`` for many names at once: a few statements, however many files (a batch of
+    FileSaved records)."""
+    if not files:
+        return
+    old: dict[str, str] = {}
+    names = sorted(files)
+    for i in range(0, len(names), _CHUNK):
+        some = names[i:i + _CHUNK]
+        old.update((row.name, row.digest) for row in conn.execute(
+            sa.select(_F.name, _F.digest).where(_F.run_pk == run_pk, _F.name.in_(some))))
+    stmt = insert_for(conn, run_files)
+    stmt = stmt.on_conflict_do_update(index_elements=["run_pk", "name"], set_={
+        "digest": stmt.excluded.digest, "size": stmt.excluded.size, "updated_at": stmt.excluded.updated_at})
+    conn.execute(stmt, [{"run_pk": run_pk, "name": n, "digest": d, "size": s, "updated_at": now}
+                        for n, (d, s) in files.items()])
+    add_refs(conn, [d for d, _ in files.values()], RUN, str(run_pk), now)
+    replaced = sorted({d for n, d in old.items() if d != files[n][0]})
+    if replaced:
+        _release_unused(conn, run_pk, replaced)
 
 
 def _release_unused(conn: sa.Connection, run_pk: int, digests: Sequence[str]) -> None:
     """Drop the run's references to those of ``digests`` none of its files names any more."""
-    still = set(conn.execute(sa.select(_F.digest).where(_F.run_pk == run_pk, _F.digest.in_(digests))).scalars())
+    still: set[str] = set()
+    for i in range(0, len(digests), _CHUNK):
+        still.update(conn.execute(sa.select(_F.digest).where(_F.run_pk == run_pk,
+                                                             _F.digest.in_(digests[i:i + _CHUNK]))).scalars())
     drop_refs(conn, RUN, str(run_pk), [d for d in digests if d not in still])
 
 

@@ -163,9 +163,10 @@ class MetricStore(abc.ABC):
         """Rows from ``min_step`` (``page_size`` steps at most) and the step the next page starts at."""
 
     @abc.abstractmethod
-    def tail(self, run_pk: int, key: str, n: int, after_step: int | None = None) -> list[tuple[int, float]]:
-        """The run's own newest ``n`` numeric points of ``key`` after ``after_step``, as (step, value)
-        in step order (what the automations evaluator reads for its windows)."""
+    def tail(self, run_pk: int, after: dict[str, int | None], n: int) -> dict[str, tuple[list[int], list[float]]]:
+        """For each key of ``after``: the run's own newest ``n`` numeric points after the key's step
+        (None: from the start), as (steps, values) in step order; one read for all the keys (what
+        the automations evaluator reads for its windows)."""
 
     @abc.abstractmethod
     def keys(self, run: RunRef) -> list[str]:

@@ -113,15 +113,24 @@ class DuckDBReads:
                 "buckets": [Bucket(**dict(zip(names, row, strict=True)))  # type: ignore[typeddict-item]
                             for row in zip(*lists, strict=True)]}
 
-    def tail(self, run_pk: int, key: str, n: int, after_step: int | None = None) -> list[tuple[int, float]]:
-        key_id = self._ids.get(key)
-        if key_id is None or n <= 0:
-            return []
-        lo = -(2**63) if after_step is None else after_step + 1
+    def tail(self, run_pk: int, after: dict[str, int | None], n: int) -> dict[str, tuple[list[int], list[float]]]:
+        out: dict[str, tuple[list[int], list[float]]] = {key: ([], []) for key in after}
+        wanted = {self._ids[k]: (k, -(2**63) if s is None else s + 1) for k, s in after.items() if k in self._ids}
+        if not wanted or n <= 0:
+            return out
+        lo = min(first for _, first in wanted.values())
         with self._reader() as con:
-            rows = con.execute("SELECT step, value FROM points_all WHERE run_pk = $r AND key_id = $k AND step >= $lo "
-                               "ORDER BY step DESC LIMIT $n", {"r": run_pk, "k": key_id, "lo": lo, "n": n}).fetchall()
-        return [(int(s), float(v)) for s, v in reversed(rows)]
+            rows = con.execute(
+                "SELECT key_id, step, value FROM points_all WHERE run_pk = $r AND list_contains($ids, key_id) "
+                "AND step >= $lo QUALIFY row_number() OVER (PARTITION BY key_id ORDER BY step DESC) <= $n "
+                "ORDER BY key_id, step", {"r": run_pk, "ids": list(wanted), "lo": lo, "n": n}).fetchnumpy()
+        for key_id, step, value in zip(rows["key_id"].tolist(), rows["step"].tolist(), rows["value"].tolist(),
+                                       strict=True):
+            key, first = wanted[key_id]
+            if step >= first:
+                out[key][0].append(step)
+                out[key][1].append(value)
+        return out
 
     def _key_filter(self, keys: list[str] | None) -> tuple[str, list[int]] | None:
         """SQL condition for the selected keys; None when none of them exists."""

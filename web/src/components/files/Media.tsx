@@ -3,7 +3,9 @@
 
 import { errorText } from "../ErrorMessage";
 import { formatValue } from "../format";
-import { fileUrl, isMedia, useRunMedia, useTable, type HistogramValue, type ImageRef, type TableRef } from "./api";
+import {
+  fileUrl, isMedia, useRunMedia, useTable, type FileMediaRef, type HistogramValue, type ImageRef, type TableRef,
+} from "./api";
 import "./files.css";
 
 type Where = { entity: string; project: string; runId: string };
@@ -37,6 +39,22 @@ function TableView({ where, table }: { where: Where; table: TableRef }) {
       </tbody>
     </table>
   );
+}
+
+/** Audio and video play in the page; HTML and 3-D files are offered as downloads (a user's HTML
+ *  never runs in this origin). */
+function FileMedia({ where, media }: { where: Where; media: FileMediaRef }) {
+  const url = fileUrl(where.entity, where.project, where.runId, media.path);
+  const label = media.caption ?? media.path.split("/").pop();
+  if (media._type === "audio-file") return <figure className="media-file"><audio controls src={url} aria-label={label} />
+    {media.caption && <figcaption>{media.caption}</figcaption>}</figure>;
+  if (media._type === "video-file" && media.path.endsWith(".gif")) {
+    return <figure className="media-image"><img src={url} alt={label} loading="lazy" />
+      {media.caption && <figcaption>{media.caption}</figcaption>}</figure>;
+  }
+  if (media._type === "video-file") return <figure className="media-file"><video controls src={url} aria-label={label} />
+    {media.caption && <figcaption>{media.caption}</figcaption>}</figure>;
+  return <a href={url} download>{label}</a>;
 }
 
 function Bars({ histogram }: { histogram: HistogramValue }) {
@@ -76,6 +94,8 @@ export function MediaPanels({ entity, project, runId }: Where) {
                 {media._type === "image-file" && <Picture where={where} image={media} />}
                 {media._type === "table-file" && <TableView where={where} table={media} />}
                 {media._type === "histogram" && <Bars histogram={media} />}
+                {(media._type === "audio-file" || media._type === "video-file" || media._type === "html-file"
+                  || media._type === "object3D-file") && <FileMedia where={where} media={media} />}
               </div>
             ))}
           </div>

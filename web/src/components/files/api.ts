@@ -32,7 +32,15 @@ export interface HistogramValue {
   bins: number[];
 }
 
-export type Media = ImageRef | TableRef | HistogramValue;
+export interface FileMediaRef {
+  _type: "audio-file" | "video-file" | "html-file" | "object3D-file";
+  path: string;
+  caption?: string;
+}
+
+export type Media = ImageRef | TableRef | HistogramValue | FileMediaRef;
+
+const KINDS = new Set(["image-file", "table-file", "histogram", "audio-file", "video-file", "html-file", "object3D-file"]);
 
 const runPath = (entity: string, project: string, runId: string) =>
   `/runs/${seg(entity)}/${seg(project)}/${seg(runId)}`;
@@ -51,7 +59,7 @@ export function useRunFiles(entity: string, project: string, runId: string, live
 
 export function isMedia(value: unknown): value is Media {
   const kind = (value as { _type?: unknown } | null)?._type;
-  return kind === "image-file" || kind === "table-file" || kind === "histogram";
+  return typeof kind === "string" && KINDS.has(kind);
 }
 
 /** Every (step, key, media) of the run's history, in step order: images lists flattened. */

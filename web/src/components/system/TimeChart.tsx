@@ -17,7 +17,8 @@ export interface TimeChartProps {
   id: string;
   title: string;
   x: number[];
-  lines: { label: string; values: (number | null)[] }[];
+  /** A line per series; `color` defaults to the palette in order. */
+  lines: { label: string; values: (number | null)[]; color?: string }[];
   axis: TimeAxis;
   height?: number;
 }
@@ -37,7 +38,7 @@ export function TimeChart({ id, title, x, lines, axis, height = 180 }: TimeChart
     const opts: uPlot.Options = {
       width, height, legend: { show: false },
       series: [{ label: wall ? "time" : "runtime" },
-               ...lines.map((l, i) => ({ label: l.label, stroke: runColor(i), width: 1.5, spanGaps: true }))],
+               ...lines.map((l, i) => ({ label: l.label, stroke: l.color ?? runColor(i), width: 1.5, spanGaps: true }))],
       scales: { x: { time: wall } },
       axes: [
         wall ? { stroke: "#57606a", grid: { stroke: "#eaeef2" } }
@@ -66,8 +67,8 @@ export function TimeChart({ id, title, x, lines, axis, height = 180 }: TimeChart
            aria-label={`${title} over ${axis === "wall" ? "time" : "runtime"}`} />
       <ul className="chart-legend">
         {lines.map((l, i) => (
-          <li key={l.label}>
-            <span className="swatch" style={{ background: runColor(i) }} aria-hidden="true" />
+          <li key={i}>
+            <span className="swatch" style={{ background: l.color ?? runColor(i) }} aria-hidden="true" />
             {l.label} <span className="legend-value">{formatNumber(last(l.values))}</span>
           </li>
         ))}

@@ -23,12 +23,14 @@ const runPath = (entity: string, project: string, runId: string) =>
 export const SAMPLES = 1000;
 const LIVE_MS = 15_000; // the SDK samples every 15 s by default
 
+export const systemQuery = (entity: string, project: string, runId: string, live: boolean) => ({
+  queryKey: ["run-system", entity, project, runId],
+  queryFn: () => api<SystemSamples>(`${runPath(entity, project, runId)}/system?samples=${SAMPLES}`),
+  refetchInterval: live ? LIVE_MS : (false as const),
+});
+
 export function useSystemSamples(entity: string, project: string, runId: string, live: boolean) {
-  return useQuery({
-    queryKey: ["run-system", entity, project, runId],
-    queryFn: () => api<SystemSamples>(`${runPath(entity, project, runId)}/system?samples=${SAMPLES}`),
-    refetchInterval: live ? LIVE_MS : false,
-  });
+  return useQuery(systemQuery(entity, project, runId, live));
 }
 
 export function useRunMetadata(entity: string, project: string, runId: string) {

@@ -14,6 +14,8 @@ const TITLES: Record<string, string> = {
   "proc/rss_mb": "Process memory (RSS, MB)",
   "proc/threads": "Process threads",
   "proc/open_files": "Process open files",
+  "proc/read_mb_s": "Process disk read (MB/s)",
+  "proc/write_mb_s": "Process disk write (MB/s)",
   "memory/used_mb": "System memory used (MB)",
   "memory/available_mb": "System memory available (MB)",
   "memory/percent": "System memory used (%)",

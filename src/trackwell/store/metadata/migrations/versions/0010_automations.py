@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("url", sa.Text, nullable=False),
+        sa.Column("config", _Json),
         sa.Column("created_by", sa.String(128)),
         sa.Column("created_at", _TIME, nullable=False),
         sa.UniqueConstraint("entity", "name", name="uq_integrations_name"),
@@ -76,6 +77,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column("automation_id", sa.Integer, sa.ForeignKey("automations.id", ondelete="CASCADE"), nullable=False),
         sa.Column("event_id", sa.BigInteger, nullable=False),
+        sa.Column("step", sa.BigInteger, nullable=False, server_default="-1"),
         sa.Column("run_pk", sa.Integer),
         sa.Column("action_type", sa.String(32), nullable=False),
         sa.Column("integration_id", sa.Integer),
@@ -90,7 +92,7 @@ def upgrade() -> None:
         sa.Column("finished_at", _TIME),
         sa.Column("last_status_code", sa.Integer),
         sa.Column("last_error", sa.Text),
-        sa.UniqueConstraint("automation_id", "event_id", name="uq_deliveries_event"),
+        sa.UniqueConstraint("automation_id", "event_id", "step", name="uq_deliveries_event"),
     )
     op.create_index("ix_deliveries_due", "automation_deliveries", ["status", "next_attempt_at"])
     op.create_index("ix_deliveries_automation", "automation_deliveries", ["automation_id", "created_at"])

@@ -106,6 +106,8 @@ def test_ssrf_targets_refused(tmp_path: Path, receiver: Receiver) -> None:
             r = http.post(base, json={"kind": "webhook", "url": url})
             assert r.status_code == 422, (url, r.text)
             assert "allow-private-webhooks" in r.text or "http" in r.text
+        r = http.delete(f"{base}/{2**70}")  # an id no database integer holds: 422, not a 500
+        assert r.status_code == 422 and "integration_id" in r.text, r.text
         # a name that resolves to a private address is refused when sending
         host = socket.gethostname()
         address = socket.gethostbyname(host)
@@ -120,3 +122,35 @@ def test_ssrf_targets_refused(tmp_path: Path, receiver: Receiver) -> None:
         assert receiver.received == []
     finally:
         server.stop()
+
+
+def test_bad_bodies_are_422_naming_the_problem(hook_server: LiveServer, receiver: Receiver) -> None:
+    base = f"{hook_server.url}/api/v1/automations/{hook_server.entity}/p"
+    state = {"type": "RUN_STATE", "filter": {"states": ["FINISHED"]}}
+    noop = {"type": "NO_OP"}
+    cases = [
+        ({"name": "a", "event": {"type": "RUN_STATE", "filter": {"states": ["FINISHED"], "run": {
+            "display_name": {"$regex": "(unclosed"}}}}, "action": noop}, "does not compile"),
+        ({"name": "a", "event": {"type": "RUN_STATE", "filter": {"states": ["FINISHED"], "run": {
+            "tags": {"$near": 1}}}}, "action": noop}, "unknown operator '$near'"),
+        ({"name": "a", "event": {"type": "RUN_STATE", "filter": {"states": ["EXPLODED"]}}, "action": noop},
+         "state must be one of"),
+        ({"name": "a", "event": {"type": "RUN_METRIC", "filter": {"metric": {"threshold": {
+            "name": "loss", "cmp": "~", "threshold": 1}}}}, "action": noop}, "cmp must be one of"),
+        ({"name": "a", "event": {"type": "NO_SUCH"}, "action": noop}, "unknown event type"),
+        ({"name": "a", "event": state, "action": {"type": "GENERIC_WEBHOOK", "integration_id": 999}},
+         "no webhook integration 999"),
+        ({"name": "a", "event": state, "action": {"type": "NOTIFICATION"}}, "no Slack or email integration"),
+        ({"name": "a", "event": {**state, "scope": {"entity": "other", "project": "p"}}, "action": noop},
+         "under its own project's path"),
+        ({"name": "a", "event": state, "action": noop, "colour": 1}, "unknown fields ['colour']"),
+        ({"event": state, "action": noop}, "needs name"),
+        ({"name": "a", "event": state, "action": noop, "cooldown": -1}, "cooldown must be seconds"),
+    ]
+    for body, why in cases:
+        r = http.post(base, json=body)
+        assert r.status_code == 422 and why in r.json()["detail"], (body, r.status_code, r.text)
+    assert http.post(base, json={"name": "ok", "event": state, "action": noop}).status_code == 200
+    again = http.post(base, json={"name": "ok", "event": state, "action": noop})
+    assert again.status_code == 409 and "exists" in again.json()["detail"]
+    assert http.get(f"{base}/nope").status_code == 404
