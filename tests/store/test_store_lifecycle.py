@@ -53,6 +53,11 @@ def test_a_run_stopped_before_its_first_records_arrive_stays_stopped(
     assert ingestor.receive(*project, "early", j.batch([j.start(), j.log({"x": 1.0})])).state == "killed"
     ingestor.apply(*project, "early", j.batch([j.record(Exit, exit_code=0, runtime=1.0)]))
     assert ingestor.metadata.get_run(*project, "early")["state"] == "killed"
+    # the same for a run marked preempting (``mark_preempting()``'s out-of-band call) that early
+    p = journal(*project, "early-preempt")
+    ingestor.services.ingest.claim(*project, "early-preempt", p.writer)
+    assert ingestor.services.lifecycle.preempting(*project, "early-preempt")["state"] == "preempting"
+    assert ingestor.receive(*project, "early-preempt", p.batch([p.start()])).state == "preempting"
     # a later process resuming the stopped run runs it again
     again = journal(*project, "early")
     assert ingestor.receive(*project, "early", again.batch([again.start(resume="allow")])).state == "running"

@@ -122,8 +122,8 @@ def _run_start(a: _Applying, rec: RunStart) -> None:
         run_writers.c.run_pk == a.run_pk, run_writers.c.writer != a.writer)).scalar_one()
     if others:  # another process wrote this run before: it is being resumed
         a.event("run_resumed", {"writer": a.writer, "previous_state": run["state"]})
-    elif run["state"] == KILLED:  # stopped after init() claimed it, before these first records came: it stays so
-        return
+    elif run["state"] in (KILLED, PREEMPTING):  # stopped, or marked preempting out of band, after init()
+        return                                   # claimed the run and before these first records came
     run["state"], run["exit_code"] = RUNNING, None
 
 
