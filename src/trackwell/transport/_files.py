@@ -56,6 +56,25 @@ def upload_blob(client: Client, entity: str, project: str, path: Path, digest: s
         client.request("PUT", f"{base}/blobs/{digest}", content=path.read_bytes(),
                        content_type="application/octet-stream")
         return
+    for attempt in range(2):
+        try:
+            _upload_parts(client, base, path, digest, size, state_path)
+            return
+        except ServerError as exc:
+            # 404: the upload we resumed was completed, aborted or swept meanwhile (another
+            # process sending the same bytes, a restarted server): done if the server has the
+            # bytes now, else begin a new upload once, as the answer says
+            if exc.status != 404 or attempt:
+                raise
+            if state_path is not None:
+                state_path.unlink(missing_ok=True)
+            if not missing_blobs(client, entity, project, [digest]):
+                return
+
+
+def _upload_parts(client: Client, base: str, path: Path, digest: str, size: int, state_path: Path | None) -> None:
+    from trackwell.transport._client import ServerError
+
     upload_id, offset, part = _resume(client, base, state_path)
     if upload_id is None:
         begun = client.request("POST", f"{base}/uploads")
