@@ -51,7 +51,7 @@ def test_deferred_batches_are_projected_together_exactly_once(ingestor: Ingestor
     run = ingestor.metadata.get_run(*project, "deferred")
     assert run is not None
     assert run["summary"]["loss"] == float(j.seq - 1) and run["summary"]["_step"] == 299  # the last row logged seq - 1
-    events = [e for e in ingestor.metadata.events() if e["run_pk"] == pk and e["kind"] == "metrics_applied"]
+    events = [e for e in ingestor.metadata.events(run_pk=pk) if e["kind"] == "metrics_applied"]
     assert sum(e["payload"]["rows"] for e in events) == 300
 
 
@@ -78,7 +78,7 @@ def test_a_refused_entry_among_deferred_ones_is_quarantined_alone(postgres_url: 
         assert ing.metadata.log_entries(pk) == []
         steps = np.array([step for step, _ in _history(ing, pk, "loss")])
         assert steps.tolist() == list(range(40))  # both good entries, once each
-        events = [e for e in ing.metadata.events() if e["run_pk"] == pk and e["kind"] == "ingest_quarantined"]
+        events = [e for e in ing.metadata.events(run_pk=pk) if e["kind"] == "ingest_quarantined"]
         assert len(events) == 1 and events[0]["payload"]["first_seq"] == 22
     finally:
         ing.close()

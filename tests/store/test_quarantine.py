@@ -36,7 +36,7 @@ def test_refused_entry_is_quarantined_and_the_run_goes_on(postgres_url: str, tmp
         assert run is not None and run["summary"]["x"] == 2.0
         assert [line["text"] for line in ing.metadata.console(pk)[0]] == ["fine"]
         assert ing.metadata.log_entries(pk) == []
-        events = [e for e in ing.metadata.events() if e["run_pk"] == pk and e["kind"] == "ingest_quarantined"]
+        events = [e for e in ing.metadata.events(run_pk=pk) if e["kind"] == "ingest_quarantined"]
         assert len(events) == 1 and events[0]["payload"]["first_seq"] == 3 and "metadata" == events[0]["payload"]["store"]
     finally:
         ing.close()

@@ -69,7 +69,7 @@ def test_crash_between_the_two_commits_heals_on_resend(ingestor: Ingestor, proje
     assert metrics["x"] == {"last": 19.0, "last_step": 19, "min": 0.0, "max": 19.0, "count": 20, "mean": 9.5}
     assert summary == {"x": 19.0, "_step": 19}
     assert ingestor.metadata.get_run(*project, "run1")["state"] == "finished"
-    kinds = [e["kind"] for e in ingestor.metadata.events() if e["run_pk"] == pk]
+    kinds = [e["kind"] for e in ingestor.metadata.events(run_pk=pk)]
     assert kinds.count("metrics_applied") == 2 and kinds.count("run_finished") == 1
 
 
@@ -152,7 +152,7 @@ def test_run_lifecycle_and_events(ingestor: Ingestor, project: tuple[str, str], 
     run = ingestor.metadata.get_run(*project, "run1")
     assert (run["state"], run["exit_code"], run["runtime"]) == ("preempted", 3, 12.5)  # preempting + non-zero
     pk = ingestor.metadata.run_pk(*project, "run1")
-    kinds = [e["kind"] for e in ingestor.metadata.events() if e["run_pk"] == pk]
+    kinds = [e["kind"] for e in ingestor.metadata.events(run_pk=pk)]
     assert kinds == ["run_created", "run_preempting", "run_preempted"]
     second = journal(*project, "run2")
     ingestor.apply(*project, "run2", second.batch([second.start()]))

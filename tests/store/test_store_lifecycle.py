@@ -23,7 +23,7 @@ def test_heartbeat_reaper_and_recovery(ingestor: Ingestor, project: tuple[str, s
     assert ingestor.metadata.get_run(*project, "r")["state"] == "crashed"
     ack = ingestor.receive(*project, "r", Batch(writer=j.writer, records=[]))  # a heartbeat
     assert (ack.applied_seq, ack.state) == (2, "running")
-    kinds = [e["kind"] for e in ingestor.metadata.events() if e["run_pk"] == pk]
+    kinds = [e["kind"] for e in ingestor.metadata.events(run_pk=pk)]
     assert kinds[-2:] == ["run_crashed", "run_recovered"]
     assert ingestor.receive(*project, "nosuch", Batch(writer="w", records=[])).state is None
 

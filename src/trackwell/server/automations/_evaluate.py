@@ -117,8 +117,8 @@ class _Pass:
         if run is None:
             return
         for automation in self.by_project.get((run["entity"], run["project"]), ()):
-            if automation["created_at"] > event["created_at"]:
-                continue  # an automation sees what happens after it exists
+            if automation["updated_at"] > event["created_at"]:
+                continue  # an automation sees what happens after it exists as it is (re-enabled: not before)
             try:
                 self._one(event, automation, run)
             except Exception:  # one automation's fault never stalls the others (nor the cursor)
@@ -237,7 +237,7 @@ class _Pass:
                "artifact_type": payload.get("artifact_type") or payload.get("type")}
         for automation in self.by_project.get((str(entity), str(project)), ()):
             scope = automation["event"]["scope"]
-            if (automation["event_type"] != event_type or automation["created_at"] > event["created_at"]
+            if (automation["event_type"] != event_type or automation["updated_at"] > event["created_at"]
                     or (scope.get("collection") and scope["collection"] != collection)):
                 continue
             try:

@@ -61,7 +61,7 @@ async def create_integration(request: Request, entity: str, who: Principal = _EN
 
 @router.delete("/integrations/{entity}/{integration_id}", dependencies=[_ENTITY_ADMIN])
 async def delete_integration(request: Request, entity: str,
-                             integration_id: int = Path(ge=1, le=2**63 - 1)) -> Response:  # a database int
+                             integration_id: int = Path(ge=1, le=2**31 - 1)) -> Response:  # an INTEGER column
     return await _call(request, _service(request).delete_integration, entity, integration_id)
 
 
